@@ -1,0 +1,787 @@
+/* http.c - the provider's HTTP client over libcurl (contract in http.h).
+ *
+ * One easy handle per client: curl_easy_reset() between requests clears the options but keeps
+ * the connection, DNS and TLS-session caches, so consecutive calls reuse the connection. Every
+ * request sets all of its options again from scratch, so nothing leaks from one call to the
+ * next. Secrets only ever sit in the Authorization header (and headers marked secret): they are
+ * composed in a secret_buf, and the curl_slist nodes holding them are wiped before they are
+ * freed. CURLOPT_VERBOSE is never set. */
+#include "http.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "ids.h"
+
+#define HTTP_BACKOFF_BASE_MS 250u
+#define HTTP_BACKOFF_CAP_MS 8000u
+#define HTTP_HEADER_MAX 8192u     /* longest header value we build */
+#define HTTP_LOG_PATH_MAX 160     /* how much of a path a log line shows */
+#define HTTP_RETRY_AFTER_MAX_S 86400u
+
+struct http_client {
+    CURL *easy;
+    const plog *log; /* borrowed */
+    char *api_base;  /* without a trailing '/' */
+    char *ca_file;   /* NULL: the system store */
+    char *user_agent;
+    bool allow_insecure_loopback;
+    long timeout_ms;
+    long connect_timeout_ms;
+    int max_retries;
+};
+
+/* What the libcurl callbacks of one attempt write into. */
+typedef struct xfer_ctx {
+    http_response *resp;
+    bool over_cap;       /* the body went past HTTP_MAX_BODY: transfer aborted */
+    bool no_memory;      /* an append failed: transfer aborted */
+    uint64_t retry_after_ms;    /* from Retry-After */
+    uint64_t retry_after_ms_ms; /* from Retry-After-Ms (takes precedence) */
+    bool have_retry_after_ms;
+} xfer_ctx;
+
+/* ------------------------------------------------------------------------------------------- */
+/* URLs */
+
+static bool host_is_loopback(const char *host)
+{
+    return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "[::1]") == 0 ||
+           strcmp(host, "::1") == 0 || strcasecmp(host, "localhost") == 0;
+}
+
+/* A URL may carry no control characters, spaces or non-ASCII bytes: what reaches libcurl is
+ * exactly what we checked. */
+static bool url_chars_ok(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= 0x20 || ch >= 0x7f)
+            return false;
+    }
+    return true;
+}
+
+/* Checks an absolute URL's scheme and host: https:// anywhere, http:// only to loopback and only
+ * when allowed; no user info. *is_http tells which protocol libcurl must be limited to.
+ * `what` names the URL in messages ("api_base", "probe URL"); the URL itself is never echoed
+ * (a probe URL's query could carry anything). */
+static int32_t url_check(const char *url, bool allow_insecure_loopback, bool base_only,
+                         const char *what, bool *is_http, rotp_error *err)
+{
+    int32_t rc = ROTP_E_OK;
+    CURLU *u = NULL;
+    char *scheme = NULL, *host = NULL, *user = NULL, *query = NULL, *fragment = NULL;
+    size_t len = strlen(url);
+
+    if (len == 0 || len >= HTTP_MAX_URL)
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: empty or longer than %d bytes", what,
+                        HTTP_MAX_URL - 1);
+    if (!url_chars_ok(url, len))
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                        "%s: holds a space, control or non-ASCII character", what);
+    u = curl_url();
+    if (u == NULL)
+        return rerr_set(err, ROTP_E_NO_MEMORY, "%s: out of memory", what);
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: not an absolute http(s) URL", what);
+        goto out_free;
+    }
+    if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: user info in a URL is not allowed",
+                      what);
+        goto out_free;
+    }
+    if (base_only && (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+                      curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK)) {
+        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: a query or fragment is not allowed",
+                      what);
+        goto out_free;
+    }
+    if (strcasecmp(scheme, "https") == 0) {
+        *is_http = false;
+    } else if (strcasecmp(scheme, "http") == 0) {
+        if (!allow_insecure_loopback || !host_is_loopback(host)) {
+            rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                          "%s: http:// is refused (https only; plain http only to 127.0.0.1, "
+                          "::1 or localhost with allow_insecure_loopback)",
+                          what);
+            goto out_free;
+        }
+        *is_http = true;
+    } else {
+        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: scheme is not https", what);
+    }
+out_free:
+    curl_free(fragment);
+    curl_free(query);
+    curl_free(user);
+    curl_free(host);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* The part of a path or URL that a log line may show: the path without query or fragment. */
+static void loggable_path(const http_request *req, char *buf, size_t cap)
+{
+    const char *p = req->path;
+    size_t n;
+
+    if (p == NULL && req->url != NULL) {
+        const char *s = strstr(req->url, "://");
+        p = s != NULL ? strchr(s + 3, '/') : NULL;
+        if (p == NULL)
+            p = "/";
+    }
+    if (p == NULL)
+        p = "";
+    n = strcspn(p, "?#");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Client */
+
+int32_t http_client_new(const http_config *cfg, const plog *log, http_client **out,
+                        rotp_error *err)
+{
+    int32_t rc = ROTP_E_OK;
+    http_client *c = NULL;
+    bool is_http = false;
+    size_t blen;
+
+    if (out == NULL || cfg == NULL || cfg->api_base == NULL)
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "http client: missing configuration");
+    *out = NULL;
+    rc = url_check(cfg->api_base, cfg->allow_insecure_loopback, true, "api_base", &is_http, err);
+    if (rc != ROTP_E_OK)
+        return rc;
+    if (cfg->user_agent != NULL &&
+        !header_value_ok(cfg->user_agent, strlen(cfg->user_agent), 256))
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                        "user_agent: holds CR, LF or NUL, or is over 256 bytes");
+    if (cfg->ca_file != NULL && cfg->ca_file[0] != '\0' && access(cfg->ca_file, R_OK) != 0)
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "ca_file: cannot read %.200s",
+                        cfg->ca_file);
+    if (cfg->timeout_ms <= 0 || cfg->connect_timeout_ms <= 0 || cfg->max_retries < 0)
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                        "http client: timeouts must be positive and max_retries >= 0");
+
+    c = rotp__calloc(1, sizeof(*c));
+    if (c == NULL)
+        goto out_nomem;
+    c->log = log;
+    c->allow_insecure_loopback = cfg->allow_insecure_loopback;
+    c->timeout_ms = cfg->timeout_ms;
+    c->connect_timeout_ms =
+        cfg->connect_timeout_ms < cfg->timeout_ms ? cfg->connect_timeout_ms : cfg->timeout_ms;
+    c->max_retries = cfg->max_retries;
+    blen = strlen(cfg->api_base);
+    while (blen > 0 && cfg->api_base[blen - 1] == '/')
+        blen--;
+    c->api_base = rotp__strndup(cfg->api_base, blen);
+    if (c->api_base == NULL)
+        goto out_nomem;
+    if (cfg->ca_file != NULL && cfg->ca_file[0] != '\0') {
+        c->ca_file = rotp__strdup(cfg->ca_file);
+        if (c->ca_file == NULL)
+            goto out_nomem;
+    }
+    c->user_agent = rotp__strdup(cfg->user_agent != NULL ? cfg->user_agent : "rotp-cloudflare");
+    if (c->user_agent == NULL)
+        goto out_nomem;
+    c->easy = curl_easy_init();
+    if (c->easy == NULL)
+        goto out_nomem;
+    *out = c;
+    return ROTP_E_OK;
+
+out_nomem:
+    http_client_free(c);
+    return rerr_set(err, ROTP_E_NO_MEMORY, "http client: out of memory");
+}
+
+void http_client_free(http_client *c)
+{
+    if (c == NULL)
+        return;
+    if (c->easy != NULL)
+        curl_easy_cleanup(c->easy);
+    rotp__free(c->api_base);
+    rotp__free(c->ca_file);
+    rotp__free(c->user_agent);
+    rotp__free(c);
+}
+
+void http_response_free(http_response *resp)
+{
+    if (resp == NULL)
+        return;
+    dynbuf_free(&resp->body);
+    resp->status = 0;
+    resp->content_type[0] = '\0';
+    resp->retry_after_ms = 0;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Headers */
+
+/* Wipes every string of the list, then frees it: a node may have held a secret. */
+static void slist_free_wipe(struct curl_slist *list)
+{
+    for (struct curl_slist *n = list; n != NULL; n = n->next) {
+        if (n->data != NULL)
+            secret_wipe(n->data, strlen(n->data));
+    }
+    curl_slist_free_all(list);
+}
+
+/* A header name is an HTTP token. */
+static bool header_name_ok(const char *s)
+{
+    size_t n = 0;
+
+    for (; s[n] != '\0'; n++) {
+        unsigned char ch = (unsigned char)s[n];
+        if (!(isalnum(ch) || strchr("!#$%&'*+-.^_`|~", ch) != NULL))
+            return false;
+    }
+    return n > 0 && n <= 64;
+}
+
+/* Hands the line composed in scratch to libcurl (which copies it), then wipes scratch. */
+static int32_t append_line(struct curl_slist **list, secret_buf *scratch, rotp_error *err)
+{
+    struct curl_slist *n = curl_slist_append(*list, scratch->data);
+
+    secret_clear(scratch);
+    if (n == NULL)
+        return rerr_set(err, ROTP_E_NO_MEMORY, "out of memory building a header");
+    *list = n;
+    return ROTP_E_OK;
+}
+
+/* Appends "name: value" to *list, composing it in scratch (a wiping buffer). */
+static int32_t add_header(struct curl_slist **list, secret_buf *scratch, const char *name,
+                          const char *prefix, const char *value, size_t value_len,
+                          rotp_error *err)
+{
+    if (!header_value_ok(value, value_len, HTTP_HEADER_MAX))
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                        "header %.64s: value holds CR, LF or NUL, or is too long", name);
+    if (secret_set(scratch, name, strlen(name)) != 0 || secret_append(scratch, ": ", 2) != 0 ||
+        secret_append(scratch, prefix, strlen(prefix)) != 0 ||
+        secret_append(scratch, value, value_len) != 0) {
+        secret_clear(scratch);
+        return rerr_set(err, ROTP_E_NO_MEMORY, "out of memory building a header");
+    }
+    return append_line(list, scratch, err);
+}
+
+/* The request's header list: Authorization (from the bearer), the caller's headers, Accept,
+ * Content-Type when there is a body, and an empty Expect (no 100-continue round trip). */
+static int32_t build_headers(const http_request *req, struct curl_slist **out, rotp_error *err)
+{
+    int32_t rc = ROTP_E_OK;
+    struct curl_slist *list = NULL;
+    secret_buf *scratch = secret_new("", 0);
+
+    *out = NULL;
+    if (scratch == NULL)
+        return rerr_set(err, ROTP_E_NO_MEMORY, "out of memory building headers");
+    if (req->bearer != NULL) {
+        if (req->bearer->data == NULL || req->bearer->len == 0)
+            rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "empty bearer token");
+        else
+            rc = add_header(&list, scratch, "Authorization", "Bearer ", req->bearer->data,
+                            req->bearer->len, err);
+    }
+    for (size_t i = 0; i < req->nheaders && rc == ROTP_E_OK; i++) {
+        const http_header *h = &req->headers[i];
+        if (h->name == NULL || !header_name_ok(h->name) || h->value == NULL)
+            rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "header %zu: invalid name or value", i);
+        else
+            rc = add_header(&list, scratch, h->name, "", h->value, h->value_len, err);
+    }
+    if (rc == ROTP_E_OK)
+        rc = add_header(&list, scratch, "Accept", "", "application/json", 16, err);
+    if (rc == ROTP_E_OK && req->body != NULL)
+        rc = add_header(&list, scratch, "Content-Type", "", "application/json", 16, err);
+    if (rc == ROTP_E_OK)
+        rc = secret_set(scratch, "Expect:", 7) == 0
+                 ? append_line(&list, scratch, err)
+                 : rerr_set(err, ROTP_E_NO_MEMORY, "out of memory building headers");
+    secret_free(scratch);
+    if (rc != ROTP_E_OK) {
+        slist_free_wipe(list);
+        return rc;
+    }
+    *out = list;
+    return ROTP_E_OK;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Callbacks */
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+    xfer_ctx *x = userp;
+    size_t n = size * nmemb;
+    int r = dynbuf_add(&x->resp->body, data, n);
+
+    if (r == -2) {
+        x->over_cap = true;
+        return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+    }
+    if (r != 0) {
+        x->no_memory = true;
+        return 0;
+    }
+    return n;
+}
+
+/* Parses leading decimal digits (an optional fraction is ignored); false if there are none. */
+static bool parse_uint(const char *s, size_t len, uint64_t cap, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        v = v * 10 + (uint64_t)(s[i] - '0');
+        if (v > cap)
+            v = cap;
+    }
+    if (i == 0)
+        return false;
+    if (i < len && s[i] == '.') {
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+            ;
+    }
+    if (i != len)
+        return false;
+    *out = v;
+    return true;
+}
+
+static void trim(const char **s, size_t *len)
+{
+    while (*len > 0 && ((*s)[0] == ' ' || (*s)[0] == '\t')) {
+        (*s)++;
+        (*len)--;
+    }
+    while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t' ||
+                        (*s)[*len - 1] == '\r' || (*s)[*len - 1] == '\n'))
+        (*len)--;
+}
+
+/* Matches "Name:" case-insensitively at the start of a header line; returns the value. */
+static bool header_is(const char *line, size_t len, const char *name, const char **val,
+                      size_t *vlen)
+{
+    size_t n = strlen(name);
+
+    if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+        return false;
+    *val = line + n + 1;
+    *vlen = len - n - 1;
+    trim(val, vlen);
+    return true;
+}
+
+static size_t header_cb(char *line, size_t size, size_t nitems, void *userp)
+{
+    xfer_ctx *x = userp;
+    size_t len = size * nitems;
+    const char *v;
+    size_t vlen;
+
+    /* A new status line starts a new response (after 100 Continue, say): forget what the
+     * previous one said. */
+    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+        x->resp->content_type[0] = '\0';
+        x->retry_after_ms = 0;
+        x->retry_after_ms_ms = 0;
+        x->have_retry_after_ms = false;
+    } else if (header_is(line, len, "Content-Type", &v, &vlen)) {
+        if (vlen >= sizeof(x->resp->content_type))
+            vlen = sizeof(x->resp->content_type) - 1;
+        memcpy(x->resp->content_type, v, vlen);
+        x->resp->content_type[vlen] = '\0';
+    } else if (header_is(line, len, "Retry-After-Ms", &v, &vlen)) {
+        uint64_t ms;
+        if (parse_uint(v, vlen, (uint64_t)HTTP_RETRY_AFTER_MAX_S * 1000u, &ms)) {
+            x->retry_after_ms_ms = ms;
+            x->have_retry_after_ms = true;
+        }
+    } else if (header_is(line, len, "Retry-After", &v, &vlen)) {
+        x->retry_after_ms = http_parse_retry_after(v, vlen, (int64_t)time(NULL));
+    }
+    return len;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Retry-After */
+
+uint64_t http_parse_retry_after(const char *value, size_t len, int64_t now_unix)
+{
+    char buf[64];
+    uint64_t secs;
+    time_t t;
+
+    if (value == NULL)
+        return 0;
+    trim(&value, &len);
+    if (len == 0)
+        return 0;
+    if (value[0] >= '0' && value[0] <= '9') {
+        /* delta-seconds: digits only */
+        for (size_t i = 0; i < len; i++) {
+            if (value[i] < '0' || value[i] > '9')
+                return 0;
+        }
+        if (!parse_uint(value, len, HTTP_RETRY_AFTER_MAX_S, &secs))
+            return 0;
+        return secs * 1000u;
+    }
+    if (len >= sizeof(buf))
+        return 0;
+    memcpy(buf, value, len);
+    buf[len] = '\0';
+    t = curl_getdate(buf, NULL);
+    if (t == (time_t)-1 || (int64_t)t <= now_unix)
+        return 0;
+    secs = (uint64_t)((int64_t)t - now_unix);
+    if (secs > HTTP_RETRY_AFTER_MAX_S)
+        secs = HTTP_RETRY_AFTER_MAX_S;
+    return secs * 1000u;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Timing */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(uint64_t ms)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Full-jitter exponential backoff for retry number n (0-based): uniform in [0, min(cap,
+ * base * 2^n)], at least Retry-After when the server asked for more. */
+static uint64_t backoff_ms(int n, uint64_t retry_after_ms)
+{
+    uint64_t ceil_ms = HTTP_BACKOFF_BASE_MS;
+    uint64_t r = 0;
+    uint64_t delay;
+
+    for (int i = 0; i < n && ceil_ms < HTTP_BACKOFF_CAP_MS; i++)
+        ceil_ms *= 2;
+    if (ceil_ms > HTTP_BACKOFF_CAP_MS)
+        ceil_ms = HTTP_BACKOFF_CAP_MS;
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+        delay = r % (ceil_ms + 1);
+    else
+        delay = ceil_ms; /* no randomness: plain exponential backoff */
+    return retry_after_ms > delay ? retry_after_ms : delay;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* One attempt */
+
+static bool method_ok(const char *m)
+{
+    return m != NULL && (strcmp(m, "GET") == 0 || strcmp(m, "POST") == 0 ||
+                         strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0 ||
+                         strcmp(m, "DELETE") == 0);
+}
+
+/* Sets every option of one attempt on a freshly reset handle. */
+static CURLcode set_options(http_client *c, const http_request *req, const char *url,
+                            bool is_http, struct curl_slist *headers, xfer_ctx *x, long total_ms,
+                            char *errbuf)
+{
+    CURLcode cc = CURLE_OK;
+    long connect_ms = c->connect_timeout_ms < total_ms ? c->connect_timeout_ms : total_ms;
+
+#define SETOPT(opt, val)                                                                       \
+    do {                                                                                       \
+        if (cc == CURLE_OK)                                                                    \
+            cc = curl_easy_setopt(c->easy, opt, val);                                          \
+    } while (0)
+    SETOPT(CURLOPT_URL, url);
+    SETOPT(CURLOPT_PROTOCOLS_STR, is_http ? "http" : "https");
+    SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+    SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+    SETOPT(CURLOPT_MAXREDIRS, 0L);
+    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+    SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (c->ca_file != NULL)
+        SETOPT(CURLOPT_CAINFO, c->ca_file);
+    SETOPT(CURLOPT_NOSIGNAL, 1L);
+    SETOPT(CURLOPT_VERBOSE, 0L);
+    SETOPT(CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
+    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    SETOPT(CURLOPT_TIMEOUT_MS, total_ms);
+    SETOPT(CURLOPT_USERAGENT, c->user_agent);
+    SETOPT(CURLOPT_HTTPHEADER, headers);
+    SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+    SETOPT(CURLOPT_WRITEDATA, x);
+    SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
+    SETOPT(CURLOPT_HEADERDATA, x);
+    SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+    if (strcmp(req->method, "GET") == 0) {
+        SETOPT(CURLOPT_HTTPGET, 1L);
+    } else {
+        if (strcmp(req->method, "POST") != 0)
+            SETOPT(CURLOPT_CUSTOMREQUEST, req->method);
+        if (req->body != NULL || strcmp(req->method, "POST") == 0) {
+            SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(req->body ? req->body_len : 0));
+            SETOPT(CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
+        }
+    }
+#undef SETOPT
+    return cc;
+}
+
+static bool curl_tls_failure(CURLcode cc)
+{
+    return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+           cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_SSL_CERTPROBLEM ||
+           cc == CURLE_SSL_CIPHER || cc == CURLE_SSL_ISSUER_ERROR ||
+           cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH || cc == CURLE_SSL_INVALIDCERTSTATUS ||
+           cc == CURLE_SSL_CRL_BADFILE || cc == CURLE_SSL_ENGINE_INITFAILED;
+}
+
+/* Whether the request may have reached the server before the failure. Conservative: any doubt
+ * counts as sent, so a state change is reported as OUTCOME_UNKNOWN rather than "not applied". */
+static bool maybe_sent(CURL *easy, CURLcode cc)
+{
+    long req_size = 0;
+    curl_off_t connect_us = 0;
+    long nconnects = 0;
+
+    if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &req_size) == CURLE_OK && req_size > 0)
+        return true;
+    switch (cc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return false;
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SEND_ERROR:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_WRITE_ERROR:
+        return true;
+    case CURLE_OPERATION_TIMEDOUT:
+        /* After the connection was up (or a reused one), the request may be out. */
+        curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+        curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &nconnects);
+        return connect_us > 0 || nconnects == 0;
+    default:
+        return !curl_tls_failure(cc);
+    }
+}
+
+/* Turns a failed transfer into a code and message. *retry says whether an idempotent request
+ * may be repeated. */
+static int32_t attempt_failure(CURL *easy, const http_request *req, CURLcode cc,
+                               const xfer_ctx *x, const char *errbuf, const char *logpath,
+                               long *status, bool *retry, rotp_error *err)
+{
+    const char *sep = errbuf[0] != '\0' ? ": " : "";
+    bool sent;
+    int32_t rc;
+
+    *retry = false;
+    if (x->no_memory || cc == CURLE_OUT_OF_MEMORY)
+        return rerr_set(err, ROTP_E_NO_MEMORY, "%s %s: out of memory reading the response",
+                        req->method, logpath);
+    if (x->over_cap) {
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, status);
+        rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
+        rerr_http(err, (int32_t)*status, 0, 0, 0);
+        if (req->idempotent)
+            return rerr_set(err, ROTP_E_PROTOCOL, "%s %s: response body over 1 MiB", req->method,
+                            logpath);
+        return rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
+                        "%s %s: response body over 1 MiB; the change may have been applied: "
+                        "check its state before repeating it",
+                        req->method, logpath);
+    }
+    if (curl_tls_failure(cc))
+        return rerr_set(err, ROTP_E_TLS, "%s %s: %s%s%.200s", req->method, logpath,
+                        curl_easy_strerror(cc), sep, errbuf);
+    sent = maybe_sent(easy, cc);
+    if (sent && !req->idempotent) {
+        rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
+                      "%s %s: %s after the request was sent; the change may have been applied: "
+                      "check its state before repeating it",
+                      req->method, logpath, curl_easy_strerror(cc));
+        rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
+        return rc;
+    }
+    rc = rerr_set(err, ROTP_E_TRANSIENT, "%s %s: %s%s%.200s%s", req->method, logpath,
+                  curl_easy_strerror(cc), sep, errbuf, sent ? "" : " (nothing was sent)");
+    rerr_http(err, 0, 0, 1, 0);
+    if (sent)
+        rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
+    *retry = req->idempotent;
+    return rc;
+}
+
+/* Builds the URL of a request: api_base + path, or the checked absolute URL. */
+static int32_t request_url(const http_client *c, const http_request *req, char **owned,
+                           const char **url, bool *is_http, rotp_error *err)
+{
+    size_t blen, plen;
+
+    *owned = NULL;
+    if (req->url != NULL) {
+        *url = req->url;
+        return url_check(req->url, c->allow_insecure_loopback, false, "probe URL", is_http,
+                         err);
+    }
+    blen = strlen(c->api_base);
+    plen = strlen(req->path);
+    if (req->path[0] != '/' || !url_chars_ok(req->path, plen) || blen + plen >= HTTP_MAX_URL)
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                        "request path: must start with '/', hold no space or control "
+                        "character, and fit the URL limit");
+    *owned = rotp__malloc(blen + plen + 1);
+    if (*owned == NULL)
+        return rerr_set(err, ROTP_E_NO_MEMORY, "out of memory building the URL");
+    memcpy(*owned, c->api_base, blen);
+    memcpy(*owned + blen, req->path, plen + 1);
+    *url = *owned;
+    /* api_base was checked when the client was made; a path starting with '/' cannot change
+     * the scheme or the host. */
+    *is_http = strncasecmp(*owned, "http:", 5) == 0;
+    return ROTP_E_OK;
+}
+
+int32_t http_do(http_client *c, const http_request *req, http_response *resp, rotp_error *err)
+{
+    int32_t rc = ROTP_E_OK;
+    struct curl_slist *headers = NULL;
+    char *owned_url = NULL;
+    const char *url = NULL;
+    char logpath[HTTP_LOG_PATH_MAX];
+    char errbuf[CURL_ERROR_SIZE];
+    bool is_http = false;
+    int64_t deadline;
+    int retries = 0;
+
+    if (resp != NULL) {
+        memset(resp, 0, sizeof(*resp));
+        dynbuf_init(&resp->body, HTTP_MAX_BODY);
+    }
+    if (c == NULL || req == NULL || resp == NULL || !method_ok(req->method) ||
+        (req->path == NULL) == (req->url == NULL) || (req->nheaders > 0 && req->headers == NULL))
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "http request: bad method or target");
+    loggable_path(req, logpath, sizeof(logpath));
+
+    rc = request_url(c, req, &owned_url, &url, &is_http, err);
+    if (rc == ROTP_E_OK)
+        rc = build_headers(req, &headers, err);
+    if (rc != ROTP_E_OK)
+        goto out_free_url;
+
+    deadline = mono_ms() + c->timeout_ms;
+    for (;;) {
+        xfer_ctx x = {.resp = resp};
+        int64_t remaining = deadline - mono_ms();
+        CURLcode cc;
+        bool retry = false;
+        uint64_t delay;
+
+        if (remaining <= 0) {
+            rc = rerr_set(err, ROTP_E_TRANSIENT, "%s %s: the %ld ms budget ran out", req->method,
+                          logpath, c->timeout_ms);
+            rerr_http(err, 0, 0, 1, 0);
+            break;
+        }
+        rc = ROTP_E_OK;
+        rerr_clear(err);
+        dynbuf_reset(&resp->body);
+        resp->status = 0;
+        resp->content_type[0] = '\0';
+        resp->retry_after_ms = 0;
+        errbuf[0] = '\0';
+
+        curl_easy_reset(c->easy);
+        cc = set_options(c, req, url, is_http, headers, &x, (long)remaining, errbuf);
+        if (cc != CURLE_OK) {
+            rc = rerr_set(err, cc == CURLE_OUT_OF_MEMORY ? ROTP_E_NO_MEMORY : ROTP_E_INTERNAL,
+                          "libcurl refused an option: %s", curl_easy_strerror(cc));
+            break;
+        }
+        cc = curl_easy_perform(c->easy);
+        resp->attempts++;
+        resp->retry_after_ms = x.have_retry_after_ms ? x.retry_after_ms_ms : x.retry_after_ms;
+
+        if (cc == CURLE_OK) {
+            curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &resp->status);
+            /* Any response is a success of http_do(); the caller classifies it. */
+            retry = req->idempotent && (resp->status == 429 || resp->status >= 500);
+        } else {
+            rc = attempt_failure(c->easy, req, cc, &x, errbuf, logpath, &resp->status, &retry,
+                                 err);
+        }
+        if (!retry || retries >= c->max_retries)
+            break;
+
+        delay = backoff_ms(retries, resp->retry_after_ms);
+        if ((int64_t)delay >= deadline - mono_ms()) {
+            plog_write(c->log, ROTP_LOG_INFO,
+                       "%s %s: not retried: waiting %llu ms would pass the %ld ms budget",
+                       req->method, logpath, (unsigned long long)delay, c->timeout_ms);
+            break;
+        }
+        retries++;
+        if (cc == CURLE_OK)
+            plog_write(c->log, ROTP_LOG_INFO, "%s %s: HTTP %ld, retry %d of %d in %llu ms",
+                       req->method, logpath, resp->status, retries, c->max_retries,
+                       (unsigned long long)delay);
+        else
+            plog_write(c->log, ROTP_LOG_INFO, "%s %s: %s, retry %d of %d in %llu ms",
+                       req->method, logpath, curl_easy_strerror(cc), retries, c->max_retries,
+                       (unsigned long long)delay);
+        sleep_ms(delay);
+    }
+
+    slist_free_wipe(headers);
+out_free_url:
+    rotp__free(owned_url);
+    return rc;
+}

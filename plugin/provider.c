@@ -1,0 +1,525 @@
+/* provider.c - the ABI surface of cloudflare.so: the entry point, the operations table, provider
+ * instances (open/close) and the dispatch of each operation to the adapter of the request's kind.
+ *
+ * Version negotiation: the host passes its ROTP_ABI_MINOR; the provider serves
+ * min(host_minor, ROTP_ABI_MINOR). For ABI 1.0 nothing depends on it, because every struct the
+ * host hands over is read through its own struct_size, so any host minor is accepted.
+ *
+ * libcurl: curl_global_init() is called by every open() and balanced by curl_global_cleanup()
+ * in close(). On a libcurl built with CURL_VERSION_THREADSAFE (7.84+ with the default threaded
+ * resolver and OpenSSL) both are thread-safe and reference-counted, so instances may be opened
+ * and closed on different threads. On an older libcurl the host must not open or close
+ * instances concurrently with other libcurl users; the provider logs a warning and still
+ * initialises. The provider keeps no global mutable state of its own. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "adapter.h"
+#include "alloc.h"
+#include "error.h"
+#include "http.h"
+#include "ids.h"
+#include "instance.h"
+#include "log.h"
+#include "params.h"
+#include "rotp.h"
+#include "secret.h"
+
+#ifndef PROJECT_VERSION
+#define PROJECT_VERSION "0.1.0"
+#endif
+
+#define DEFAULT_API_BASE "https://api.cloudflare.com/client/v4"
+#define DEFAULT_USER_AGENT "rotp-cloudflare/" PROJECT_VERSION
+#define MGMT_ID_SLOTS 8 /* management-token ids cached per scope ("user" or an account id) */
+#define SCOPE_MAX 40
+#define TOKEN_ID_MAX 40
+#define CA_FILE_MAX 4096
+#define USER_AGENT_MAX 256
+
+/* Struct sizes of ABI 1.0: the smallest a host may hand over. */
+#define HOST_V1_0_SIZE (offsetof(rotp_host, log_user) + sizeof(void *))
+#define RESULT_V1_0_SIZE (offsetof(rotp_result, provider_data) + sizeof(void *))
+/* An error struct must at least hold its code; the rest is written only where it fits. */
+#define ERROR_MIN_SIZE (offsetof(rotp_error, code) + sizeof(int32_t))
+
+struct mgmt_id {
+    char scope[SCOPE_MAX];
+    char id[TOKEN_ID_MAX];
+};
+
+/* One provider instance: what open() read from the config, the HTTP client and the caches.
+ * Used by one thread at a time; nothing in it is shared with other instances. */
+struct rotp_instance {
+    plog log;            /* the host's log callback; knows mgmt for redaction */
+    http_client *http;   /* one libcurl handle, reused across calls */
+    secret_buf *mgmt;    /* the management token (config api_token) */
+    struct mgmt_id mgmt_ids[MGMT_ID_SLOTS];
+    size_t nmgmt_ids;
+    long timeout_ms;
+    long connect_timeout_ms;
+    int max_retries;
+    bool allow_insecure_loopback;
+    bool curl_initialised; /* curl_global_init() succeeded: close() balances it */
+};
+
+static const char *const config_keys[] = {
+    "api_token",  "api_base",           "ca_file",     "allow_insecure_loopback",
+    "timeout_ms", "connect_timeout_ms", "max_retries", "user_agent",
+    NULL,
+};
+
+/* The whole request vocabulary (ABI.md); each adapter then checks its own, narrower list. */
+static const char *const request_keys[] = {
+    "kind",          "id",           "account_id", "zone_id",         "name",
+    "search",        "secret",       "client_id",  "client_secret",   "strategy",
+    "grace_seconds", "run_id",       "allow_self_roll", "probe_url",  "probe_path",
+    "policies",      "expires_on",   "duration",   NULL,
+};
+
+/* kinds[i] is served by adapters[i]. */
+static const char *const kinds[] = {
+    "cloudflare.user_token",
+    "cloudflare.account_token",
+    "cloudflare.access_service_token",
+    NULL,
+};
+static const adapter *const adapters[] = {
+    &adapter_user_token,
+    &adapter_account_token,
+    &adapter_access_service_token,
+};
+#define KIND_LIST "cloudflare.user_token, cloudflare.account_token, cloudflare.access_service_token"
+
+enum op_id { OP_DESCRIBE, OP_ROLL, OP_VERIFY, OP_REVOKE, OP_PROVISION, OP_LIST };
+static const char *const op_names[] = {"describe", "roll", "verify", "revoke", "provision", "list"};
+
+/* ------------------------------------------------------------------------------------------- */
+/* Accessors for adapters (instance.h) */
+
+http_client *cf_inst_http(cf_inst *inst)
+{
+    return inst->http;
+}
+
+const plog *cf_inst_log(const cf_inst *inst)
+{
+    return &inst->log;
+}
+
+const secret_buf *cf_inst_mgmt(const cf_inst *inst)
+{
+    return inst->mgmt;
+}
+
+int32_t cf_inst_set_mgmt(cf_inst *inst, const char *value, size_t len, rotp_error *err)
+{
+    /* secret_set() keeps the same secret_buf, so the logger's registration stays valid. */
+    if (secret_set(inst->mgmt, value, len) != 0)
+        return rerr_set(err, ROTP_E_NO_MEMORY,
+                        "out of memory storing the new management token; the old one is kept");
+    return ROTP_E_OK;
+}
+
+const char *cf_inst_mgmt_id(const cf_inst *inst, const char *scope)
+{
+    if (scope == NULL)
+        return NULL;
+    for (size_t i = 0; i < inst->nmgmt_ids; i++) {
+        if (strcmp(inst->mgmt_ids[i].scope, scope) == 0)
+            return inst->mgmt_ids[i].id;
+    }
+    return NULL;
+}
+
+void cf_inst_set_mgmt_id(cf_inst *inst, const char *scope, const char *id)
+{
+    size_t i;
+
+    if (scope == NULL || strlen(scope) >= SCOPE_MAX)
+        return;
+    for (i = 0; i < inst->nmgmt_ids; i++) {
+        if (strcmp(inst->mgmt_ids[i].scope, scope) == 0)
+            break;
+    }
+    if (id == NULL || strlen(id) >= TOKEN_ID_MAX) {
+        /* Forget the scope: a stale id must not outlive a failed lookup. */
+        if (i < inst->nmgmt_ids) {
+            inst->mgmt_ids[i] = inst->mgmt_ids[inst->nmgmt_ids - 1];
+            memset(&inst->mgmt_ids[inst->nmgmt_ids - 1], 0, sizeof(inst->mgmt_ids[0]));
+            inst->nmgmt_ids--;
+        }
+        return;
+    }
+    if (i == inst->nmgmt_ids) {
+        if (inst->nmgmt_ids == MGMT_ID_SLOTS) {
+            /* Full: drop the oldest entry. */
+            memmove(&inst->mgmt_ids[0], &inst->mgmt_ids[1],
+                    (MGMT_ID_SLOTS - 1) * sizeof(inst->mgmt_ids[0]));
+            i = MGMT_ID_SLOTS - 1;
+        } else {
+            inst->nmgmt_ids++;
+        }
+    }
+    memset(&inst->mgmt_ids[i], 0, sizeof(inst->mgmt_ids[i]));
+    memcpy(inst->mgmt_ids[i].scope, scope, strlen(scope));
+    memcpy(inst->mgmt_ids[i].id, id, strlen(id));
+}
+
+void cf_inst_remember(cf_inst *inst, const secret_buf *s)
+{
+    plog_remember(&inst->log, s);
+}
+
+void cf_inst_forget(cf_inst *inst, const secret_buf *s)
+{
+    plog_forget(&inst->log, s);
+}
+
+int64_t cf_inst_now(const cf_inst *inst)
+{
+    (void)inst;
+    return (int64_t)time(NULL);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Helpers for the ABI functions */
+
+static bool err_usable(const rotp_error *err)
+{
+    return err != NULL && err->struct_size >= ERROR_MIN_SIZE;
+}
+
+/* Stores the final code in *err (the only field ERROR_MIN_SIZE guarantees). */
+static int32_t finish_code(rotp_error *err, int32_t rc)
+{
+    if (rc != ROTP_E_OK && err->code != rc)
+        rerr_set(err, rc, "%s", rerr_message(rc));
+    err->code = rc;
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* open / close */
+
+static void provider_close(rotp_instance *inst)
+{
+    bool curl_initialised;
+
+    if (inst == NULL)
+        return;
+    curl_initialised = inst->curl_initialised;
+    http_client_free(inst->http);
+    if (inst->mgmt != NULL)
+        plog_forget(&inst->log, inst->mgmt);
+    secret_free(inst->mgmt);
+    secret_wipe(inst, sizeof(*inst));
+    rotp__free(inst);
+    if (curl_initialised)
+        curl_global_cleanup();
+}
+
+/* Reads the config into inst and creates the HTTP client. */
+static int32_t read_config(rotp_instance *inst, const rotp_params *config, rotp_error *err)
+{
+    int32_t rc;
+    const rotp_param *tok;
+    const char *v;
+    size_t vlen = 0;
+    char *api_base = NULL, *ca_file = NULL, *user_agent = NULL;
+    int64_t timeout_ms = 0, connect_ms = 0, retries = 0;
+    bool insecure = false;
+    http_config hc;
+
+    rc = params_check(config, config_keys, "config", err);
+    if (rc != ROTP_E_OK)
+        return rc;
+
+    tok = params_find(config, "api_token");
+    v = params_get(config, "api_token", &vlen);
+    if (tok == NULL || v == NULL || vlen == 0)
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "config: missing api_token");
+    if (!secret_shape_ok(v, vlen))
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                        "config: api_token is not shaped like a Cloudflare token "
+                        "(at most 512 characters of A-Z a-z 0-9 - . _ ~ + / and trailing =)");
+    inst->mgmt = secret_new(v, vlen);
+    if (inst->mgmt == NULL)
+        return rerr_set(err, ROTP_E_NO_MEMORY, "config: out of memory storing api_token");
+    plog_remember(&inst->log, inst->mgmt);
+
+    rc = params_int(config, "timeout_ms", 30000, 100, 600000, &timeout_ms, err);
+    if (rc == ROTP_E_OK)
+        rc = params_int(config, "connect_timeout_ms", 10000, 100, 600000, &connect_ms, err);
+    if (rc == ROTP_E_OK)
+        rc = params_int(config, "max_retries", 3, 0, 10, &retries, err);
+    if (rc == ROTP_E_OK)
+        rc = params_bool(config, "allow_insecure_loopback", false, &insecure, err);
+    if (rc != ROTP_E_OK)
+        return rc;
+    inst->timeout_ms = (long)timeout_ms;
+    inst->connect_timeout_ms = (long)connect_ms;
+    inst->max_retries = (int)retries;
+    inst->allow_insecure_loopback = insecure;
+
+    api_base = rotp__malloc(HTTP_MAX_URL);
+    ca_file = rotp__malloc(CA_FILE_MAX);
+    user_agent = rotp__malloc(USER_AGENT_MAX + 1);
+    if (api_base == NULL || ca_file == NULL || user_agent == NULL) {
+        rc = rerr_set(err, ROTP_E_NO_MEMORY, "config: out of memory");
+        goto out_free;
+    }
+    rc = params_str(config, "api_base", api_base, HTTP_MAX_URL, false, err);
+    if (rc == ROTP_E_OK)
+        rc = params_str(config, "ca_file", ca_file, CA_FILE_MAX, false, err);
+    if (rc == ROTP_E_OK)
+        rc = params_str(config, "user_agent", user_agent, USER_AGENT_MAX + 1, false, err);
+    if (rc != ROTP_E_OK)
+        goto out_free;
+
+    memset(&hc, 0, sizeof(hc));
+    hc.api_base = api_base[0] != '\0' ? api_base : DEFAULT_API_BASE;
+    hc.ca_file = ca_file[0] != '\0' ? ca_file : NULL;
+    hc.allow_insecure_loopback = insecure;
+    hc.timeout_ms = inst->timeout_ms;
+    hc.connect_timeout_ms = inst->connect_timeout_ms;
+    hc.max_retries = inst->max_retries;
+    hc.user_agent = user_agent[0] != '\0' ? user_agent : DEFAULT_USER_AGENT;
+    rc = http_client_new(&hc, &inst->log, &inst->http, err);
+
+out_free:
+    rotp__free(user_agent);
+    rotp__free(ca_file);
+    rotp__free(api_base);
+    return rc;
+}
+
+static int32_t provider_open(const rotp_host *host, const rotp_params *config,
+                             rotp_instance **out, rotp_error *err)
+{
+    int32_t rc = ROTP_E_OK;
+    rotp_instance *inst = NULL;
+    const curl_version_info_data *vi;
+
+    if (!err_usable(err)) {
+        if (out != NULL)
+            *out = NULL;
+        return ROTP_E_INVALID_ARGUMENT;
+    }
+    rerr_clear(err);
+    if (out == NULL)
+        return finish_code(err, rerr_set(err, ROTP_E_INVALID_ARGUMENT, "open: out is NULL"));
+    *out = NULL;
+    if (config == NULL)
+        return finish_code(err, rerr_set(err, ROTP_E_INVALID_ARGUMENT, "open: config is NULL"));
+
+    inst = rotp__calloc(1, sizeof(*inst));
+    if (inst == NULL)
+        return finish_code(err, rerr_set(err, ROTP_E_NO_MEMORY, "open: out of memory"));
+    plog_init(&inst->log, host);
+
+    vi = curl_version_info(CURLVERSION_NOW);
+    if (vi == NULL || (vi->features & CURL_VERSION_THREADSAFE) == 0)
+        plog_write(&inst->log, ROTP_LOG_WARN,
+                   "libcurl %s lacks CURL_VERSION_THREADSAFE: do not open or close instances "
+                   "on several threads at once",
+                   vi != NULL ? vi->version : "(unknown)");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        rc = rerr_set(err, ROTP_E_NO_MEMORY, "open: libcurl could not be initialised");
+        goto out_close;
+    }
+    inst->curl_initialised = true;
+
+    rc = read_config(inst, config, err);
+    if (rc != ROTP_E_OK)
+        goto out_close;
+    plog_write(&inst->log, ROTP_LOG_DEBUG, "cloudflare provider %s: instance open",
+               PROJECT_VERSION);
+    *out = inst;
+    return finish_code(err, ROTP_E_OK);
+
+out_close:
+    provider_close(inst);
+    return finish_code(err, rc);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Operations */
+
+static adapter_op pick_op(const adapter *a, enum op_id op)
+{
+    switch (op) {
+    case OP_DESCRIBE:
+        return a->describe;
+    case OP_ROLL:
+        return a->roll;
+    case OP_VERIFY:
+        return a->verify;
+    case OP_REVOKE:
+        return a->revoke;
+    case OP_PROVISION:
+        return a->provision;
+    case OP_LIST:
+        return a->list;
+    }
+    return NULL;
+}
+
+/* The adapter for the request's kind, or an INVALID_ARGUMENT naming the kinds. */
+static int32_t find_adapter(const rotp_params *req, const adapter **out, rotp_error *err)
+{
+    size_t len = 0;
+    const char *kind = params_get(req, "kind", &len);
+    bool printable = len <= 64;
+
+    *out = NULL;
+    if (kind == NULL || len == 0)
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "request: missing kind (one of %s)",
+                        KIND_LIST);
+    for (size_t i = 0; kinds[i] != NULL; i++) {
+        if (strlen(kinds[i]) == len && memcmp(kinds[i], kind, len) == 0) {
+            *out = adapters[i];
+            return ROTP_E_OK;
+        }
+    }
+    for (size_t i = 0; i < len && printable; i++)
+        printable = kind[i] > 0x20 && kind[i] < 0x7f;
+    if (printable)
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "request: unknown kind '%.*s' (one of %s)",
+                        (int)len, kind, KIND_LIST);
+    return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "request: unknown kind (one of %s)", KIND_LIST);
+}
+
+/* Common body of every operation: argument checks, kind dispatch, result hand-over. */
+static int32_t run_op(enum op_id op, rotp_instance *inst, const rotp_params *req,
+                      rotp_result *res, rotp_error *err)
+{
+    int32_t rc;
+    const adapter *a = NULL;
+    adapter_op fn;
+    result_builder rb;
+
+    if (!err_usable(err))
+        return ROTP_E_INVALID_ARGUMENT;
+    rerr_clear(err);
+    if (res == NULL || res->struct_size < RESULT_V1_0_SIZE)
+        return finish_code(err, rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                                         "%s: result is NULL or its struct_size is below ABI "
+                                         "1.0's",
+                                         op_names[op]));
+    /* The host hands over an empty result (ABI.md); make sure failure leaves it empty. */
+    res->count = 0;
+    res->items = NULL;
+    res->provider_data = NULL;
+    if (inst == NULL || req == NULL)
+        return finish_code(err, rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                                         "%s: instance or request is NULL", op_names[op]));
+
+    rc = params_check(req, request_keys, "request", err);
+    if (rc == ROTP_E_OK)
+        rc = find_adapter(req, &a, err);
+    if (rc != ROTP_E_OK)
+        return finish_code(err, rc);
+    fn = pick_op(a, op);
+    if (fn == NULL)
+        return finish_code(err, rerr_set(err, ROTP_E_UNSUPPORTED, "%s does not support %s",
+                                         a->kind, op_names[op]));
+
+    rb_init(&rb);
+    rc = fn(inst, req, &rb, err);
+    if (rc == ROTP_E_OK) {
+        rc = rb_finish(&rb, res, err);
+    } else {
+        rb_free(&rb);
+        plog_write(&inst->log, ROTP_LOG_DEBUG, "%s %s: failed with %s", op_names[op], a->kind,
+                   rerr_name(rc));
+    }
+    if (rc == ROTP_E_OK)
+        rerr_clear(err);
+    return finish_code(err, rc);
+}
+
+static int32_t op_describe(rotp_instance *inst, const rotp_params *req, rotp_result *res,
+                           rotp_error *err)
+{
+    return run_op(OP_DESCRIBE, inst, req, res, err);
+}
+
+static int32_t op_roll(rotp_instance *inst, const rotp_params *req, rotp_result *res,
+                       rotp_error *err)
+{
+    return run_op(OP_ROLL, inst, req, res, err);
+}
+
+static int32_t op_verify(rotp_instance *inst, const rotp_params *req, rotp_result *res,
+                         rotp_error *err)
+{
+    return run_op(OP_VERIFY, inst, req, res, err);
+}
+
+static int32_t op_revoke(rotp_instance *inst, const rotp_params *req, rotp_result *res,
+                         rotp_error *err)
+{
+    return run_op(OP_REVOKE, inst, req, res, err);
+}
+
+static int32_t op_provision(rotp_instance *inst, const rotp_params *req, rotp_result *res,
+                            rotp_error *err)
+{
+    return run_op(OP_PROVISION, inst, req, res, err);
+}
+
+static int32_t op_list(rotp_instance *inst, const rotp_params *req, rotp_result *res,
+                       rotp_error *err)
+{
+    return run_op(OP_LIST, inst, req, res, err);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* The table and the entry point */
+
+static const rotp_provider provider_table = {
+    .struct_size = sizeof(rotp_provider),
+    .abi_major = ROTP_ABI_MAJOR,
+    .abi_minor = ROTP_ABI_MINOR,
+    .reserved0 = 0,
+    .name = "cloudflare",
+    .version = PROJECT_VERSION,
+    .kinds = kinds,
+    .open = provider_open,
+    .close = provider_close,
+    .describe = op_describe,
+    .roll = op_roll,
+    .verify = op_verify,
+    .revoke = op_revoke,
+    .provision = op_provision,
+    .list = op_list,
+    .result_free = params_result_free,
+    .strerror = rerr_message,
+};
+
+ROTP_EXPORT const rotp_provider *rotp_provider_entry_v1(uint32_t host_minor, const rotp_host *host,
+                                                        rotp_error *err)
+{
+    if (!err_usable(err))
+        return NULL;
+    rerr_clear(err);
+    if (host == NULL) {
+        finish_code(err, rerr_set(err, ROTP_E_INVALID_ARGUMENT, "entry: host is NULL"));
+        return NULL;
+    }
+    if (host->struct_size < HOST_V1_0_SIZE) {
+        finish_code(err, rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                                  "entry: host struct_size %u is below ABI 1.0's %zu",
+                                  (unsigned)host->struct_size, (size_t)HOST_V1_0_SIZE));
+        return NULL;
+    }
+    /* min(host_minor, ROTP_ABI_MINOR) is served; ABI 1.0 has nothing that depends on it. */
+    (void)host_minor;
+    return &provider_table;
+}
