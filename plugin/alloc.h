@@ -24,6 +24,9 @@ void rotp__free(void *ptr);
 void rotp__alloc_fail_at(unsigned long n);
 /* Allocations made on this thread since the last rotp__alloc_fail_at() call. */
 unsigned long rotp__alloc_count(void);
+/* Calls fn(ptr, user) on this thread just before rotp__free() releases a non-NULL ptr, so a test
+ * can check that the bytes were wiped first. NULL removes the observer. */
+void rotp__alloc_on_free(void (*fn)(void *ptr, void *user), void *user);
 #endif
 
 #endif
