@@ -24,25 +24,25 @@
 #include "secret.h"
 #include "timefmt.h"
 
-#define TOK_NAME_MAX 120         /* Cloudflare's maxLength for a token name (characters) */
-#define TOK_PER_PAGE 50          /* the largest page Cloudflare serves */
-#define TOK_MAX_PAGES 200        /* 10 000 tokens: far above the 500-per-account limit */
-#define TOK_LIST_MAX (1u << 20)  /* bytes of the `items` JSON */
-#define TOK_SCOPES_MAX 16384     /* bytes of the `scopes` text before it is cut */
+#define TOK_NAME_MAX       120        /* Cloudflare's maxLength for a token name (characters) */
+#define TOK_PER_PAGE       50         /* the largest page Cloudflare serves */
+#define TOK_MAX_PAGES      200        /* 10 000 tokens: far above the 500-per-account limit */
+#define TOK_LIST_MAX       (1u << 20) /* bytes of the `items` JSON */
+#define TOK_SCOPES_MAX     16384      /* bytes of the `scopes` text before it is cut */
 #define TOK_PROBE_PATH_MAX 1024
-#define TOK_PATH_MAX 256
+#define TOK_PATH_MAX       256
 
 /* What one operation knows about its request: the kind, the ids and the path prefix. */
 typedef struct tok_ctx {
     cf_inst *inst;
-    bool account;           /* cloudflare.account_token */
-    char account_id[33];    /* "" for the user kind */
-    char id[33];            /* "" when the request has none */
-    char base[64];          /* "/user/tokens" or "/accounts/<a>/tokens" */
+    bool account;        /* cloudflare.account_token */
+    char account_id[33]; /* "" for the user kind */
+    char id[33];         /* "" when the request has none */
+    char base[64];       /* "/user/tokens" or "/accounts/<a>/tokens" */
 } tok_ctx;
 
 /* Whether an operation takes an `id`. */
-#define TOK_ID_NONE 0
+#define TOK_ID_NONE     0
 #define TOK_ID_OPTIONAL 1
 #define TOK_ID_REQUIRED 2
 
@@ -104,8 +104,8 @@ static int32_t tok_begin(cf_inst *inst, const rotp_params *req, bool account,
     allowed[n++] = "account_id";
     if (id_mode != TOK_ID_NONE)
         allowed[n++] = "id";
-    for (size_t i = 0; extra != NULL && extra[i] != NULL && n + 1 < sizeof(allowed) / sizeof(*allowed);
-         i++)
+    for (size_t i = 0;
+         extra != NULL && extra[i] != NULL && n + 1 < sizeof(allowed) / sizeof(*allowed); i++)
         allowed[n++] = extra[i];
     allowed[n] = NULL;
 
@@ -517,8 +517,8 @@ static int32_t mgmt_id(const tok_ctx *c, const char **out, rotp_error *err)
     return ROTP_E_OK;
 }
 
-static int32_t tok_roll(cf_inst *inst, const rotp_params *req, result_builder *rb,
-                        rotp_error *err, bool account)
+static int32_t tok_roll(cf_inst *inst, const rotp_params *req, result_builder *rb, rotp_error *err,
+                        bool account)
 {
     static const char *const keys[] = {"allow_self_roll", NULL};
     tok_ctx c;
@@ -556,8 +556,8 @@ static int32_t tok_roll(cf_inst *inst, const rotp_params *req, result_builder *r
     }
 
     snprintf(path, sizeof(path), "%s/%s/value", c.base, c.id);
-    rc = tok_call(&c, "PUT", path, "{}", 2, cf_inst_mgmt(inst), CF_AUTH_MANAGEMENT, false, what,
-                  &r, err);
+    rc = tok_call(&c, "PUT", path, "{}", 2, cf_inst_mgmt(inst), CF_AUTH_MANAGEMENT, false, what, &r,
+                  err);
     if (rc == ROTP_E_OUTCOME_UNKNOWN) {
         rerr_set(err, rc,
                  "%s: the request was sent and no usable answer came: the old value is probably "
@@ -597,15 +597,13 @@ static int32_t tok_roll(cf_inst *inst, const rotp_params *req, result_builder *r
         memset(&e2, 0, sizeof(e2));
         e2.struct_size = sizeof(e2);
         if (cf_inst_set_mgmt(inst, fresh->data, fresh->len, &e2) == ROTP_E_OK) {
-            cf_log(inst, ROTP_LOG_INFO, "%s: the instance now uses the new management value",
-                   what);
+            cf_log(inst, ROTP_LOG_INFO, "%s: the instance now uses the new management value", what);
         } else {
             /* The roll happened: the host must still get the new value, so this is a warning. */
             rb_adds(rb, "warning",
                     "the management token was rolled but this instance could not switch to the "
                     "new value (out of memory): reopen the provider with the returned secret");
-            cf_log(inst, ROTP_LOG_WARN, "%s: could not switch to the new management value",
-                   what);
+            cf_log(inst, ROTP_LOG_WARN, "%s: could not switch to the new management value", what);
         }
     }
 
@@ -639,8 +637,8 @@ static bool probe_path_ok(const char *p, size_t len)
         if (ch == ':' && i + 2 < len && p[i + 1] == '/' && p[i + 2] == '/')
             return false;
         if (ch == '%' && i + 2 < len &&
-            ((p[i + 1] == '2' && (p[i + 2] == 'e' || p[i + 2] == 'E' || p[i + 2] == 'f' ||
-                                  p[i + 2] == 'F')) ||
+            ((p[i + 1] == '2' &&
+              (p[i + 2] == 'e' || p[i + 2] == 'E' || p[i + 2] == 'f' || p[i + 2] == 'F')) ||
              (p[i + 1] == '5' && (p[i + 2] == 'c' || p[i + 2] == 'C'))))
             return false;
     }
@@ -704,8 +702,7 @@ static int32_t tok_verify(cf_inst *inst, const rotp_params *req, result_builder 
         rerr_clear(err);
         rc = ROTP_E_OK;
         rb_adds(rb, "state", "invalid");
-        cf_log(inst, ROTP_LOG_INFO, "%s: invalid (HTTP 401, code %d)", what,
-               (int)r.env.error_code);
+        cf_log(inst, ROTP_LOG_INFO, "%s: invalid (HTTP 401, code %d)", what, (int)r.env.error_code);
         goto probe;
     }
     if (rc == ROTP_E_PERMISSION_DENIED && !account)
@@ -736,8 +733,8 @@ static int32_t tok_verify(cf_inst *inst, const rotp_params *req, result_builder 
     if (c.id[0] != '\0') {
         const char *got = rb_get(rb, "id");
         if (got != NULL && strcmp(got, c.id) != 0)
-            rb_addf(rb, "warning", "the value belongs to token %s, not to the requested id %s",
-                    got, c.id);
+            rb_addf(rb, "warning", "the value belongs to token %s, not to the requested id %s", got,
+                    c.id);
     }
     cf_log(inst, ROTP_LOG_INFO, "%s: state %s", what, status);
 
@@ -890,8 +887,7 @@ static int32_t tok_provision(cf_inst *inst, const rotp_params *req, result_build
     name = params_get(req, "name", &name_len);
     if (name == NULL || !name_ok(name, name_len)) {
         rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT,
-                      "name: required, 1 to %d characters, no control characters",
-                      TOK_NAME_MAX);
+                      "name: required, 1 to %d characters, no control characters", TOK_NAME_MAX);
         goto out;
     }
     policies = params_get(req, "policies", &pol_len);
@@ -918,8 +914,7 @@ static int32_t tok_provision(cf_inst *inst, const rotp_params *req, result_build
         goto out;
     }
     if (exp <= cf_inst_now(inst)) {
-        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "expires_on: %s is not in the future",
-                      exp_s);
+        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "expires_on: %s is not in the future", exp_s);
         goto out;
     }
     if (has_nbf && nbf >= exp) {
@@ -1046,8 +1041,8 @@ static int list_page(dynbuf *items, const json_doc *d, int arr, const char *name
     return rc;
 }
 
-static int32_t tok_list(cf_inst *inst, const rotp_params *req, result_builder *rb,
-                        rotp_error *err, bool account)
+static int32_t tok_list(cf_inst *inst, const rotp_params *req, result_builder *rb, rotp_error *err,
+                        bool account)
 {
     static const char *const keys[] = {"name", NULL};
     tok_ctx c;
@@ -1082,8 +1077,8 @@ static int32_t tok_list(cf_inst *inst, const rotp_params *req, result_builder *r
         snprintf(what, sizeof(what), "list tokens%s (page %d)", where, page);
         snprintf(path, sizeof(path), "%s?page=%d&per_page=%d", c.base, page, TOK_PER_PAGE);
         tok_reply_free(&r);
-        rc = tok_call(&c, "GET", path, NULL, 0, cf_inst_mgmt(inst), CF_AUTH_MANAGEMENT, true,
-                      what, &r, err);
+        rc = tok_call(&c, "GET", path, NULL, 0, cf_inst_mgmt(inst), CF_AUTH_MANAGEMENT, true, what,
+                      &r, err);
         if (rc != ROTP_E_OK)
             goto out;
         arr = r.env.result;
@@ -1096,8 +1091,10 @@ static int32_t tok_list(cf_inst *inst, const rotp_params *req, result_builder *r
         case 0:
             break;
         case -2:
-            rc = rerr_set(err, ROTP_E_PROTOCOL, "%s: more tokens than this provider lists (%u "
-                          "bytes); filter by name", what, TOK_LIST_MAX);
+            rc = rerr_set(err, ROTP_E_PROTOCOL,
+                          "%s: more tokens than this provider lists (%u "
+                          "bytes); filter by name",
+                          what, TOK_LIST_MAX);
             goto out;
         default:
             rc = rerr_set(err, ROTP_E_NO_MEMORY, "%s: out of memory", what);
@@ -1115,8 +1112,7 @@ static int32_t tok_list(cf_inst *inst, const rotp_params *req, result_builder *r
             break;
     }
     if (page > TOK_MAX_PAGES)
-        cf_log(inst, ROTP_LOG_WARN, "list tokens%s: stopped after %d pages", where,
-               TOK_MAX_PAGES);
+        cf_log(inst, ROTP_LOG_WARN, "list tokens%s: stopped after %d pages", where, TOK_MAX_PAGES);
     if (dynbuf_adds(&items, "]") != 0) {
         rc = rerr_set(err, ROTP_E_NO_MEMORY, "out of memory");
         goto out;
@@ -1136,35 +1132,35 @@ out:
  * ------------------------------------------------------------------------------------------- */
 
 #define TOK_KIND_OPS(prefix, account)                                                              \
-    static int32_t prefix##_describe(cf_inst *inst, const rotp_params *req, result_builder *rb,  \
-                                     rotp_error *err)                                            \
-    {                                                                                            \
-        return tok_describe(inst, req, rb, err, account);                                        \
-    }                                                                                            \
-    static int32_t prefix##_roll(cf_inst *inst, const rotp_params *req, result_builder *rb,      \
-                                 rotp_error *err)                                                \
-    {                                                                                            \
-        return tok_roll(inst, req, rb, err, account);                                            \
-    }                                                                                            \
-    static int32_t prefix##_verify(cf_inst *inst, const rotp_params *req, result_builder *rb,    \
-                                   rotp_error *err)                                              \
-    {                                                                                            \
-        return tok_verify(inst, req, rb, err, account);                                          \
-    }                                                                                            \
-    static int32_t prefix##_revoke(cf_inst *inst, const rotp_params *req, result_builder *rb,    \
-                                   rotp_error *err)                                              \
-    {                                                                                            \
-        return tok_revoke(inst, req, rb, err, account);                                          \
-    }                                                                                            \
-    static int32_t prefix##_provision(cf_inst *inst, const rotp_params *req,                     \
-                                      result_builder *rb, rotp_error *err)                       \
-    {                                                                                            \
-        return tok_provision(inst, req, rb, err, account);                                       \
-    }                                                                                            \
-    static int32_t prefix##_list(cf_inst *inst, const rotp_params *req, result_builder *rb,      \
-                                 rotp_error *err)                                                \
-    {                                                                                            \
-        return tok_list(inst, req, rb, err, account);                                            \
+    static int32_t prefix##_describe(cf_inst *inst, const rotp_params *req, result_builder *rb,    \
+                                     rotp_error *err)                                              \
+    {                                                                                              \
+        return tok_describe(inst, req, rb, err, account);                                          \
+    }                                                                                              \
+    static int32_t prefix##_roll(cf_inst *inst, const rotp_params *req, result_builder *rb,        \
+                                 rotp_error *err)                                                  \
+    {                                                                                              \
+        return tok_roll(inst, req, rb, err, account);                                              \
+    }                                                                                              \
+    static int32_t prefix##_verify(cf_inst *inst, const rotp_params *req, result_builder *rb,      \
+                                   rotp_error *err)                                                \
+    {                                                                                              \
+        return tok_verify(inst, req, rb, err, account);                                            \
+    }                                                                                              \
+    static int32_t prefix##_revoke(cf_inst *inst, const rotp_params *req, result_builder *rb,      \
+                                   rotp_error *err)                                                \
+    {                                                                                              \
+        return tok_revoke(inst, req, rb, err, account);                                            \
+    }                                                                                              \
+    static int32_t prefix##_provision(cf_inst *inst, const rotp_params *req, result_builder *rb,   \
+                                      rotp_error *err)                                             \
+    {                                                                                              \
+        return tok_provision(inst, req, rb, err, account);                                         \
+    }                                                                                              \
+    static int32_t prefix##_list(cf_inst *inst, const rotp_params *req, result_builder *rb,        \
+                                 rotp_error *err)                                                  \
+    {                                                                                              \
+        return tok_list(inst, req, rb, err, account);                                              \
     }
 
 TOK_KIND_OPS(user, false)
