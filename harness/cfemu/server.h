@@ -126,7 +126,8 @@ int resp_error_doc(response *resp, int status, int code, const char *message,
                    const char *documentation_url);
 /* A non-envelope body (the probe origin): status, content type, text. */
 int resp_text(response *resp, int status, const char *content_type, const char *text);
-/* 400 code 7003 "Could not route to <path>, perhaps your object identifier is invalid?". */
+/* 404 code 7003 "Could not route to <path>, perhaps your object identifier is invalid?" (a
+ * malformed id in the path; the notes give no status, cfemu uses 404 like a missing object). */
 int resp_bad_id(response *resp, const request *req);
 /* 404 with code and message (e.g. 1002/"Token not found"). Same as resp_error(resp, 404, ...). */
 int resp_not_found(response *resp, int code, const char *message);
