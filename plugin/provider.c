@@ -74,12 +74,13 @@ static const char *const config_keys[] = {
     NULL,
 };
 
-/* The whole request vocabulary (ABI.md); each adapter then checks its own, narrower list. */
+/* The whole request vocabulary (ABI.md); each adapter then checks its own, narrower list.
+ * not_before (provision of API tokens) is the one key beyond the team brief's list. */
 static const char *const request_keys[] = {
-    "kind",          "id",           "account_id", "zone_id",         "name",
-    "search",        "secret",       "client_id",  "client_secret",   "strategy",
-    "grace_seconds", "run_id",       "allow_self_roll", "probe_url",  "probe_path",
-    "policies",      "expires_on",   "duration",   NULL,
+    "kind",       "id",          "account_id",      "zone_id",       "name",
+    "search",     "secret",      "client_id",       "client_secret", "strategy",
+    "grace_seconds", "run_id",   "allow_self_roll", "probe_url",     "probe_path",
+    "policies",   "expires_on",  "duration",        "not_before",    NULL,
 };
 
 /* kinds[i] is served by adapters[i]. */
