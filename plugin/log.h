@@ -13,8 +13,8 @@
 #include "rotp.h"
 #include "secret.h"
 
-#define LOG_LINE_MAX 1024 /* longer lines are cut */
-#define LOG_MAX_KNOWN 16  /* secrets an instance remembers for redaction */
+#define LOG_LINE_MAX  1024 /* longer lines are cut */
+#define LOG_MAX_KNOWN 16   /* secrets an instance remembers for redaction */
 
 typedef struct plog {
     rotp_log_fn fn; /* NULL: silent */
@@ -42,5 +42,13 @@ void plog_write(const plog *l, int32_t level, const char *fmt, ...)
  * readable. Returns 0 or the dynbuf error. */
 int redact_into(dynbuf *out, const char *in, size_t len, const secret_buf *const *known,
                 size_t nknown);
+/* The same rules into a fixed buffer of cap bytes, cut to fit (never inside a UTF-8 sequence) and
+ * NUL-terminated; allocates nothing, so it works when memory is short. Returns the length
+ * written. Control characters become spaces here and in redact_into(), so a line stays a line. */
+size_t redact_to_buf(char *out, size_t cap, const char *in, size_t len,
+                     const secret_buf *const *known, size_t nknown);
+/* The length of s[0..len) without a trailing run of [A-Za-z0-9_-]: for text that was cut, whose
+ * last run may be the first part of a secret too short to match the redaction patterns. */
+size_t redact_trim_cut(const char *s, size_t len);
 
 #endif
