@@ -12,7 +12,7 @@ cfemu implements under /client/v4, success and failure, and validates every JSON
 * Access service-token results additionally against a closed object made of the 2026-07
   `access_service-tokens` fields plus `client_secret_version` and
   `previous_client_secret_expires_at`, so a field outside the newer spec fails, and a
-  `client_secret` outside create/rotate fails.
+  `client_secret` outside create/rotate (and a rotating PUT) fails.
 
 Run with Debian's /usr/bin/python3 (python3-jsonschema). Needs CFEMU_BIN and the spec at
 ${ROTP_SOURCE_DIR}/../shared/cloudflare/openapi-excerpt.json (ROTP_CONFORMANCE_SPEC overrides).
@@ -236,20 +236,24 @@ class Spec:
         v = Draft4Validator(schema, resolver=resolver, format_checker=self.fc)
         return sorted(v.iter_errors(instance), key=lambda e: list(e.absolute_path))
 
-    def strict_service_token(self, with_secret):
-        """A closed object of the newer service-token fields (for the newer-field check)."""
+    def strict_service_token(self, with_secret, may_have_secret=False):
+        """A closed object of the newer service-token fields (for the newer-field check).
+        with_secret: client_secret required (create, rotate); may_have_secret: allowed (a PUT
+        that bumps client_secret_version rotates, and that answer is the only place the new
+        secret can appear; cloudflare-go v0 models it as optional there)."""
         st = copy.deepcopy(self.newer["components"]["schemas"]["access_service-tokens"])
         props = st.setdefault("properties", {})
         props["client_secret_version"] = {
             "$ref": "#/components/schemas/access_client_secret_version"}
         props["previous_client_secret_expires_at"] = {
             "$ref": "#/components/schemas/access_previous_client_secret_expires_at"}
-        if with_secret:
+        if with_secret or may_have_secret:
             props["client_secret"] = {"$ref": "#/components/schemas/access_client_secret"}
         st["additionalProperties"] = False
         st["type"] = "object"
+        # expires_at is absent for a zone-level "forever" token.
         st["required"] = ["id", "name", "client_id", "duration", "created_at", "updated_at",
-                          "expires_at", "client_secret_version"] + (
+                          "client_secret_version"] + (
                               ["client_secret"] if with_secret else [])
         return st
 
@@ -392,7 +396,7 @@ class Run:
         with_secret = (method == "POST" and (path.endswith("/service_tokens")
                                              or path.endswith("/rotate")))
         items = result if isinstance(result, list) else [result]
-        schema = self.spec.strict_service_token(with_secret)
+        schema = self.spec.strict_service_token(with_secret, may_have_secret=(method == "PUT"))
         errors = []
         for i, item in enumerate(items):
             for err in self.spec.validate(self.spec.newer, schema, item):
