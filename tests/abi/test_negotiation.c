@@ -292,8 +292,6 @@ static void test_small_error_struct_written_within_size(void **state)
         assert_int_equal(err->code, ROTP_E_INVALID_ARGUMENT);
         for (size_t i = sizes[k]; i < sizeof(buf); i++)
             assert_int_equal(buf[i], GUARD);
-        if (sizes[k] > offsetof(rotp_error, message))
-            assert_int_equal(buf[sizes[k] - 1], 0); /* the cut message is terminated */
 
         /* open, failing on an unknown config key */
         memset(buf, GUARD, sizeof(buf));
