@@ -1,0 +1,269 @@
+/* creds.c - reading credentials from files, the environment and stdin. */
+#include "creds.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "secret.h"
+
+#define CREDS_MAX (64u * 1024u)
+
+/* Reads fd to EOF into a new secret_buf (wiping scratch). HX_OK or HX_OTHER / HX_USAGE. */
+static int read_fd_secret(int fd, const char *what, const char *where, secret_buf **out)
+{
+    char buf[4096];
+    secret_buf *sb = secret_new("", 0);
+    int rc = HX_OTHER;
+
+    *out = NULL;
+    if (sb == NULL) {
+        fprintf(stderr, "rotp-harness: out of memory reading %s\n", what);
+        return HX_OTHER;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            fprintf(stderr, "rotp-harness: cannot read %s from %s: %s\n", what, where,
+                    strerror(errno));
+            goto out_free;
+        }
+        if (n == 0)
+            break;
+        if (sb->len + (size_t)n > CREDS_MAX) {
+            fprintf(stderr, "rotp-harness: %s from %s is larger than %u bytes\n", what, where,
+                    CREDS_MAX);
+            rc = HX_USAGE;
+            goto out_free;
+        }
+        if (secret_append(sb, buf, (size_t)n) != 0) {
+            fprintf(stderr, "rotp-harness: out of memory reading %s\n", what);
+            goto out_free;
+        }
+    }
+    if (sb->len > 0 && sb->data[sb->len - 1] == '\n') {
+        sb->data[--sb->len] = '\0';
+        if (sb->len > 0 && sb->data[sb->len - 1] == '\r')
+            sb->data[--sb->len] = '\0';
+    }
+    if (sb->len == 0) {
+        fprintf(stderr, "rotp-harness: %s from %s is empty\n", what, where);
+        rc = HX_USAGE;
+        goto out_free;
+    }
+    if (memchr(sb->data, '\0', sb->len) != NULL) {
+        fprintf(stderr, "rotp-harness: %s from %s holds a NUL byte\n", what, where);
+        rc = HX_USAGE;
+        goto out_free;
+    }
+    *out = sb;
+    sb = NULL;
+    rc = HX_OK;
+out_free:
+    secret_wipe(buf, sizeof(buf));
+    secret_free(sb);
+    return rc;
+}
+
+int creds_read_file(const char *path, const char *what, secret_buf **out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    *out = NULL;
+    if (fd < 0) {
+        fprintf(stderr, "rotp-harness: cannot open %s file %s: %s\n", what, path,
+                strerror(errno));
+        return HX_USAGE;
+    }
+    int rc = read_fd_secret(fd, what, path, out);
+    close(fd);
+    return rc;
+}
+
+static int env_secret(const char *name, const char *what, secret_buf **out)
+{
+    const char *v = getenv(name);
+    *out = NULL;
+    if (v == NULL)
+        return HX_USAGE;
+    size_t len = strlen(v);
+    if (len > 0 && v[len - 1] == '\n')
+        len--;
+    if (len == 0) {
+        fprintf(stderr, "rotp-harness: %s from $%s is empty\n", what, name);
+        return HX_USAGE;
+    }
+    *out = secret_new(v, len);
+    if (*out == NULL) {
+        fprintf(stderr, "rotp-harness: out of memory\n");
+        return HX_OTHER;
+    }
+    return HX_OK;
+}
+
+int creds_mgmt(const hopts *o, secret_buf **out)
+{
+    static const char *const envs[] = {"CF_ACCESS_MGMT", "CLOUDFLARE_ACCESS_MGMT_TOKEN",
+                                       "CLOUDFLARE_API_TOKEN"};
+    *out = NULL;
+    if (o->token_file != NULL)
+        return creds_read_file(o->token_file, "management token", out);
+    for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+        if (getenv(envs[i]) != NULL)
+            return env_secret(envs[i], "management token", out);
+    }
+    fprintf(stderr, "rotp-harness: no management token: give --token-file FILE or set "
+                    "CF_ACCESS_MGMT (or CLOUDFLARE_ACCESS_MGMT_TOKEN, CLOUDFLARE_API_TOKEN)\n");
+    return HX_USAGE;
+}
+
+const char *creds_account(const hopts *o)
+{
+    const char *v;
+    if (o->account != NULL)
+        return o->account;
+    v = getenv("CF_ACCOUNT_ID");
+    if (v != NULL && v[0] != '\0')
+        return v;
+    v = getenv("CLOUDFLARE_ACCOUNT_ID");
+    if (v != NULL && v[0] != '\0')
+        return v;
+    return NULL;
+}
+
+bool creds_secret_given(const hopts *o)
+{
+    return o->secret_file != NULL || o->secret_env != NULL || o->secret_stdin;
+}
+
+/* Copies one dotenv value starting at v (up to the end of its line) into sb, unquoting. */
+static int dotenv_unquote(const char *v, const char *end, secret_buf *sb)
+{
+    if (v < end && (*v == '"' || *v == '\'')) {
+        char q = *v++;
+        while (v < end && *v != q) {
+            char c = *v;
+            if (q == '"' && c == '\\' && v + 1 < end) {
+                v++;
+                c = *v == 'n' ? '\n' : *v;
+            }
+            if (secret_append(sb, &c, 1) != 0)
+                return -1;
+            v++;
+        }
+        return 0;
+    }
+    const char *e = v;
+    while (e < end && *e != '\n' && *e != '\r')
+        e++;
+    return secret_append(sb, v, (size_t)(e - v));
+}
+
+secret_buf *creds_dotenv_get(const char *text, size_t len, const char *key, bool *nomem)
+{
+    size_t klen = strlen(key);
+    const char *p = text;
+    const char *end = text + len;
+
+    *nomem = false;
+    while (p < end) {
+        const char *line_end = memchr(p, '\n', (size_t)(end - p));
+        if (line_end == NULL)
+            line_end = end;
+        const char *q = p;
+        if ((size_t)(line_end - q) > 7 && strncmp(q, "export ", 7) == 0)
+            q += 7;
+        if ((size_t)(line_end - q) > klen && strncmp(q, key, klen) == 0 && q[klen] == '=') {
+            secret_buf *sb = secret_new("", 0);
+            if (sb == NULL || dotenv_unquote(q + klen + 1, line_end, sb) != 0) {
+                secret_free(sb);
+                *nomem = true;
+                return NULL;
+            }
+            return sb;
+        }
+        p = line_end + 1;
+    }
+    return NULL;
+}
+
+int creds_secret(const hopts *o, const char *kind, secret_buf **out, char *client_id,
+                 size_t cap)
+{
+    secret_buf *raw = NULL;
+    secret_buf *picked = NULL;
+    secret_buf *cid = NULL;
+    char key[160];
+    bool nomem = false;
+    int rc;
+    int sources = (o->secret_file != NULL) + (o->secret_env != NULL) + (o->secret_stdin ? 1 : 0);
+
+    *out = NULL;
+    if (sources == 0)
+        return HX_OK;
+    if (sources > 1) {
+        fprintf(stderr, "rotp-harness: give only one of --secret-file, --secret-env, "
+                        "--secret-stdin\n");
+        return HX_USAGE;
+    }
+    if (o->secret_file != NULL) {
+        rc = creds_read_file(o->secret_file, "secret", &raw);
+    } else if (o->secret_env != NULL) {
+        rc = env_secret(o->secret_env, "secret", &raw);
+        if (rc == HX_USAGE && raw == NULL && getenv(o->secret_env) == NULL)
+            fprintf(stderr, "rotp-harness: --secret-env %s: the variable is not set\n",
+                    o->secret_env);
+    } else {
+        rc = read_fd_secret(STDIN_FILENO, "secret", "stdin", &raw);
+    }
+    if (rc != HX_OK)
+        return rc;
+
+    /* The --out format: pick the value out of dotenv text. */
+    if (kind_is_service(kind)) {
+        snprintf(key, sizeof(key), "%s", o->secret_name ? o->secret_name : "CF_ACCESS_CLIENT_SECRET");
+        picked = creds_dotenv_get(raw->data, raw->len, key, &nomem);
+        if (picked == NULL && !nomem && o->secret_name != NULL)
+            picked = creds_dotenv_get(raw->data, raw->len, "CF_ACCESS_CLIENT_SECRET", &nomem);
+        if (picked != NULL && client_id != NULL && cap > 0) {
+            if (o->secret_name != NULL)
+                snprintf(key, sizeof(key), "%s__CLIENT_ID", o->secret_name);
+            else
+                snprintf(key, sizeof(key), "CF_ACCESS_CLIENT_ID");
+            cid = creds_dotenv_get(raw->data, raw->len, key, &nomem);
+            if (cid == NULL && !nomem)
+                cid = creds_dotenv_get(raw->data, raw->len, "CF_ACCESS_CLIENT_ID", &nomem);
+            if (cid != NULL && cid->len < cap && client_id[0] == '\0')
+                snprintf(client_id, cap, "%s", cid->data);
+        }
+    } else if (o->secret_name != NULL) {
+        picked = creds_dotenv_get(raw->data, raw->len, o->secret_name, &nomem);
+    }
+    if (nomem) {
+        fprintf(stderr, "rotp-harness: out of memory\n");
+        rc = HX_OTHER;
+        goto out;
+    }
+    if (picked != NULL) {
+        if (picked->len == 0) {
+            fprintf(stderr, "rotp-harness: the secret's value in the dotenv text is empty\n");
+            rc = HX_USAGE;
+            goto out;
+        }
+        *out = picked;
+        picked = NULL;
+    } else {
+        *out = raw;
+        raw = NULL;
+    }
+    rc = HX_OK;
+out:
+    secret_free(raw);
+    secret_free(picked);
+    secret_free(cid);
+    return rc;
+}

@@ -1,0 +1,38 @@
+/* creds.h - where credentials come from: the management token (file or environment), the
+ * account id, and a secret to verify (file, environment variable or stdin). Never argv. */
+#ifndef HARNESS_CREDS_H
+#define HARNESS_CREDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "harness.h"
+#include "secret.h"
+
+/* Reads a whole file (at most 64 KiB) into a new secret_buf, strips one trailing newline
+ * ("\n" or "\r\n") and refuses an empty result. HX_OK, else HX_USAGE/HX_OTHER with a message
+ * on stderr naming `what` and the path (never the content). */
+int creds_read_file(const char *path, const char *what, secret_buf **out);
+
+/* The management token: --token-file, else $CF_ACCESS_MGMT, $CLOUDFLARE_ACCESS_MGMT_TOKEN,
+ * $CLOUDFLARE_API_TOKEN. HX_OK with *out set, or HX_USAGE (none found) with a message. */
+int creds_mgmt(const hopts *o, secret_buf **out);
+
+/* The account id: --account, else $CF_ACCOUNT_ID, $CLOUDFLARE_ACCOUNT_ID; NULL if none. */
+const char *creds_account(const hopts *o);
+
+/* True when one of --secret-file / --secret-env / --secret-stdin was given. */
+bool creds_secret_given(const hopts *o);
+
+/* Reads the secret to check from the one source given. For dotenv text in the --out format the
+ * wanted value is picked out (service token: CF_ACCESS_CLIENT_SECRET or NAME, and the client id
+ * into client_id from CF_ACCESS_CLIENT_ID or NAME__CLIENT_ID; API token: NAME). client_id may
+ * be NULL. HX_OK, or HX_USAGE/HX_OTHER with a message. *out is NULL if no source was given. */
+int creds_secret(const hopts *o, const char *kind, secret_buf **out, char *client_id,
+                 size_t cap);
+
+/* Extracts the value of `key` from dotenv text (unquoting as sinks.c quotes). Returns a new
+ * secret_buf or NULL when the key is absent. *nomem is set on allocation failure. */
+secret_buf *creds_dotenv_get(const char *text, size_t len, const char *key, bool *nomem);
+
+#endif

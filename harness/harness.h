@@ -1,0 +1,124 @@
+/* harness.h - what every rotp-harness module shares: the parsed command line, the exit codes and
+ * the step report that rotate, sandbox and demo fill.
+ *
+ * The options struct holds only borrowed argv strings and numbers; it never holds a secret (no
+ * flag takes one). Secrets are read by creds.c into secret_buf and handed around explicitly. */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes (docs/rotp-harness.md, "Exit codes"). */
+enum {
+    HX_OK = 0,
+    HX_OTHER = 1,
+    HX_USAGE = 2,
+    HX_VERIFY = 3,
+    HX_CRED = 4,
+    HX_PERM = 5,
+    HX_NOTFOUND = 6,
+    HX_RATE = 7,
+    HX_UNKNOWN = 8,
+    HX_SINK = 9,
+    HX_LOAD = 10
+};
+
+#define HOPT_MAX_LIST 32
+
+typedef struct hopts {
+    const char *command;
+    const char *help_topic; /* `help CMD` */
+    bool help;
+
+    /* loading and output */
+    const char *plugin;
+    const char *sha256;
+    int verbose;
+    bool json;
+
+    /* management credential and API */
+    const char *token_file;
+    const char *account;
+    const char *zone;
+    const char *api_base;
+    const char *ca_file;
+    bool allow_insecure_loopback;
+    const char *config[HOPT_MAX_LIST]; /* KEY=VALUE */
+    int nconfig;
+
+    /* the secret to check */
+    const char *secret_file;
+    const char *secret_env;
+    bool secret_stdin;
+    const char *client_id;
+
+    /* the request */
+    const char *kind;
+    const char *id;
+    const char *name;
+    const char *strategy;
+    bool has_grace;
+    long grace;
+    const char *probe_url;
+    const char *probe_path;
+    const char *run_id;
+    const char *params[HOPT_MAX_LIST]; /* KEY=VALUE */
+    int nparams;
+
+    /* sinks */
+    const char *out;
+    const char *exec;
+    bool print_secret;
+    const char *secret_name;
+    const char *aliases[HOPT_MAX_LIST];
+    int naliases;
+
+    /* rotate, resume, sandbox, demo */
+    bool finish;
+    bool dry_run;
+    int verify_tries;
+    int verify_delay_ms;
+    const char *audit;
+    const char *actor;
+    const char *journal;
+    bool keep;
+    const char *cfemu;
+} hopts;
+
+/* Kind helpers. */
+bool kind_is_service(const char *kind);
+bool kind_is_api_token(const char *kind);
+
+/* One step of rotate/sandbox/demo, as printed and as put into --json's "steps". */
+#define HSTEP_PASS 0
+#define HSTEP_FAIL 1
+#define HSTEP_SKIP 2
+
+typedef struct hstep {
+    char name[96];
+    int status;
+    char detail[480];
+    long ms;
+} hstep;
+
+#define HREPORT_MAX_STEPS 160
+
+typedef struct hreport {
+    hstep steps[HREPORT_MAX_STEPS];
+    int n;
+    bool quiet;         /* --json: print nothing while running */
+    const char *prefix; /* printed before each step name (demo sections), may be NULL */
+    int first_fail_code; /* exit code of the first failing step, HX_OK if none */
+} hreport;
+
+/* Milliseconds of a monotonic clock. */
+long long now_ms(void);
+
+/* Records a step, prints it unless quiet ("  PASS  name  (12 ms)  detail"). A FAIL with code
+ * sets first_fail_code if it is still HX_OK. Formats detail like printf. */
+void report_step(hreport *r, const char *name, int status, long ms, int code, const char *fmt,
+                 ...) __attribute__((format(printf, 6, 7)));
+
+#endif

@@ -1,0 +1,10 @@
+/* ops.h - the single-operation commands: describe, roll, verify, revoke, list, provision. */
+#ifndef HARNESS_OPS_H
+#define HARNESS_OPS_H
+
+#include "harness.h"
+
+/* Runs o->command as one provider operation; prints the result; returns the exit code. */
+int cmd_op(const hopts *o);
+
+#endif

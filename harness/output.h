@@ -1,0 +1,37 @@
+/* output.h - everything the harness prints: results as "key: value" lines or one JSON object,
+ * error lines on stderr, step reports. Secret result values are never printed: they show as
+ * "(secret, N bytes, delivered to: ...)". */
+#ifndef HARNESS_OUTPUT_H
+#define HARNESS_OUTPUT_H
+
+#include <stdint.h>
+
+#include "dynbuf.h"
+#include "harness.h"
+#include "loader.h"
+#include "request.h"
+#include "rotp.h"
+
+/* "rotp-harness: CMD: CODE_NAME: message (http N, api code M)" on stderr. */
+void out_error_line(const char *cmd, int32_t code, const rotp_error *err);
+
+/* The `info` output (human or --json). */
+void out_info(const hopts *o, const hprov *hp);
+
+/* Prints a single operation's outcome: on success the result, on failure the error (stderr in
+ * human mode; the JSON object on stdout with --json). `where` says where secret values went
+ * (NULL: not delivered). Returns the exit code for it. */
+int out_op(const hopts *o, const char *cmd, const hres *h, const char *where);
+
+/* Appends the result's non-secret values to b as JSON members ("k":"v",...), secrets as
+ * {"secret":true,"bytes":N,"delivered_to":where}. 0 or a dynbuf error. */
+int out_json_result_members(dynbuf *b, const hres *h, const char *where);
+
+/* Appends ,"error":{...} for err to b. */
+int out_json_error(dynbuf *b, int32_t code, const rotp_error *err);
+
+/* Prints {"command":cmd,"ok":..,"exit_code":..,<extra>,"steps":[...]} on stdout. extra is a
+ * JSON member list without leading comma (may be NULL or empty). */
+void out_json_report(const char *cmd, int exit_code, const hreport *r, const char *extra);
+
+#endif

@@ -1,0 +1,208 @@
+/* request.c - rotp_params building and provider calls. */
+#include "request.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void hreq_init(hreq *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+static void hreq_put(hreq *r, const char *key, const char *value, size_t len, uint32_t flags)
+{
+    for (uint32_t i = 0; i < r->count; i++) {
+        if (strcmp(r->items[i].key, key) == 0) {
+            r->items[i].value = value;
+            r->items[i].value_len = len;
+            r->items[i].flags = flags;
+            return;
+        }
+    }
+    if (r->count >= HREQ_MAX) {
+        r->overflow = true;
+        return;
+    }
+    rotp_param *p = &r->items[r->count++];
+    p->struct_size = sizeof(*p);
+    p->flags = flags;
+    p->key = key;
+    p->value = value;
+    p->value_len = len;
+}
+
+void hreq_add(hreq *r, const char *key, const char *value)
+{
+    hreq_put(r, key, value, strlen(value), 0);
+}
+
+void hreq_add_secret(hreq *r, const char *key, const char *value, size_t len)
+{
+    hreq_put(r, key, value, len, ROTP_PARAM_SECRET);
+}
+
+void hreq_add_long(hreq *r, const char *key, long v)
+{
+    if (r->nnum >= (int)(sizeof(r->num) / sizeof(r->num[0]))) {
+        r->overflow = true;
+        return;
+    }
+    char *buf = r->num[r->nnum++];
+    snprintf(buf, sizeof(r->num[0]), "%ld", v);
+    hreq_add(r, key, buf);
+}
+
+static bool key_is_secret(const char *key, size_t len)
+{
+    static const char *const secret_keys[] = {"secret", "client_secret", "api_token"};
+    for (size_t i = 0; i < sizeof(secret_keys) / sizeof(secret_keys[0]); i++) {
+        if (strlen(secret_keys[i]) == len && strncmp(secret_keys[i], key, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+int hreq_add_kv(hreq *r, const char *kv, const char *flag)
+{
+    const char *eq = strchr(kv, '=');
+    if (eq == NULL || eq == kv) {
+        fprintf(stderr, "rotp-harness: %s needs KEY=VALUE, got '%s'\n", flag, kv);
+        return -1;
+    }
+    size_t klen = (size_t)(eq - kv);
+    if (key_is_secret(kv, klen)) {
+        /* Print only the key: the value might be the secret the user meant to pass. */
+        fprintf(stderr,
+                "rotp-harness: %s refuses the key '%.*s': secrets never come from argv (use "
+                "--token-file, --secret-file, --secret-env or --secret-stdin)\n",
+                flag, (int)klen, kv);
+        return -1;
+    }
+    for (size_t i = 0; i < klen; i++) {
+        char c = kv[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+            fprintf(stderr, "rotp-harness: %s: key '%.*s' must be lowercase [a-z0-9_]\n", flag,
+                    (int)klen, kv);
+            return -1;
+        }
+    }
+    if (klen >= sizeof(r->keys[0]) || r->nkeys >= HOPT_MAX_LIST) {
+        fprintf(stderr, "rotp-harness: %s: key too long or too many keys\n", flag);
+        return -1;
+    }
+    char *key = r->keys[r->nkeys++];
+    memcpy(key, kv, klen);
+    key[klen] = '\0';
+    hreq_add(r, key, eq + 1);
+    return 0;
+}
+
+rotp_params hreq_params(const hreq *r)
+{
+    rotp_params p;
+    p.struct_size = sizeof(p);
+    p.count = r->count;
+    p.items = r->count > 0 ? r->items : NULL;
+    return p;
+}
+
+void hreq_add_scope(hreq *r, const hopts *o, const char *kind)
+{
+    if (kind == NULL)
+        return;
+    if (strcmp(kind, "cloudflare.account_token") == 0) {
+        if (o->account != NULL)
+            hreq_add(r, "account_id", o->account);
+    } else if (kind_is_service(kind)) {
+        if (o->zone != NULL)
+            hreq_add(r, "zone_id", o->zone);
+        else if (o->account != NULL)
+            hreq_add(r, "account_id", o->account);
+    } else if (!kind_is_api_token(kind)) {
+        /* A kind this harness does not know: pass what was given and let the provider judge. */
+        if (o->account != NULL)
+            hreq_add(r, "account_id", o->account);
+        if (o->zone != NULL)
+            hreq_add(r, "zone_id", o->zone);
+    }
+}
+
+int32_t hcall(hprov *hp, const char *op, const hreq *req, hres *out)
+{
+    rotp_op_fn fn = NULL;
+    rotp_params params = hreq_params(req);
+
+    memset(out, 0, sizeof(*out));
+    out->res.struct_size = sizeof(out->res);
+    out->err.struct_size = sizeof(out->err);
+    out->op = op;
+    out->hp = hp;
+    if (strcmp(op, "describe") == 0)
+        fn = hp->p->describe;
+    else if (strcmp(op, "roll") == 0)
+        fn = hp->p->roll;
+    else if (strcmp(op, "verify") == 0)
+        fn = hp->p->verify;
+    else if (strcmp(op, "revoke") == 0)
+        fn = hp->p->revoke;
+    else if (strcmp(op, "provision") == 0)
+        fn = hp->p->provision;
+    else if (strcmp(op, "list") == 0)
+        fn = hp->p->list;
+    if (fn == NULL) {
+        out->code = ROTP_E_UNSUPPORTED;
+        out->err.code = ROTP_E_UNSUPPORTED;
+        snprintf(out->err.message, sizeof(out->err.message),
+                 "the provider does not implement %s", op);
+        return out->code;
+    }
+    out->code = fn(hp->inst, &params, &out->res, &out->err);
+    if (out->code != ROTP_E_OK && out->err.code == ROTP_E_OK)
+        out->err.code = out->code;
+    out->err.message[sizeof(out->err.message) - 1] = '\0';
+    return out->code;
+}
+
+void hres_free(hres *h)
+{
+    if (h == NULL || h->hp == NULL)
+        return;
+    h->hp->p->result_free(&h->res);
+    memset(&h->res, 0, sizeof(h->res));
+    h->res.struct_size = sizeof(h->res);
+}
+
+const rotp_param *hres_item(const hres *h, uint32_t i)
+{
+    if (h->res.items == NULL || i >= h->res.count)
+        return NULL;
+    uint32_t stride = h->res.items[0].struct_size;
+    if (stride < sizeof(rotp_param))
+        return NULL;
+    return (const rotp_param *)((const char *)h->res.items + (size_t)stride * i);
+}
+
+const char *hres_get(const hres *h, const char *key, size_t *len)
+{
+    for (uint32_t i = 0;; i++) {
+        const rotp_param *p = hres_item(h, i);
+        if (p == NULL)
+            return NULL;
+        if (p->key != NULL && strcmp(p->key, key) == 0 && p->value != NULL) {
+            if (len != NULL)
+                *len = (size_t)p->value_len;
+            return p->value;
+        }
+    }
+}
+
+void hres_copy(const hres *h, const char *key, char *buf, size_t cap)
+{
+    size_t len = 0;
+    const char *v = hres_get(h, key, &len);
+    buf[0] = '\0';
+    if (v == NULL || len >= cap || cap == 0)
+        return;
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+}

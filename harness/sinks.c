@@ -1,0 +1,284 @@
+/* sinks.c - delivering a new secret. */
+#include "sinks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void hsecret_clear(hsecret *s)
+{
+    if (s == NULL)
+        return;
+    secret_free(s->secret);
+    memset(s, 0, sizeof(*s));
+}
+
+bool sinks_any(const hopts *o)
+{
+    return o->out != NULL || o->exec != NULL || o->print_secret;
+}
+
+/* True when a dotenv value can be written bare. */
+static bool dotenv_bare_ok(const char *v, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = v[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  strchr("-_.:/+=,@%~^", c) != NULL;
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* Appends "KEY=value\n" to sb, quoting the value when dotenv needs it. 0 or -1 (OOM). */
+static int dotenv_line(secret_buf *sb, const char *key, const char *suffix, const char *v,
+                       size_t len)
+{
+    if (secret_append(sb, key, strlen(key)) != 0 || secret_append(sb, suffix, strlen(suffix)) != 0 ||
+        secret_append(sb, "=", 1) != 0)
+        return -1;
+    if (dotenv_bare_ok(v, len)) {
+        if (secret_append(sb, v, len) != 0)
+            return -1;
+    } else {
+        if (secret_append(sb, "\"", 1) != 0)
+            return -1;
+        for (size_t i = 0; i < len; i++) {
+            char c = v[i];
+            if (c == '\n') {
+                if (secret_append(sb, "\\n", 2) != 0)
+                    return -1;
+                continue;
+            }
+            if ((c == '\\' || c == '"' || c == '$' || c == '`') && secret_append(sb, "\\", 1) != 0)
+                return -1;
+            if (secret_append(sb, &c, 1) != 0)
+                return -1;
+        }
+        if (secret_append(sb, "\"", 1) != 0)
+            return -1;
+    }
+    return secret_append(sb, "\n", 1);
+}
+
+secret_buf *sinks_format(const hsecret *s, const char *const *names, int nnames)
+{
+    secret_buf *sb = secret_new("", 0);
+    if (sb == NULL || s->secret == NULL)
+        goto out_fail;
+    if (nnames == 0) {
+        if (s->service) {
+            if (dotenv_line(sb, "CF_ACCESS_CLIENT_ID", "", s->client_id, strlen(s->client_id)) ||
+                dotenv_line(sb, "CF_ACCESS_CLIENT_SECRET", "", s->secret->data, s->secret->len))
+                goto out_fail;
+        } else if (secret_append(sb, s->secret->data, s->secret->len) != 0 ||
+                   secret_append(sb, "\n", 1) != 0) {
+            goto out_fail;
+        }
+        return sb;
+    }
+    for (int i = 0; i < nnames; i++) {
+        if (dotenv_line(sb, names[i], "", s->secret->data, s->secret->len) != 0)
+            goto out_fail;
+    }
+    for (int i = 0; i < nnames; i++) {
+        if (dotenv_line(sb, names[i], "__EXPIRES_AT", s->expires_at, strlen(s->expires_at)) ||
+            dotenv_line(sb, names[i], "__SCOPES", s->scopes, strlen(s->scopes)) ||
+            dotenv_line(sb, names[i], "__TOKEN_ID", s->token_id, strlen(s->token_id)))
+            goto out_fail;
+        if (s->service &&
+            dotenv_line(sb, names[i], "__CLIENT_ID", s->client_id, strlen(s->client_id)) != 0)
+            goto out_fail;
+    }
+    return sb;
+out_fail:
+    secret_free(sb);
+    return NULL;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int sinks_write_file(const char *path, const char *data, size_t len)
+{
+    char dcopy[PATH_MAX], bcopy[PATH_MAX], tmp[PATH_MAX + 32];
+    int fd = -1, dfd = -1, rc = -1;
+    bool tmp_made = false;
+
+    if (strlen(path) >= sizeof(dcopy)) {
+        fprintf(stderr, "rotp-harness: --out path too long\n");
+        return -1;
+    }
+    snprintf(dcopy, sizeof(dcopy), "%s", path);
+    snprintf(bcopy, sizeof(bcopy), "%s", path);
+    const char *dir = dirname(dcopy);
+    const char *base = basename(bcopy);
+    snprintf(tmp, sizeof(tmp), "%s/.%s.rotp-XXXXXX", dir, base);
+    /* mkostemp: O_CREAT|O_EXCL, mode 0600. */
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "rotp-harness: cannot create a temporary file beside %s: %s\n", path,
+                strerror(errno));
+        goto out;
+    }
+    tmp_made = true;
+    if (fchmod(fd, 0600) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        fprintf(stderr, "rotp-harness: cannot write %s: %s\n", tmp, strerror(errno));
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        fprintf(stderr, "rotp-harness: cannot write %s: %s\n", tmp, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        fprintf(stderr, "rotp-harness: cannot rename %s to %s: %s\n", tmp, path,
+                strerror(errno));
+        goto out;
+    }
+    tmp_made = false;
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0) {
+        fprintf(stderr, "rotp-harness: cannot fsync directory %s: %s\n", dir, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    if (tmp_made)
+        unlink(tmp);
+    return rc;
+}
+
+/* Runs /bin/sh -c cmd with data on its stdin and the metadata in its environment. 0 when the
+ * command exited 0; -1 otherwise (message on stderr). */
+static int run_exec_sink(const hopts *o, const hsecret *s, const char *data, size_t len)
+{
+    int pfd[2];
+    pid_t pid;
+    int status = 0;
+    int wrc;
+
+    if (pipe2(pfd, O_CLOEXEC) != 0) {
+        fprintf(stderr, "rotp-harness: --exec: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "rotp-harness: --exec: fork: %s\n", strerror(errno));
+        close(pfd[0]);
+        close(pfd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        /* The command gets the new secret on stdin only: drop the credentials the harness was
+         * given through the environment. */
+        unsetenv("CF_ACCESS_MGMT");
+        unsetenv("CLOUDFLARE_ACCESS_MGMT_TOKEN");
+        unsetenv("CLOUDFLARE_API_TOKEN");
+        if (o->secret_env != NULL)
+            unsetenv(o->secret_env);
+        setenv("ROTP_SECRET_NAME", o->secret_name ? o->secret_name : "", 1);
+        setenv("ROTP_ID", s->token_id, 1);
+        setenv("ROTP_EXPIRES_ON", s->expires_at, 1);
+        setenv("ROTP_KIND", s->kind, 1);
+        setenv("ROTP_CLIENT_ID", s->client_id, 1);
+        signal(SIGPIPE, SIG_DFL);
+        if (dup2(pfd[0], STDIN_FILENO) < 0)
+            _exit(126);
+        execl("/bin/sh", "sh", "-c", o->exec, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[0]);
+    wrc = write_all(pfd[1], data, len);
+    close(pfd[1]);
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            fprintf(stderr, "rotp-harness: --exec: waitpid: %s\n", strerror(errno));
+            return -1;
+        }
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (WIFEXITED(status))
+            fprintf(stderr, "rotp-harness: --exec command failed (exit status %d)\n",
+                    WEXITSTATUS(status));
+        else
+            fprintf(stderr, "rotp-harness: --exec command failed (killed by signal %d)\n",
+                    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        return -1;
+    }
+    if (wrc != 0) {
+        fprintf(stderr, "rotp-harness: --exec command did not read the secret\n");
+        return -1;
+    }
+    return 0;
+}
+
+int sinks_deliver(const hopts *o, const hsecret *s, char *where, size_t where_cap)
+{
+    const char *names[HOPT_MAX_LIST + 1];
+    int nnames = 0;
+    secret_buf *text = NULL;
+    int rc = HX_SINK;
+
+    where[0] = '\0';
+    if (o->secret_name != NULL) {
+        names[nnames++] = o->secret_name;
+        for (int i = 0; i < o->naliases; i++)
+            names[nnames++] = o->aliases[i];
+    }
+    text = sinks_format(s, names, nnames);
+    if (text == NULL) {
+        fprintf(stderr, "rotp-harness: out of memory formatting the secret\n");
+        return HX_SINK;
+    }
+    if (o->out != NULL) {
+        if (sinks_write_file(o->out, text->data, text->len) != 0)
+            goto out;
+        snprintf(where + strlen(where), where_cap - strlen(where), "%sout %s",
+                 where[0] ? ", " : "", o->out);
+    }
+    if (o->exec != NULL) {
+        if (run_exec_sink(o, s, text->data, text->len) != 0)
+            goto out;
+        snprintf(where + strlen(where), where_cap - strlen(where), "%sexec",
+                 where[0] ? ", " : "");
+    }
+    if (o->print_secret) {
+        fflush(stdout);
+        if (write_all(STDOUT_FILENO, text->data, text->len) != 0) {
+            fprintf(stderr, "rotp-harness: cannot write the secret to stdout\n");
+            goto out;
+        }
+        snprintf(where + strlen(where), where_cap - strlen(where), "%sstdout",
+                 where[0] ? ", " : "");
+    }
+    rc = HX_OK;
+out:
+    secret_free(text);
+    return rc;
+}
