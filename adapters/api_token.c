@@ -697,12 +697,14 @@ static int32_t tok_verify(cf_inst *inst, const rotp_params *req, result_builder 
     snprintf(what, sizeof(what), "verify a token value%s", where);
     snprintf(path, sizeof(path), "%s/verify", c.base);
     rc = tok_call(&c, "GET", path, NULL, 0, subject, CF_AUTH_SUBJECT, true, what, &r, err);
-    if (rc != ROTP_E_OK && r.resp.status == 401) {
-        /* Cloudflare does not know this value (code 1000 "Invalid API Token"): an answer. */
+    if (rc == ROTP_E_CREDENTIAL_INVALID) {
+        /* Cloudflare does not accept this value (401 code 1000 "Invalid API Token", or an
+         * account token at the user endpoint): that is the answer, not a failure. */
         rerr_clear(err);
         rc = ROTP_E_OK;
         rb_adds(rb, "state", "invalid");
-        cf_log(inst, ROTP_LOG_INFO, "%s: invalid (HTTP 401, code %d)", what, (int)r.env.error_code);
+        cf_log(inst, ROTP_LOG_INFO, "%s: invalid (HTTP %ld, code %d)", what, r.resp.status,
+               (int)r.env.error_code);
         goto probe;
     }
     if (rc == ROTP_E_PERMISSION_DENIED && !account)
