@@ -34,33 +34,33 @@
 #include "secret.h"
 #include "timefmt.h"
 
-#define AST_GRACE_DEFAULT 3600           /* seconds the old secret stays valid after rotate */
-#define AST_GRACE_MAX (30 * 86400)       /* a month: longer overlaps are a policy smell */
-#define AST_RUN_ID_MAX 40                /* [A-Za-z0-9_-]{1,40} */
-#define AST_NAME_MAX 320                 /* token names we read or write, NUL included */
-#define AST_PER_PAGE 50                  /* the API's maximum page size */
-#define AST_MAX_PAGES 400                /* 20000 tokens: a runaway pagination guard */
-#define AST_PROVISION_DEFAULT "1h"       /* throwaway tokens live briefly */
-#define AST_PROVISION_MAX_MS (168LL * 3600 * 1000) /* and never longer than a week */
-#define AST_STOP (-1)                    /* a list visitor's "found it, stop" */
+#define AST_GRACE_DEFAULT     3600         /* seconds the old secret stays valid after rotate */
+#define AST_GRACE_MAX         (30 * 86400) /* a month: longer overlaps are a policy smell */
+#define AST_RUN_ID_MAX        40           /* [A-Za-z0-9_-]{1,40} */
+#define AST_NAME_MAX          320          /* token names we read or write, NUL included */
+#define AST_PER_PAGE          50           /* the API's maximum page size */
+#define AST_MAX_PAGES         400          /* 20000 tokens: a runaway pagination guard */
+#define AST_PROVISION_DEFAULT "1h"         /* throwaway tokens live briefly */
+#define AST_PROVISION_MAX_MS  (168LL * 3600 * 1000) /* and never longer than a week */
+#define AST_STOP              (-1)                  /* a list visitor's "found it, stop" */
 
-#define AST_STRATEGIES                                                                           \
-    "rotate (account level: same id and client id, grace window via "                            \
-    "previous_client_secret_expires_at); create-swap-delete (new id and client id; the only "    \
+#define AST_STRATEGIES                                                                             \
+    "rotate (account level: same id and client id, grace window via "                              \
+    "previous_client_secret_expires_at); create-swap-delete (new id and client id; the only "      \
     "strategy at zone level)"
 #define AST_PERMISSION "Access: Service Tokens Write"
 #define AST_OPERATIONS "describe,roll,verify,revoke,provision,list"
-#define AST_POLICY_NOTE                                                                          \
-    "create-swap-delete gives a new token id and client id, which Access admits only where the " \
-    "application's policy admits it: a policy that names the old token by id "                   \
-    "(service_token.token_id) must be re-pointed to the new id before the old token is "         \
-    "deleted, while any_valid_service_token policies admit it at once. This adapter cannot "     \
-    "read Access policies (the management token needs only Access: Service Tokens "              \
-    "permissions), so check the new token with verify probe_url before revoking the old one; "   \
+#define AST_POLICY_NOTE                                                                            \
+    "create-swap-delete gives a new token id and client id, which Access admits only where the "   \
+    "application's policy admits it: a policy that names the old token by id "                     \
+    "(service_token.token_id) must be re-pointed to the new id before the old token is "           \
+    "deleted, while any_valid_service_token policies admit it at once. This adapter cannot "       \
+    "read Access policies (the management token needs only Access: Service Tokens "                \
+    "permissions), so check the new token with verify probe_url before revoking the old one; "     \
     "strategy rotate keeps the id and client id and avoids the question"
-#define AST_REFRESH_NOTE                                                                         \
-    "refresh (POST .../refresh) only extends a service token's expiry; the client secret stays " \
-    "the same, so it is not a rotation. Use strategy rotate (account level) or "                 \
+#define AST_REFRESH_NOTE                                                                           \
+    "refresh (POST .../refresh) only extends a service token's expiry; the client secret stays "   \
+    "the same, so it is not a rotation. Use strategy rotate (account level) or "                   \
     "create-swap-delete"
 
 enum ast_strategy { AST_ROTATE = 1, AST_CSD = 2 };
@@ -166,8 +166,10 @@ static int32_t ast_run_id(const rotp_params *req, char *out, size_t cap, rotp_er
         return rc;
     if (out[0] != '\0') {
         if (!ast_run_id_ok(out))
-            return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "run_id: must be 1 to %d characters "
-                            "of [A-Za-z0-9_-]", AST_RUN_ID_MAX);
+            return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                            "run_id: must be 1 to %d characters "
+                            "of [A-Za-z0-9_-]",
+                            AST_RUN_ID_MAX);
         return ROTP_E_OK;
     }
     unsigned char rnd[6];
@@ -235,8 +237,7 @@ static int ast_token_read(const json_doc *doc, int obj, ast_token *t)
     t->enabled = -1;
     if (!json_is_object(doc, obj))
         return -1;
-    if (ast_field(doc, obj, "id", t->id, sizeof(t->id)) != 0 ||
-        !id_is_uuid(t->id, strlen(t->id)))
+    if (ast_field(doc, obj, "id", t->id, sizeof(t->id)) != 0 || !id_is_uuid(t->id, strlen(t->id)))
         return -1;
     if (ast_field(doc, obj, "name", t->name, sizeof(t->name)) != 0 ||
         ast_field(doc, obj, "client_id", t->client_id, sizeof(t->client_id)) != 0 ||
@@ -373,8 +374,8 @@ static int32_t ast_walk(cf_inst *inst, const ast_scope *sc, const char *name, co
                 r = ast_query_add(&path, "search", search);
         }
         if (r != 0) {
-            rc = rerr_set(err, r == -2 ? ROTP_E_INVALID_ARGUMENT : ROTP_E_NO_MEMORY,
-                          "%s: %s", what, r == -2 ? "name or search too long" : "out of memory");
+            rc = rerr_set(err, r == -2 ? ROTP_E_INVALID_ARGUMENT : ROTP_E_NO_MEMORY, "%s: %s", what,
+                          r == -2 ? "name or search too long" : "out of memory");
             break;
         }
         rc = ast_api(inst, "GET", path.data, NULL, 0, true, what, &c, err);
@@ -392,8 +393,10 @@ static int32_t ast_walk(cf_inst *inst, const ast_scope *sc, const char *name, co
             if (tok < 0)
                 break;
             if (ast_token_read(doc, tok, &t) != 0) {
-                rc = rerr_set(err, ROTP_E_PROTOCOL, "%s: item %d is not a well-formed service "
-                              "token", what, i);
+                rc = rerr_set(err, ROTP_E_PROTOCOL,
+                              "%s: item %d is not a well-formed service "
+                              "token",
+                              what, i);
                 break;
             }
             if (name[0] != '\0' && strcmp(t.name, name) != 0)
@@ -424,8 +427,8 @@ static int32_t ast_visit_first(const ast_token *t, void *ctx, rotp_error *err)
 }
 
 /* Looks a token up by exact name. *found tells whether one exists; *t gets it. */
-static int32_t ast_find_by_name(cf_inst *inst, const ast_scope *sc, const char *name,
-                                ast_token *t, bool *found, rotp_error *err)
+static int32_t ast_find_by_name(cf_inst *inst, const ast_scope *sc, const char *name, ast_token *t,
+                                bool *found, rotp_error *err)
 {
     memset(t, 0, sizeof(*t));
     int32_t rc = ast_walk(inst, sc, name, "", ast_visit_first, t, err);
@@ -443,8 +446,7 @@ static int ast_created_read(cf_inst *inst, const cf_envelope *env, ast_token *t,
     if (ast_token_read(&env->doc, env->result, t) != 0 || t->client_id[0] == '\0')
         return -1;
     int tok = json_get(&env->doc, env->result, "client_secret");
-    if (tok < 0 || !json_is_string(&env->doc, tok) ||
-        json_secretdup(&env->doc, tok, secret) != 0)
+    if (tok < 0 || !json_is_string(&env->doc, tok) || json_secretdup(&env->doc, tok, secret) != 0)
         return -1;
     if (!secret_shape_ok((*secret)->data, (*secret)->len)) {
         secret_free(*secret);
@@ -493,16 +495,19 @@ static int32_t ast_create(cf_inst *inst, const ast_scope *sc, const char *name,
     }
     rc = ast_api(inst, "POST", sc->base, body.data, body.len, false, what, &c, err);
     if (rc == ROTP_E_OUTCOME_UNKNOWN) {
-        rerr_set(err, rc, "%s: the request was sent and no reliable answer came, so a token may "
-                 "have been created; %s", what, retry_hint);
+        rerr_set(err, rc,
+                 "%s: the request was sent and no reliable answer came, so a token may "
+                 "have been created; %s",
+                 what, retry_hint);
         goto out_free_call;
     }
     if (rc != ROTP_E_OK)
         goto out_free_call;
     if (ast_created_read(inst, &c.env, t, secret) != 0) {
-        rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN, "%s: the answer lacks a usable id, client_id "
-                      "or client_secret, though the token was probably created; %s", what,
-                      retry_hint);
+        rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
+                      "%s: the answer lacks a usable id, client_id "
+                      "or client_secret, though the token was probably created; %s",
+                      what, retry_hint);
         rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
     }
 out_free_call:
@@ -523,8 +528,8 @@ static int64_t ast_days_until(int64_t now, int64_t ts)
  * describe
  * ---------------------------------------------------------------------------------------- */
 
-static const char *const ast_keys_describe[] = {"kind", "id", "account_id", "zone_id",
-                                                "strategy", NULL};
+static const char *const ast_keys_describe[] = {"kind",    "id",       "account_id",
+                                                "zone_id", "strategy", NULL};
 
 static int32_t ast_describe(cf_inst *inst, const rotp_params *req, result_builder *rb,
                             rotp_error *err)
@@ -549,10 +554,11 @@ static int32_t ast_describe(cf_inst *inst, const rotp_params *req, result_builde
                         "strategy: unknown value (use rotate or create-swap-delete)");
 
     if (id[0] == '\0') {
-        rb_adds(rb, "strategies", sc.zone ? "create-swap-delete (new id and client id; the only "
-                                            "strategy at zone level, which has no rotate "
-                                            "endpoint)"
-                                          : AST_STRATEGIES);
+        rb_adds(rb, "strategies",
+                sc.zone ? "create-swap-delete (new id and client id; the only "
+                          "strategy at zone level, which has no rotate "
+                          "endpoint)"
+                        : AST_STRATEGIES);
         rb_adds(rb, "strategy", sc.zone ? "create-swap-delete" : "rotate");
         rb_adds(rb, "permission_required", AST_PERMISSION);
         rb_adds(rb, "operations", AST_OPERATIONS);
@@ -565,8 +571,8 @@ static int32_t ast_describe(cf_inst *inst, const rotp_params *req, result_builde
         return rc;
     int64_t now = cf_inst_now(inst);
     int64_t exp = 0;
-    bool has_exp = t.expires_at[0] != '\0' &&
-                   rfc3339_parse(t.expires_at, strlen(t.expires_at), &exp) == 0;
+    bool has_exp =
+        t.expires_at[0] != '\0' && rfc3339_parse(t.expires_at, strlen(t.expires_at), &exp) == 0;
     rb_adds(rb, "id", t.id);
     rb_adds(rb, "name", t.name);
     rb_adds(rb, "client_id", t.client_id);
@@ -600,8 +606,8 @@ static int32_t ast_describe(cf_inst *inst, const rotp_params *req, result_builde
  * roll
  * ---------------------------------------------------------------------------------------- */
 
-static const char *const ast_keys_roll[] = {"kind",     "id",            "account_id", "zone_id",
-                                            "strategy", "grace_seconds", "run_id",     NULL};
+static const char *const ast_keys_roll[] = {
+    "kind", "id", "account_id", "zone_id", "strategy", "grace_seconds", "run_id", NULL};
 
 /* POST .../{id}/rotate with previous_client_secret_expires_at = now + grace. */
 static int32_t ast_roll_rotate(cf_inst *inst, const rotp_params *req, const ast_scope *sc,
@@ -616,8 +622,7 @@ static int32_t ast_roll_rotate(cf_inst *inst, const rotp_params *req, const ast_
     secret_buf *secret = NULL;
     ast_call c;
     memset(&c, 0, sizeof(c));
-    int32_t rc = params_int(req, "grace_seconds", AST_GRACE_DEFAULT, 0, AST_GRACE_MAX, &grace,
-                            err);
+    int32_t rc = params_int(req, "grace_seconds", AST_GRACE_DEFAULT, 0, AST_GRACE_MAX, &grace, err);
     if (rc != ROTP_E_OK)
         return rc;
     if (rfc3339_format(cf_inst_now(inst) + grace, prev, sizeof(prev)) != 0)
@@ -628,17 +633,21 @@ static int32_t ast_roll_rotate(cf_inst *inst, const rotp_params *req, const ast_
 
     rc = ast_api(inst, "POST", path, body, strlen(body), false, what, &c, err);
     if (rc == ROTP_E_OUTCOME_UNKNOWN) {
-        rerr_set(err, rc, "%s: the request was sent and no reliable answer came: the old client "
+        rerr_set(err, rc,
+                 "%s: the request was sent and no reliable answer came: the old client "
                  "secret may already be replaced (it would stay valid until %s) and the new "
-                 "one is lost; the safe move is to rotate again", what, prev);
+                 "one is lost; the safe move is to rotate again",
+                 what, prev);
         goto out_free_call;
     }
     if (rc != ROTP_E_OK)
         goto out_free_call;
     if (ast_created_read(inst, &c.env, &t, &secret) != 0) {
-        rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN, "%s: the answer lacks a usable client_id or "
+        rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
+                      "%s: the answer lacks a usable client_id or "
                       "client_secret, though the secret was probably replaced (the old one "
-                      "stays valid until %s); the safe move is to rotate again", what, prev);
+                      "stays valid until %s); the safe move is to rotate again",
+                      what, prev);
         rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
         goto out_free_call;
     }
@@ -717,13 +726,16 @@ static int32_t ast_roll_csd(cf_inst *inst, const rotp_params *req, const ast_sco
                         "earlier roll with run_id %s whose outcome was unknown; its client "
                         "secret cannot be returned, so no second token was created: adopt it "
                         "(%s) or delete it (revoke strategy=create-swap-delete id=%s), then roll "
-                        "again", name, t.id, run_id,
+                        "again",
+                        name, t.id, run_id,
                         sc->zone ? "zone level cannot rotate it, so deleting is the way"
                                  : "roll strategy=rotate id=<its id> issues it a fresh secret",
                         t.id);
 
-    snprintf(hint, sizeof(hint), "repeat roll with run_id=%s: it finds a token named \"%s\" "
-             "instead of creating a second one", run_id, name);
+    snprintf(hint, sizeof(hint),
+             "repeat roll with run_id=%s: it finds a token named \"%s\" "
+             "instead of creating a second one",
+             run_id, name);
     rc = ast_create(inst, sc, name, old.duration, hint, &t, &secret, err);
     if (rc != ROTP_E_OK)
         return rc;
@@ -741,7 +753,8 @@ static int32_t ast_roll_csd(cf_inst *inst, const rotp_params *req, const ast_sco
     rb_adds(rb, "warning", AST_POLICY_NOTE);
     cf_log(inst, ROTP_LOG_INFO,
            "created service token %s (\"%s\") in %s to replace %s; the old one lives until "
-           "revoked", t.id, name, sc->label, old.id);
+           "revoked",
+           t.id, name, sc->label, old.id);
     ast_secret_drop(inst, secret);
     return ROTP_E_OK;
 }
@@ -769,9 +782,8 @@ static int32_t ast_roll(cf_inst *inst, const rotp_params *req, result_builder *r
  * verify
  * ---------------------------------------------------------------------------------------- */
 
-static const char *const ast_keys_verify[] = {"kind",      "id",        "account_id",
-                                              "zone_id",   "client_id", "client_secret",
-                                              "probe_url", NULL};
+static const char *const ast_keys_verify[] = {
+    "kind", "id", "account_id", "zone_id", "client_id", "client_secret", "probe_url", NULL};
 
 /* A visitor that finds the token with a given client id. */
 typedef struct ast_by_client {
@@ -918,8 +930,9 @@ static int32_t ast_verify(cf_inst *inst, const rotp_params *req, result_builder 
                 rb_addf(rb, "state", "%ld", status);
         }
     } else if (exists) {
-        rb_adds(rb, "warning", "without probe_url only the token's existence and expiry were "
-                               "checked, not the client secret");
+        rb_adds(rb, "warning",
+                "without probe_url only the token's existence and expiry were "
+                "checked, not the client secret");
     }
     if (state != NULL)
         rb_adds(rb, "state", state);
@@ -949,8 +962,8 @@ out_free_secret:
  * revoke
  * ---------------------------------------------------------------------------------------- */
 
-static const char *const ast_keys_revoke[] = {"kind", "id", "account_id", "zone_id", "strategy",
-                                              NULL};
+static const char *const ast_keys_revoke[] = {"kind",    "id",       "account_id",
+                                              "zone_id", "strategy", NULL};
 
 /* strategy rotate: PUT .../{id} {name, previous_client_secret_expires_at: now}. */
 static int32_t ast_revoke_overlap(cf_inst *inst, const ast_scope *sc, const char *id,
@@ -975,8 +988,7 @@ static int32_t ast_revoke_overlap(cf_inst *inst, const ast_scope *sc, const char
     if (rfc3339_format(cf_inst_now(inst), now_ts, sizeof(now_ts)) != 0)
         return rerr_set(err, ROTP_E_INTERNAL, "revoke: cannot format the time");
     snprintf(path, sizeof(path), "%s/%s", sc->base, id);
-    snprintf(what, sizeof(what), "end the secret overlap of service token %s in %s", id,
-             sc->label);
+    snprintf(what, sizeof(what), "end the secret overlap of service token %s in %s", id, sc->label);
     dynbuf_init(&body, 4096);
     int r = dynbuf_adds(&body, "{\"name\":");
     if (r == 0)
@@ -989,8 +1001,10 @@ static int32_t ast_revoke_overlap(cf_inst *inst, const ast_scope *sc, const char
     }
     rc = ast_api(inst, "PUT", path, body.data, body.len, false, what, &c, err);
     if (rc == ROTP_E_OUTCOME_UNKNOWN) {
-        rerr_set(err, rc, "%s: the request was sent and no reliable answer came; the previous "
-                 "secret may or may not be dead yet; repeating revoke is safe", what);
+        rerr_set(err, rc,
+                 "%s: the request was sent and no reliable answer came; the previous "
+                 "secret may or may not be dead yet; repeating revoke is safe",
+                 what);
         goto out_free_call;
     }
     if (rc == ROTP_E_NOT_FOUND) {
@@ -1029,7 +1043,8 @@ static int32_t ast_revoke_delete(cf_inst *inst, const ast_scope *sc, const char 
     if (rc != ROTP_E_OK && c.env.error_code == 12139) {
         rc = rerr_set(err, ROTP_E_CONFLICT,
                       "%s: an Access policy still names this token (Cloudflare code 12139); "
-                      "re-point the policy to the new token first, then revoke again", what);
+                      "re-point the policy to the new token first, then revoke again",
+                      what);
     } else if (rc == ROTP_E_NOT_FOUND) {
         rerr_clear(err);
         rc = ROTP_E_OK;
@@ -1118,9 +1133,12 @@ static int32_t ast_provision(cf_inst *inst, const rotp_params *req, result_build
                         "a service token named \"%s\" already exists (id %s), probably from an "
                         "earlier provision whose outcome was unknown; its client secret cannot "
                         "be returned: delete it (revoke strategy=create-swap-delete id=%s) or "
-                        "provision with another run_id", name, t.id, t.id);
-    snprintf(hint, sizeof(hint), "repeat provision with run_id=%s: it finds a token named \"%s\" "
-             "instead of creating a second one", run_id, name);
+                        "provision with another run_id",
+                        name, t.id, t.id);
+    snprintf(hint, sizeof(hint),
+             "repeat provision with run_id=%s: it finds a token named \"%s\" "
+             "instead of creating a second one",
+             run_id, name);
     rc = ast_create(inst, &sc, name, duration, hint, &t, &secret, err);
     if (rc != ROTP_E_OK)
         return rc;
@@ -1142,8 +1160,8 @@ static int32_t ast_provision(cf_inst *inst, const rotp_params *req, result_build
  * list
  * ---------------------------------------------------------------------------------------- */
 
-static const char *const ast_keys_list[] = {"kind", "account_id", "zone_id", "name", "search",
-                                            NULL};
+static const char *const ast_keys_list[] = {"kind", "account_id", "zone_id",
+                                            "name", "search",     NULL};
 
 /* Collects {id, name, client_id, expires_at} objects into a JSON array. */
 typedef struct ast_items {
@@ -1179,8 +1197,7 @@ static int32_t ast_visit_item(const ast_token *t, void *ctx, rotp_error *err)
     return ROTP_E_OK;
 }
 
-static int32_t ast_list(cf_inst *inst, const rotp_params *req, result_builder *rb,
-                        rotp_error *err)
+static int32_t ast_list(cf_inst *inst, const rotp_params *req, result_builder *rb, rotp_error *err)
 {
     ast_scope sc;
     char name[AST_NAME_MAX];

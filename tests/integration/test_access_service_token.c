@@ -25,7 +25,7 @@
 #include "secret.h"
 
 #define MAX_SECRETS 64
-#define MAX_KV 16
+#define MAX_KV      16
 
 #define ST_KIND "cloudflare.access_service_token"
 
@@ -271,11 +271,11 @@ static int32_t call_on(rotp_instance *inst, rotp_op_fn op, rotp_result *res, rot
 }
 
 /* Like call(), and fails the test (with the provider's message) unless the code is OK. */
-#define CALL_OK(op, res, ...)                                                                   \
-    do {                                                                                        \
-        rotp_error e_;                                                                          \
-        if (call((op), (res), &e_, __VA_ARGS__) != ROTP_E_OK)                                   \
-            fail_msg("%s: code %d: %s", #op, e_.code, e_.message);                              \
+#define CALL_OK(op, res, ...)                                                                      \
+    do {                                                                                           \
+        rotp_error e_;                                                                             \
+        if (call((op), (res), &e_, __VA_ARGS__) != ROTP_E_OK)                                      \
+            fail_msg("%s: code %d: %s", #op, e_.code, e_.message);                                 \
     } while (0)
 
 static const rotp_param *res_find(const rotp_result *res, const char *key)
@@ -529,8 +529,7 @@ static void test_rotate_grace_zero(void **state)
     (void)state;
     rotp_result res;
     const char *id = W.cr.vault_id;
-    CALL_OK(W.prov->roll, &res, ACCT, "id", id, "strategy", "rotate", "grace_seconds", "0",
-            NULL);
+    CALL_OK(W.prov->roll, &res, ACCT, "id", id, "strategy", "rotate", "grace_seconds", "0", NULL);
     char *fresh = res_secret(&res);
     assert_string_equal(res_need(&res, "client_id"), W.cr.vault_cid);
     res_free(&res);
@@ -646,9 +645,9 @@ static void test_csd_policy_names_old_token(void **state)
     assert_string_equal(res_need(&res, "probe_status"), "403");
     res_free(&res);
 
-    assert_int_equal(call(W.prov->revoke, &res, &err, ACCT, "id", old, "strategy",
-                          "create-swap-delete", NULL),
-                     ROTP_E_CONFLICT);
+    assert_int_equal(
+        call(W.prov->revoke, &res, &err, ACCT, "id", old, "strategy", "create-swap-delete", NULL),
+        ROTP_E_CONFLICT);
     assert_int_equal(err.api_code, 12139);
     assert_non_null(strstr(err.message, "policy"));
     expect_state(ACCT, old, W.cr.console_cid, W.cr.console_secret, W.cr.app_console, "active");
@@ -679,9 +678,8 @@ static void test_lost_create_finds_orphan(void **state)
     json_doc doc;
     assert_int_equal(json_parse(&doc, items, strlen(items)), JSON_OK);
     char orphan[40];
-    assert_int_equal(json_strcpy(&doc, json_get(&doc, json_at(&doc, 0, 0), "id"), orphan,
-                                 sizeof(orphan)),
-                     0);
+    assert_int_equal(
+        json_strcpy(&doc, json_get(&doc, json_at(&doc, 0, 0), "id"), orphan, sizeof(orphan)), 0);
     json_free(&doc);
     res_free(&res);
 
@@ -718,9 +716,9 @@ static void test_describe_provision_list(void **state)
     CALL_OK(W.prov->describe, &res, ACCT, "strategy", "refresh", NULL);
     assert_non_null(strstr(res_need(&res, "warning"), "not a rotation"));
     res_free(&res);
-    assert_int_equal(call(W.prov->roll, &res, &err, ACCT, "id", W.cr.vault_id, "strategy",
-                          "refresh", NULL),
-                     ROTP_E_UNSUPPORTED);
+    assert_int_equal(
+        call(W.prov->roll, &res, &err, ACCT, "id", W.cr.vault_id, "strategy", "refresh", NULL),
+        ROTP_E_UNSUPPORTED);
     assert_non_null(strstr(err.message, "expiry"));
 
     CALL_OK(W.prov->describe, &res, ACCT, "id", W.cr.console_id, NULL);
@@ -762,9 +760,9 @@ static void test_describe_provision_list(void **state)
     res_free(&res);
     wipe_free(psec);
 
-    assert_int_equal(call(W.prov->provision, &res, &err, ACCT, "name", "x", "duration", "9000h",
-                          NULL),
-                     ROTP_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        call(W.prov->provision, &res, &err, ACCT, "name", "x", "duration", "9000h", NULL),
+        ROTP_E_INVALID_ARGUMENT);
     assert_int_equal(call(W.prov->provision, &res, &err, ACCT, NULL), ROTP_E_INVALID_ARGUMENT);
 }
 
@@ -776,20 +774,19 @@ static void test_argument_checks(void **state)
     assert_int_equal(cfemu_log_reset(&W.fx), 0);
     assert_int_equal(call(W.prov->describe, &res, &err, ACCT, "id", "not-a-uuid", NULL),
                      ROTP_E_INVALID_ARGUMENT);
-    assert_int_equal(call(W.prov->roll, &res, &err, ACCT, "id",
-                          "F174E90A-FAFE-4643-BBBC-4A0ED4FC8415", NULL),
-                     ROTP_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        call(W.prov->roll, &res, &err, ACCT, "id", "F174E90A-FAFE-4643-BBBC-4A0ED4FC8415", NULL),
+        ROTP_E_INVALID_ARGUMENT);
     assert_int_equal(call(W.prov->revoke, &res, &err, ACCT, "id", "f174e90a/../../x", NULL),
                      ROTP_E_INVALID_ARGUMENT);
-    assert_int_equal(call(W.prov->describe, &res, &err, ACCT, ZONE, NULL),
-                     ROTP_E_INVALID_ARGUMENT);
+    assert_int_equal(call(W.prov->describe, &res, &err, ACCT, ZONE, NULL), ROTP_E_INVALID_ARGUMENT);
     assert_int_equal(call(W.prov->describe, &res, &err, NULL), ROTP_E_INVALID_ARGUMENT);
     assert_int_equal(call(W.prov->describe, &res, &err, ACCT, "grace", "1", NULL),
                      ROTP_E_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "grace"));
-    assert_int_equal(call(W.prov->roll, &res, &err, ACCT, "id", W.cr.vault_id, "grace_seconds",
-                          "-1", NULL),
-                     ROTP_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        call(W.prov->roll, &res, &err, ACCT, "id", W.cr.vault_id, "grace_seconds", "-1", NULL),
+        ROTP_E_INVALID_ARGUMENT);
     assert_int_equal(call(W.prov->roll, &res, &err, ACCT, "id", W.cr.vault_id, "strategy",
                           "create-swap-delete", "run_id", "bad run id", NULL),
                      ROTP_E_INVALID_ARGUMENT);
@@ -833,15 +830,15 @@ static void test_failure_modes(void **state)
 
     /* An unknown id. */
     const char *ghost = "00000000-0000-4000-8000-000000000000";
-    assert_int_equal(call(W.prov->describe, &res, &err, ACCT, "id", ghost, NULL),
-                     ROTP_E_NOT_FOUND);
+    assert_int_equal(call(W.prov->describe, &res, &err, ACCT, "id", ghost, NULL), ROTP_E_NOT_FOUND);
     assert_non_null(strstr(err.message, ghost));
     assert_int_equal(call(W.prov->roll, &res, &err, ACCT, "id", ghost, NULL), ROTP_E_NOT_FOUND);
 
     /* One 429 with Retry-After on a GET: retried, and the call succeeds. */
     assert_int_equal(cfemu_log_reset(&W.fx), 0);
-    assert_int_equal(cfemu_fault(&W.fx, "{\"method\":\"GET\",\"path\":\"*/access/service_tokens/*\","
-                                        "\"kind\":\"rate_limit\",\"retry_after\":1,\"count\":1}"),
+    assert_int_equal(cfemu_fault(&W.fx,
+                                 "{\"method\":\"GET\",\"path\":\"*/access/service_tokens/*\","
+                                 "\"kind\":\"rate_limit\",\"retry_after\":1,\"count\":1}"),
                      0);
     CALL_OK(W.prov->describe, &res, ACCT, "id", W.cr.vault_id, NULL);
     assert_string_equal(res_need(&res, "client_id"), W.cr.vault_cid);
