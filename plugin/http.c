@@ -554,6 +554,11 @@ static CURLcode set_options(http_client *c, const http_request *req, const char 
     SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
     SETOPT(CURLOPT_HEADERDATA, x);
     SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+    /* libcurl silently re-sends a request whose reused connection died before any answer byte
+     * came back. For a state change that could apply it twice, so a non-idempotent request
+     * always gets a connection of its own (later requests may still reuse it). */
+    if (!req->idempotent)
+        SETOPT(CURLOPT_FRESH_CONNECT, 1L);
     if (strcmp(req->method, "GET") == 0) {
         SETOPT(CURLOPT_HTTPGET, 1L);
     } else {
