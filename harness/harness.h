@@ -113,6 +113,9 @@ typedef struct hreport {
     int first_fail_code; /* exit code of the first failing step, HX_OK if none */
 } hreport;
 
+/* Removes the files in dir (not recursive) and dir itself; errors are ignored. */
+void remove_flat_dir(const char *dir);
+
 /* Milliseconds of a monotonic clock. */
 long long now_ms(void);
 
