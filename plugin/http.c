@@ -584,7 +584,7 @@ static bool curl_tls_failure(CURLcode cc)
 
 /* Whether the request may have reached the server before the failure. Conservative: any doubt
  * counts as sent, so a state change is reported as OUTCOME_UNKNOWN rather than "not applied". */
-static bool maybe_sent(CURL *easy, CURLcode cc)
+static bool maybe_sent(CURL *easy, CURLcode cc, bool fresh_connection)
 {
     long req_size = 0;
     curl_off_t connect_us = 0;
@@ -609,10 +609,11 @@ static bool maybe_sent(CURL *easy, CURLcode cc)
     case CURLE_WRITE_ERROR:
         return true;
     case CURLE_OPERATION_TIMEDOUT:
-        /* After the connection was up (or a reused one), the request may be out. */
+        /* Once the connection was up the request may be out. A reused connection was up from
+         * the start (non-idempotent requests never reuse one). */
         curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect_us);
         curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &nconnects);
-        return connect_us > 0 || nconnects == 0;
+        return connect_us > 0 || (!fresh_connection && nconnects == 0);
     default:
         return !curl_tls_failure(cc);
     }
@@ -647,7 +648,7 @@ static int32_t attempt_failure(CURL *easy, const http_request *req, CURLcode cc,
     if (curl_tls_failure(cc))
         return rerr_set(err, ROTP_E_TLS, "%s %s: %s%s%.200s", req->method, logpath,
                         curl_easy_strerror(cc), sep, errbuf);
-    sent = maybe_sent(easy, cc);
+    sent = maybe_sent(easy, cc, !req->idempotent);
     if (sent && !req->idempotent) {
         rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
                       "%s %s: %s after the request was sent; the change may have been applied: "
