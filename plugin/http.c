@@ -22,10 +22,10 @@
 #include "error.h"
 #include "ids.h"
 
-#define HTTP_BACKOFF_BASE_MS 250u
-#define HTTP_BACKOFF_CAP_MS 8000u
-#define HTTP_HEADER_MAX 8192u     /* longest header value we build */
-#define HTTP_LOG_PATH_MAX 160     /* how much of a path a log line shows */
+#define HTTP_BACKOFF_BASE_MS   250u
+#define HTTP_BACKOFF_CAP_MS    8000u
+#define HTTP_HEADER_MAX        8192u /* longest header value we build */
+#define HTTP_LOG_PATH_MAX      160   /* how much of a path a log line shows */
 #define HTTP_RETRY_AFTER_MAX_S 86400u
 
 struct http_client {
@@ -43,8 +43,8 @@ struct http_client {
 /* What the libcurl callbacks of one attempt write into. */
 typedef struct xfer_ctx {
     http_response *resp;
-    bool over_cap;       /* the body went past HTTP_MAX_BODY: transfer aborted */
-    bool no_memory;      /* an append failed: transfer aborted */
+    bool over_cap;              /* the body went past HTTP_MAX_BODY: transfer aborted */
+    bool no_memory;             /* an append failed: transfer aborted */
     uint64_t retry_after_ms;    /* from Retry-After */
     uint64_t retry_after_ms_ms; /* from Retry-After-Ms (takes precedence) */
     bool have_retry_after_ms;
@@ -99,14 +99,12 @@ static int32_t url_check(const char *url, bool allow_insecure_loopback, bool bas
         goto out_free;
     }
     if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
-        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: user info in a URL is not allowed",
-                      what);
+        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: user info in a URL is not allowed", what);
         goto out_free;
     }
     if (base_only && (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
                       curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK)) {
-        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: a query or fragment is not allowed",
-                      what);
+        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: a query or fragment is not allowed", what);
         goto out_free;
     }
     if (strcasecmp(scheme, "https") == 0) {
@@ -157,8 +155,7 @@ static void loggable_path(const http_request *req, char *buf, size_t cap)
 /* ------------------------------------------------------------------------------------------- */
 /* Client */
 
-int32_t http_client_new(const http_config *cfg, const plog *log, http_client **out,
-                        rotp_error *err)
+int32_t http_client_new(const http_config *cfg, const plog *log, http_client **out, rotp_error *err)
 {
     int32_t rc = ROTP_E_OK;
     http_client *c = NULL;
@@ -171,13 +168,11 @@ int32_t http_client_new(const http_config *cfg, const plog *log, http_client **o
     rc = url_check(cfg->api_base, cfg->allow_insecure_loopback, true, "api_base", &is_http, err);
     if (rc != ROTP_E_OK)
         return rc;
-    if (cfg->user_agent != NULL &&
-        !header_value_ok(cfg->user_agent, strlen(cfg->user_agent), 256))
+    if (cfg->user_agent != NULL && !header_value_ok(cfg->user_agent, strlen(cfg->user_agent), 256))
         return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
                         "user_agent: holds CR, LF or NUL, or is over 256 bytes");
     if (cfg->ca_file != NULL && cfg->ca_file[0] != '\0' && access(cfg->ca_file, R_OK) != 0)
-        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "ca_file: cannot read %.200s",
-                        cfg->ca_file);
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "ca_file: cannot read %.200s", cfg->ca_file);
     if (cfg->timeout_ms <= 0 || cfg->connect_timeout_ms <= 0 || cfg->max_retries < 0)
         return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
                         "http client: timeouts must be positive and max_retries >= 0");
@@ -278,8 +273,7 @@ static int32_t append_line(struct curl_slist **list, secret_buf *scratch, rotp_e
 
 /* Appends "name: value" to *list, composing it in scratch (a wiping buffer). */
 static int32_t add_header(struct curl_slist **list, secret_buf *scratch, const char *name,
-                          const char *prefix, const char *value, size_t value_len,
-                          rotp_error *err)
+                          const char *prefix, const char *value, size_t value_len, rotp_error *err)
 {
     if (!header_value_ok(value, value_len, HTTP_HEADER_MAX))
         return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
@@ -384,8 +378,8 @@ static void trim(const char **s, size_t *len)
         (*s)++;
         (*len)--;
     }
-    while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t' ||
-                        (*s)[*len - 1] == '\r' || (*s)[*len - 1] == '\n'))
+    while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t' || (*s)[*len - 1] == '\r' ||
+                        (*s)[*len - 1] == '\n'))
         (*len)--;
 }
 
@@ -514,23 +508,21 @@ static uint64_t backoff_ms(int n, uint64_t retry_after_ms)
 
 static bool method_ok(const char *m)
 {
-    return m != NULL && (strcmp(m, "GET") == 0 || strcmp(m, "POST") == 0 ||
-                         strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0 ||
-                         strcmp(m, "DELETE") == 0);
+    return m != NULL && (strcmp(m, "GET") == 0 || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+                         strcmp(m, "PATCH") == 0 || strcmp(m, "DELETE") == 0);
 }
 
 /* Sets every option of one attempt on a freshly reset handle. */
-static CURLcode set_options(http_client *c, const http_request *req, const char *url,
-                            bool is_http, struct curl_slist *headers, xfer_ctx *x, long total_ms,
-                            char *errbuf)
+static CURLcode set_options(http_client *c, const http_request *req, const char *url, bool is_http,
+                            struct curl_slist *headers, xfer_ctx *x, long total_ms, char *errbuf)
 {
     CURLcode cc = CURLE_OK;
     long connect_ms = c->connect_timeout_ms < total_ms ? c->connect_timeout_ms : total_ms;
 
-#define SETOPT(opt, val)                                                                       \
-    do {                                                                                       \
-        if (cc == CURLE_OK)                                                                    \
-            cc = curl_easy_setopt(c->easy, opt, val);                                          \
+#define SETOPT(opt, val)                                                                           \
+    do {                                                                                           \
+        if (cc == CURLE_OK)                                                                        \
+            cc = curl_easy_setopt(c->easy, opt, val);                                              \
     } while (0)
     SETOPT(CURLOPT_URL, url);
     SETOPT(CURLOPT_PROTOCOLS_STR, is_http ? "http" : "https");
@@ -576,10 +568,10 @@ static CURLcode set_options(http_client *c, const http_request *req, const char 
 static bool curl_tls_failure(CURLcode cc)
 {
     return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
-           cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_SSL_CERTPROBLEM ||
-           cc == CURLE_SSL_CIPHER || cc == CURLE_SSL_ISSUER_ERROR ||
-           cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH || cc == CURLE_SSL_INVALIDCERTSTATUS ||
-           cc == CURLE_SSL_CRL_BADFILE || cc == CURLE_SSL_ENGINE_INITFAILED;
+           cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CIPHER ||
+           cc == CURLE_SSL_ISSUER_ERROR || cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
+           cc == CURLE_SSL_INVALIDCERTSTATUS || cc == CURLE_SSL_CRL_BADFILE ||
+           cc == CURLE_SSL_ENGINE_INITFAILED;
 }
 
 /* Whether the request may have reached the server before the failure. Conservative: any doubt
@@ -621,9 +613,9 @@ static bool maybe_sent(CURL *easy, CURLcode cc, bool fresh_connection)
 
 /* Turns a failed transfer into a code and message. *retry says whether an idempotent request
  * may be repeated. */
-static int32_t attempt_failure(CURL *easy, const http_request *req, CURLcode cc,
-                               const xfer_ctx *x, const char *errbuf, const char *logpath,
-                               long *status, bool *retry, rotp_error *err)
+static int32_t attempt_failure(CURL *easy, const http_request *req, CURLcode cc, const xfer_ctx *x,
+                               const char *errbuf, const char *logpath, long *status, bool *retry,
+                               rotp_error *err)
 {
     const char *sep = errbuf[0] != '\0' ? ": " : "";
     bool sent;
@@ -675,8 +667,7 @@ static int32_t request_url(const http_client *c, const http_request *req, char *
     *owned = NULL;
     if (req->url != NULL) {
         *url = req->url;
-        return url_check(req->url, c->allow_insecure_loopback, false, "probe URL", is_http,
-                         err);
+        return url_check(req->url, c->allow_insecure_loopback, false, "probe URL", is_http, err);
     }
     blen = strlen(c->api_base);
     plen = strlen(req->path);
@@ -761,8 +752,7 @@ int32_t http_do(http_client *c, const http_request *req, http_response *resp, ro
             /* Any response is a success of http_do(); the caller classifies it. */
             retry = req->idempotent && (resp->status == 429 || resp->status >= 500);
         } else {
-            rc = attempt_failure(c->easy, req, cc, &x, errbuf, logpath, &resp->status, &retry,
-                                 err);
+            rc = attempt_failure(c->easy, req, cc, &x, errbuf, logpath, &resp->status, &retry, err);
         }
         if (!retry || retries >= c->max_retries)
             break;
@@ -780,8 +770,8 @@ int32_t http_do(http_client *c, const http_request *req, http_response *resp, ro
                        req->method, logpath, resp->status, retries, c->max_retries,
                        (unsigned long long)delay);
         else
-            plog_write(c->log, ROTP_LOG_INFO, "%s %s: %s, retry %d of %d in %llu ms",
-                       req->method, logpath, curl_easy_strerror(cc), retries, c->max_retries,
+            plog_write(c->log, ROTP_LOG_INFO, "%s %s: %s, retry %d of %d in %llu ms", req->method,
+                       logpath, curl_easy_strerror(cc), retries, c->max_retries,
                        (unsigned long long)delay);
         sleep_ms(delay);
     }

@@ -34,16 +34,16 @@
 #define PROJECT_VERSION "0.1.0"
 #endif
 
-#define DEFAULT_API_BASE "https://api.cloudflare.com/client/v4"
+#define DEFAULT_API_BASE   "https://api.cloudflare.com/client/v4"
 #define DEFAULT_USER_AGENT "rotp-cloudflare/" PROJECT_VERSION
-#define MGMT_ID_SLOTS 8 /* management-token ids cached per scope ("user" or an account id) */
-#define SCOPE_MAX 40
-#define TOKEN_ID_MAX 40
-#define CA_FILE_MAX 4096
-#define USER_AGENT_MAX 256
+#define MGMT_ID_SLOTS      8 /* management-token ids cached per scope ("user" or an account id) */
+#define SCOPE_MAX          40
+#define TOKEN_ID_MAX       40
+#define CA_FILE_MAX        4096
+#define USER_AGENT_MAX     256
 
 /* Struct sizes of ABI 1.0: the smallest a host may hand over. */
-#define HOST_V1_0_SIZE (offsetof(rotp_host, log_user) + sizeof(void *))
+#define HOST_V1_0_SIZE   (offsetof(rotp_host, log_user) + sizeof(void *))
 #define RESULT_V1_0_SIZE (offsetof(rotp_result, provider_data) + sizeof(void *))
 /* An error struct must at least hold its code; the rest is written only where it fits. */
 #define ERROR_MIN_SIZE (offsetof(rotp_error, code) + sizeof(int32_t))
@@ -56,9 +56,9 @@ struct mgmt_id {
 /* One provider instance: what open() read from the config, the HTTP client and the caches.
  * Used by one thread at a time; nothing in it is shared with other instances. */
 struct rotp_instance {
-    plog log;            /* the host's log callback; knows mgmt for redaction */
-    http_client *http;   /* one libcurl handle, reused across calls */
-    secret_buf *mgmt;    /* the management token (config api_token) */
+    plog log;          /* the host's log callback; knows mgmt for redaction */
+    http_client *http; /* one libcurl handle, reused across calls */
+    secret_buf *mgmt;  /* the management token (config api_token) */
     struct mgmt_id mgmt_ids[MGMT_ID_SLOTS];
     size_t nmgmt_ids;
     long timeout_ms;
@@ -77,10 +77,10 @@ static const char *const config_keys[] = {
 /* The whole request vocabulary (ABI.md); each adapter then checks its own, narrower list.
  * not_before (provision of API tokens) is the one key beyond the team brief's list. */
 static const char *const request_keys[] = {
-    "kind",       "id",          "account_id",      "zone_id",       "name",
-    "search",     "secret",      "client_id",       "client_secret", "strategy",
-    "grace_seconds", "run_id",   "allow_self_roll", "probe_url",     "probe_path",
-    "policies",   "expires_on",  "duration",        "not_before",    NULL,
+    "kind",          "id",         "account_id",      "zone_id",       "name",
+    "search",        "secret",     "client_id",       "client_secret", "strategy",
+    "grace_seconds", "run_id",     "allow_self_roll", "probe_url",     "probe_path",
+    "policies",      "expires_on", "duration",        "not_before",    NULL,
 };
 
 /* kinds[i] is served by adapters[i]. */
@@ -300,8 +300,8 @@ out_free:
     return rc;
 }
 
-static int32_t provider_open(const rotp_host *host, const rotp_params *config,
-                             rotp_instance **out, rotp_error *err)
+static int32_t provider_open(const rotp_host *host, const rotp_params *config, rotp_instance **out,
+                             rotp_error *err)
 {
     int32_t rc = ROTP_E_OK;
     rotp_instance *inst = NULL;
@@ -397,8 +397,8 @@ static int32_t find_adapter(const rotp_params *req, const adapter **out, rotp_er
 }
 
 /* Common body of every operation: argument checks, kind dispatch, result hand-over. */
-static int32_t run_op(enum op_id op, rotp_instance *inst, const rotp_params *req,
-                      rotp_result *res, rotp_error *err)
+static int32_t run_op(enum op_id op, rotp_instance *inst, const rotp_params *req, rotp_result *res,
+                      rotp_error *err)
 {
     int32_t rc;
     const adapter *a = NULL;
@@ -428,8 +428,8 @@ static int32_t run_op(enum op_id op, rotp_instance *inst, const rotp_params *req
         return finish_code(err, rc);
     fn = pick_op(a, op);
     if (fn == NULL)
-        return finish_code(err, rerr_set(err, ROTP_E_UNSUPPORTED, "%s does not support %s",
-                                         a->kind, op_names[op]));
+        return finish_code(err, rerr_set(err, ROTP_E_UNSUPPORTED, "%s does not support %s", a->kind,
+                                         op_names[op]));
 
     rb_init(&rb);
     rc = fn(inst, req, &rb, err);

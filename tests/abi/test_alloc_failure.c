@@ -19,7 +19,7 @@
 #include "rotp.h"
 
 #define TEST_TOKEN "allocTestToken_0123456789abcdefghijABCDEFGHIJ-xyz"
-#define MAX_STEPS 100000UL /* a guard against a loop that never reaches the end */
+#define MAX_STEPS  100000UL /* a guard against a loop that never reaches the end */
 
 static int log_lines;
 
@@ -37,7 +37,10 @@ static const rotp_host host_logging = {.struct_size = sizeof(rotp_host),
                                        .log = count_log,
                                        .log_user = NULL};
 
-#define P(k, v, f) {sizeof(rotp_param), (f), (k), (v), sizeof(v) - 1}
+#define P(k, v, f)                                                                                 \
+    {                                                                                              \
+        sizeof(rotp_param), (f), (k), (v), sizeof(v) - 1                                           \
+    }
 
 static const rotp_param config_items[] = {
     P("api_token", TEST_TOKEN, ROTP_PARAM_SECRET),
@@ -48,15 +51,12 @@ static const rotp_param config_items[] = {
 static const rotp_params config = {sizeof(rotp_params), 4, config_items};
 
 static const rotp_param req_user[] = {P("kind", "cloudflare.user_token", 0)};
-static const rotp_param req_account[] = {
-    P("kind", "cloudflare.account_token", 0),
-    P("account_id", "01a7362d577a6c3019a474fd6f485823", 0)};
-static const rotp_param req_ast[] = {
-    P("kind", "cloudflare.access_service_token", 0),
-    P("account_id", "01a7362d577a6c3019a474fd6f485823", 0)};
-static const rotp_param req_ast_zone[] = {
-    P("kind", "cloudflare.access_service_token", 0),
-    P("zone_id", "023e105f4ecef8ad9ca31a8372d0c353", 0)};
+static const rotp_param req_account[] = {P("kind", "cloudflare.account_token", 0),
+                                         P("account_id", "01a7362d577a6c3019a474fd6f485823", 0)};
+static const rotp_param req_ast[] = {P("kind", "cloudflare.access_service_token", 0),
+                                     P("account_id", "01a7362d577a6c3019a474fd6f485823", 0)};
+static const rotp_param req_ast_zone[] = {P("kind", "cloudflare.access_service_token", 0),
+                                          P("zone_id", "023e105f4ecef8ad9ca31a8372d0c353", 0)};
 static const rotp_params requests[] = {
     {sizeof(rotp_params), 1, req_user},
     {sizeof(rotp_params), 2, req_account},
@@ -118,7 +118,7 @@ static void test_open_each_allocation_fails(void **state)
             p->close(inst);
             if (used < n)
                 break; /* open finished before reaching the n-th allocation: all covered */
-            continue; /* the failed allocation was optional (a log line, say) */
+            continue;  /* the failed allocation was optional (a log line, say) */
         }
         assert_null(inst);
         check_clean_failure(rc, &err, n, "open");
@@ -167,8 +167,7 @@ static void test_describe_each_allocation_fails(void **state)
         }
         assert_true(n < MAX_STEPS);
         assert_true(failures > 0);
-        print_message("describe %zu: %lu allocations, %lu failed cleanly\n", k, n - 1,
-                      failures);
+        print_message("describe %zu: %lu allocations, %lu failed cleanly\n", k, n - 1, failures);
         p->close(inst);
     }
 }

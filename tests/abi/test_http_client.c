@@ -29,9 +29,9 @@
 #include "log.h"
 #include "secret.h"
 
-#define TOKEN "httpTestToken_0123456789abcdefghijABCDEFGHIJ-xyz"
+#define TOKEN       "httpTestToken_0123456789abcdefghijABCDEFGHIJ-xyz"
 #define MAX_ACTIONS 8
-#define BIG_BODY (2u * 1024u * 1024u)
+#define BIG_BODY    (2u * 1024u * 1024u)
 
 /* ------------------------------------------------------------------------------------------- */
 /* The scripted server */
@@ -355,7 +355,8 @@ static void test_get_retries_503_then_ok(void **state)
 /* The connection is reused between consecutive requests. */
 static void test_connection_reused(void **state)
 {
-    const action acts[] = {{ACT_RESPOND, 200, NULL, "{}"}, {ACT_RESPOND, 200, NULL, "{}"},
+    const action acts[] = {{ACT_RESPOND, 200, NULL, "{}"},
+                           {ACT_RESPOND, 200, NULL, "{}"},
                            {ACT_RESPOND, 404, NULL, "{}"}};
     server s;
     client_fx fx;
@@ -383,9 +384,8 @@ static void test_connection_reused(void **state)
  * and the outcome is unknown. */
 static void test_post_on_fresh_connection_not_resent(void **state)
 {
-    const action acts[] = {{ACT_RESPOND, 200, NULL, "{}"},
-                           {ACT_DROP, 0, NULL, NULL},
-                           {ACT_RESPOND, 200, NULL, "{}"}};
+    const action acts[] = {
+        {ACT_RESPOND, 200, NULL, "{}"}, {ACT_DROP, 0, NULL, NULL}, {ACT_RESPOND, 200, NULL, "{}"}};
     server s;
     client_fx fx;
     http_response resp;
@@ -416,8 +416,7 @@ static void test_post_not_retried_on_503(void **state)
     (void)state;
     server_start(&s, acts, 1);
     client_open(&fx, s.port, 3, 10000);
-    assert_int_equal(do_req(&fx, "POST", "/user/tokens/x/value", false, &resp, &err),
-                     ROTP_E_OK);
+    assert_int_equal(do_req(&fx, "POST", "/user/tokens/x/value", false, &resp, &err), ROTP_E_OK);
     assert_int_equal(resp.status, 503);
     assert_int_equal(resp.attempts, 1);
     http_response_free(&resp);
@@ -471,7 +470,8 @@ static void test_429_retry_after_past_budget(void **state)
 
 static void test_retry_after_ms_header(void **state)
 {
-    const action acts[] = {{ACT_RESPOND, 429, "Retry-After: 120\r\nRetry-After-Ms: 5500\r\n", "{}"}};
+    const action acts[] = {
+        {ACT_RESPOND, 429, "Retry-After: 120\r\nRetry-After-Ms: 5500\r\n", "{}"}};
     server s;
     client_fx fx;
     http_response resp;
@@ -490,7 +490,8 @@ static void test_retry_after_ms_header(void **state)
 /* max_retries bounds the attempts: 1 + max_retries, then the last response. */
 static void test_max_retries_bound(void **state)
 {
-    const action acts[] = {{ACT_RESPOND, 502, NULL, "{}"}, {ACT_RESPOND, 500, NULL, "{}"},
+    const action acts[] = {{ACT_RESPOND, 502, NULL, "{}"},
+                           {ACT_RESPOND, 500, NULL, "{}"},
                            {ACT_RESPOND, 200, NULL, "{}"}};
     server s;
     client_fx fx;
@@ -619,8 +620,7 @@ static void test_body_cap(void **state)
 /* A redirect is returned as it is, never followed. */
 static void test_no_redirects(void **state)
 {
-    const action acts[] = {
-        {ACT_RESPOND, 302, "Location: http://127.0.0.1:1/elsewhere\r\n", "{}"}};
+    const action acts[] = {{ACT_RESPOND, 302, "Location: http://127.0.0.1:1/elsewhere\r\n", "{}"}};
     server s;
     client_fx fx;
     http_response resp;

@@ -24,8 +24,8 @@
 
 /* A token-shaped value used as the management token; it is never sent anywhere. */
 #define TEST_TOKEN "abiTestToken_0123456789abcdefghijABCDEFGHIJ-xyz"
-#define TEST_BASE "https://127.0.0.1:9/client/v4"
-#define GUARD 0xA5u
+#define TEST_BASE  "https://127.0.0.1:9/client/v4"
+#define GUARD      0xA5u
 
 typedef struct fixture {
     void *dl;
@@ -368,8 +368,7 @@ static int32_t run_describe(const fixture *fx, rotp_instance *inst, const kv *it
 static void test_larger_param_stride(void **state)
 {
     fixture *fx = *state;
-    const size_t strides[] = {sizeof(rotp_param), sizeof(rotp_param) + 8,
-                              sizeof(rotp_param) + 40};
+    const size_t strides[] = {sizeof(rotp_param), sizeof(rotp_param) + 8, sizeof(rotp_param) + 40};
 
     for (size_t k = 0; k < sizeof(strides) / sizeof(strides[0]); k++) {
         rotp_instance *inst = open_instance(fx, strides[k]);
@@ -497,8 +496,8 @@ static void test_describe_offline_each_kind(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         rotp_result res;
         rotp_error err;
-        int32_t rc = run_describe(fx, inst, cases[i].items, cases[i].n, sizeof(rotp_param), &res,
-                                  &err);
+        int32_t rc =
+            run_describe(fx, inst, cases[i].items, cases[i].n, sizeof(rotp_param), &res, &err);
         if (rc != ROTP_E_OK)
             print_error("describe case %zu: %d %s\n", i, rc, err.message);
         assert_int_equal(rc, ROTP_E_OK);
@@ -648,10 +647,8 @@ static void test_open_config_checks(void **state)
     assert_int_equal(try_open(fx, ftp, N(ftp), &err), ROTP_E_INVALID_ARGUMENT);
     assert_int_equal(try_open(fx, crlf, N(crlf), &err), ROTP_E_INVALID_ARGUMENT);
     assert_int_equal(try_open(fx, userinfo, N(userinfo), &err), ROTP_E_INVALID_ARGUMENT);
-    assert_int_equal(try_open(fx, retries_high, N(retries_high), &err),
-                     ROTP_E_INVALID_ARGUMENT);
-    assert_int_equal(try_open(fx, retries_word, N(retries_word), &err),
-                     ROTP_E_INVALID_ARGUMENT);
+    assert_int_equal(try_open(fx, retries_high, N(retries_high), &err), ROTP_E_INVALID_ARGUMENT);
+    assert_int_equal(try_open(fx, retries_word, N(retries_word), &err), ROTP_E_INVALID_ARGUMENT);
     assert_int_equal(try_open(fx, timeout_neg, N(timeout_neg), &err), ROTP_E_INVALID_ARGUMENT);
     assert_int_equal(try_open(fx, ua_crlf, N(ua_crlf), &err), ROTP_E_INVALID_ARGUMENT);
     assert_int_equal(try_open(fx, ca_missing, N(ca_missing), &err), ROTP_E_INVALID_ARGUMENT);
@@ -667,8 +664,7 @@ static void test_open_argument_checks(void **state)
     rotp_error err;
     rotp_instance *inst = (rotp_instance *)(uintptr_t)1;
 
-    pa_build(&pa, base_config, sizeof(base_config) / sizeof(base_config[0]),
-             sizeof(rotp_param));
+    pa_build(&pa, base_config, sizeof(base_config) / sizeof(base_config[0]), sizeof(rotp_param));
     err_init(&err);
     assert_int_equal(fx->p->open(&host_v1, NULL, &inst, &err), ROTP_E_INVALID_ARGUMENT);
     assert_null(inst);
@@ -698,8 +694,7 @@ static void test_log_never_holds_token(void **state)
     rotp_instance *inst = NULL;
     const kv req[] = {{"kind", "cloudflare.user_token", 0}, {"bogus", TEST_TOKEN, 0}};
 
-    pa_build(&pa, base_config, sizeof(base_config) / sizeof(base_config[0]),
-             sizeof(rotp_param));
+    pa_build(&pa, base_config, sizeof(base_config) / sizeof(base_config[0]), sizeof(rotp_param));
     err_init(&err);
     assert_int_equal(fx->p->open(&host, &pa.params, &inst, &err), ROTP_E_OK);
     pa_free(&pa);
