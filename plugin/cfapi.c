@@ -341,6 +341,11 @@ int32_t cf_call(http_client *http, const cf_call_opts *opts, http_response *resp
     long status;
 
     envelope_init(env);
+    if (resp != NULL) {
+        /* so the caller's http_response_free() is safe on every path */
+        memset(resp, 0, sizeof(*resp));
+        dynbuf_init(&resp->body, HTTP_MAX_BODY);
+    }
     if (opts == NULL || resp == NULL)
         return rerr_set(err, ROTP_E_INTERNAL, "cf_call: no options");
     what = opts->what != NULL ? opts->what : "Cloudflare request";
@@ -362,8 +367,10 @@ int32_t cf_call(http_client *http, const cf_call_opts *opts, http_response *resp
         resp->body.len > 0 ? cf_envelope_parse(env, resp->body.data, resp->body.len) : JSON_EINVAL;
     if (prc == JSON_ENOMEM)
         return rerr_set(err, ROTP_E_NO_MEMORY, "%s: out of memory reading the response", what);
-    if (ok2xx && prc == JSON_OK && env->success)
+    if (ok2xx && prc == JSON_OK && env->success) {
+        rerr_clear(err);
         return ROTP_E_OK;
+    }
 
     rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
     if (ok2xx && prc != JSON_OK) {

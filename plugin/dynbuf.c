@@ -30,7 +30,7 @@ static int dynbuf_grow(dynbuf *b, size_t len)
     cap = b->cap < 64 ? 64 : b->cap;
     while (cap < need)
         cap = cap > (size_t)-1 / 2 ? need : cap * 2;
-    if (cap > b->max + 1)
+    if (b->max < (size_t)-1 && cap > b->max + 1)
         cap = b->max + 1;
     p = rotp__realloc(b->data, cap);
     if (p == NULL)

@@ -738,19 +738,11 @@ bool json_str_eq(const json_doc *doc, int tok, const char *s)
 
 const char *json_raw(const json_doc *doc, int tok, size_t *len)
 {
-    int start, end;
-
     if (!tok_ok(doc, tok)) {
         *len = 0;
         return NULL;
     }
-    start = doc->toks[tok].start;
-    end = doc->toks[tok].end;
-    if (doc->toks[tok].type == JSMN_STRING) {
-        /* a string's JSON text includes its quotes, so the raw text can be copied verbatim */
-        start--;
-        end++;
-    }
-    *len = (size_t)(end - start);
-    return doc->js + start;
+    /* jsmn's bounds: a string's are inside its quotes, so its text comes back still escaped */
+    *len = (size_t)(doc->toks[tok].end - doc->toks[tok].start);
+    return doc->js + doc->toks[tok].start;
 }

@@ -66,7 +66,8 @@ int json_strcpy(const json_doc *doc, int tok, char *buf, size_t cap);
 /* true if tok is a string whose unescaped value equals s. */
 bool json_str_eq(const json_doc *doc, int tok, const char *s);
 
-/* The raw text of any value (for numbers and for copying nested JSON verbatim). */
+/* The raw text of any value (for numbers and for copying nested JSON verbatim). For a string,
+ * the text between its quotes, still escaped. NULL (and *len = 0) for a bad token. */
 const char *json_raw(const json_doc *doc, int tok, size_t *len);
 
 #endif

@@ -173,7 +173,7 @@ int duration_parse_ms(const char *s, size_t len, int64_t *out_ms)
     if (pos >= len)
         return -1;
     while (pos < len) {
-        int64_t whole = 0, frac = 0, scale = 1, unit = 0, v;
+        int64_t whole = 0, frac = 0, scale = 1, unit = 0, v, fpart;
         bool digits = false, fdigits = false;
         size_t u;
 
@@ -213,9 +213,10 @@ int duration_parse_ms(const char *s, size_t len, int64_t *out_ms)
             return -1;
         v = whole * unit;
         /* frac/scale of a unit, computed without overflow: unit <= 3.6e12, frac < scale <= 1e18 */
-        v += (int64_t)((long double)frac * (long double)unit / (long double)scale);
-        if (v < 0 || total > max_ns - v)
+        fpart = (int64_t)((long double)frac * (long double)unit / (long double)scale);
+        if (fpart > max_ns - v || total > max_ns - v - fpart)
             return -1;
+        v += fpart;
         total += v;
     }
     *out_ms = total / 1000000;

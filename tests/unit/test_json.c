@@ -172,7 +172,10 @@ static void navigation_and_typed_access(void **state)
     assert_int_equal(len, strlen("{\"k\":[1,{\"z\":2}],\"s\":\"v\"}"));
     assert_memory_equal(raw, "{\"k\":[1,{\"z\":2}],\"s\":\"v\"}", len);
     raw = json_raw(&d, json_get(&d, 0, "e"), &len);
-    assert_memory_equal(raw, "\"x\"", 3);
+    assert_int_equal(len, 1);
+    assert_memory_equal(raw, "x", 1);
+    raw = json_raw(&d, json_get(&d, 0, "n"), &len);
+    assert_memory_equal(raw, "-9223372036854775808", len);
     v = json_skip(&d, o);
     assert_true(json_str_eq(&d, v, "n"));
     json_free(&d);
