@@ -622,6 +622,14 @@ static int32_t attempt_failure(CURL *easy, const http_request *req, CURLcode cc,
     int32_t rc;
 
     *retry = false;
+    if (x->no_memory && !req->idempotent) {
+        /* The answer was arriving: the change was applied, but we cannot tell its result. */
+        rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
+        return rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
+                        "%s %s: out of memory reading the response; the change may have been "
+                        "applied: check its state before repeating it",
+                        req->method, logpath);
+    }
     if (x->no_memory || cc == CURLE_OUT_OF_MEMORY)
         return rerr_set(err, ROTP_E_NO_MEMORY, "%s %s: out of memory reading the response",
                         req->method, logpath);

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "alloc.h"
 #include "http.h"
 #include "log.h"
 #include "secret.h"
@@ -52,6 +53,7 @@ typedef struct server {
     action actions[MAX_ACTIONS];
     int nactions;
     volatile int stop; /* set by server_stop() */
+    bool repeat_last;  /* after the script, keep answering with its last action */
     /* what was seen */
     int requests;
     int connections;
@@ -114,9 +116,9 @@ static bool serve_one(server *s, int fd, int *next)
 
     if (read_request(fd, head, sizeof(head)) != 0)
         return false; /* the client closed this connection */
-    if (*next >= s->nactions)
+    if (*next >= s->nactions && !s->repeat_last)
         return false; /* unscripted: drop it, the test's counts will show it */
-    a = &s->actions[(*next)++];
+    a = *next >= s->nactions ? &s->actions[s->nactions - 1] : &s->actions[(*next)++];
     if (s->requests == 0)
         snprintf(s->first_request, sizeof(s->first_request), "%s", head);
     snprintf(s->last_request, sizeof(s->last_request), "%s", head);
@@ -761,6 +763,57 @@ static void test_parse_retry_after(void **state)
     assert_int_equal(http_parse_retry_after("99999999999999999999", 20, now), 86400000);
 }
 
+/* Every allocation of a GET and of a POST fails in turn: NO_MEMORY or success, nothing else,
+ * and no leak (under ASan). */
+static void test_http_do_each_allocation_fails(void **state)
+{
+    const action acts[] = {{ACT_RESPOND, 200, NULL, "{\"success\":true,\"result\":{}}"}};
+    server s;
+    client_fx fx;
+
+    (void)state;
+    server_start(&s, acts, 1);
+    s.repeat_last = true;
+    client_open(&fx, s.port, 0, 10000);
+    for (int post = 0; post < 2; post++) {
+        unsigned long n, failures = 0, unknown = 0;
+        for (n = 1; n < 1000; n++) {
+            http_response resp;
+            rotp_error err;
+            int32_t rc;
+            unsigned long used;
+
+            rotp__alloc_fail_at(n);
+            rc = do_req(&fx, post ? "POST" : "GET", "/alloc", !post, &resp, &err);
+            used = rotp__alloc_count();
+            rotp__alloc_fail_at(0);
+            http_response_free(&resp);
+            if (rc == ROTP_E_OK) {
+                if (used < n)
+                    break;
+                continue;
+            }
+            assert_int_equal(err.code, rc);
+            if (rc == ROTP_E_OUTCOME_UNKNOWN) {
+                /* a POST whose answer could not be stored may have been applied */
+                assert_true(post);
+                assert_true(err.flags & ROTP_ERRF_REQUEST_SENT);
+                unknown++;
+            } else {
+                assert_int_equal(rc, ROTP_E_NO_MEMORY);
+            }
+            failures++;
+        }
+        assert_true(n < 1000);
+        assert_true(failures > 0);
+        /* storing the POST's answer allocates: that failure was reported as unknown */
+        if (post)
+            assert_true(unknown > 0);
+    }
+    client_close(&fx);
+    server_stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -781,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_refused_before_sending),
         cmocka_unit_test(test_client_new_refuses_bad_bases),
         cmocka_unit_test(test_parse_retry_after),
+        cmocka_unit_test(test_http_do_each_allocation_fails),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
