@@ -359,6 +359,9 @@ def cfemu_part(host):
                     print(f.read().decode("utf-8", "replace")[-2000:])
                 return
             env = read_dotenv(creds)
+            while "CFEMU_TOKEN_MGMT_VALUE" not in env and time.monotonic() < deadline:
+                time.sleep(0.05)  # the file may still be being written
+                env = read_dotenv(creds)
             token = env.get("CFEMU_TOKEN_MGMT_VALUE", "")
             if not check(bool(token), "creds file has CFEMU_TOKEN_MGMT_VALUE"):
                 return
