@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "dynbuf.h"
+#include "json.h"
 #include "secret.h"
 
 #define CF_TIME_NONE INT64_MIN
@@ -220,5 +221,15 @@ int cf_json_policies(dynbuf *b, const cf_policy *p, size_t n);
 /* The status the API reports for t at time now: "expired" once expires_on has passed, else the
  * stored status. */
 const char *cf_token_status(const cf_token *t, int64_t now);
+
+/* --- parsing ------------------------------------------------------------------------------- */
+
+/* Parses a policies array (Cloudflare's shape; see iam_token-policies) into *out / *nout.
+ * Permission groups are matched by id, else by name; unknown ones are an error. A policy
+ * without id gets a fresh one. 0; -1 with a message in err (nothing allocated). */
+int cf_policies_parse(const json_doc *doc, int arr, cf_policy **out, size_t *nout, char *err,
+                      size_t errcap);
+/* An RFC 3339 string (or null / absent tok < 0 -> CF_TIME_NONE) into *out. 0 or -1. */
+int cf_parse_time(const json_doc *doc, int tok, int64_t *out);
 
 #endif

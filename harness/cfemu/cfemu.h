@@ -1,0 +1,116 @@
+/* cfemu.h - the inside of cfemu_ctx (options, clock, request log, faults, rate-limit buckets)
+ * shared by main.c, server.c, control.c and seed.c. Route handlers outside these files use the
+ * accessors in server.h instead. */
+#ifndef CFEMU_CFEMU_H
+#define CFEMU_CFEMU_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "server.h"
+#include "state.h"
+
+typedef struct cfemu_options {
+    char listen_host[64]; /* "127.0.0.1", "::1" or "localhost" */
+    int listen_port;      /* 0 = a free port */
+    const char *port_file;
+    const char *ca_out;
+    const char *seed_file;
+    const char *creds_out;
+    const char *log_file;
+    bool insecure_http;
+    long rl_limit;  /* requests per window per calling token */
+    long rl_window; /* seconds */
+} cfemu_options;
+
+typedef enum cfemu_fault_kind {
+    FAULT_STATUS = 0,     /* answer status/code/message instead; nothing applied */
+    FAULT_DELAY,          /* sleep delay_ms, then handle normally */
+    FAULT_RESET_BEFORE,   /* close the connection; nothing applied */
+    FAULT_RESET_AFTER,    /* apply the change, then close without answering (the lost response) */
+    FAULT_TRUNCATE,       /* apply; send half the body, then close (Content-Length is the whole) */
+    FAULT_MALFORMED_JSON, /* apply; the body is cut to broken JSON (with a correct length) */
+    FAULT_OVERSIZE,       /* apply; the JSON body is padded past `size` bytes (default 2 MiB) */
+    FAULT_WRONG_CONTENT_TYPE, /* apply; Content-Type text/html */
+    FAULT_RATE_LIMIT      /* 429 code 971 with Retry-After retry_after; nothing applied */
+} cfemu_fault_kind;
+
+typedef struct cfemu_fault {
+    long id;
+    char *method; /* "*" matches any */
+    char *path;   /* glob: '*' matches any run of characters (also '/') */
+    long remaining;
+    cfemu_fault_kind kind;
+    int status;
+    int code;
+    char *message;
+    long delay_ms;
+    long retry_after;
+    long size;
+    long hits; /* how many requests it has hit so far */
+} cfemu_fault;
+
+typedef struct cfemu_log_entry {
+    long seq;
+    int64_t at;       /* cfemu clock */
+    char method[16];
+    char *path;       /* without the query string */
+    int status;       /* 0 when the connection was dropped */
+    char token_id[CF_HEX32_LEN + 1]; /* "" when no token authenticated */
+    const char *fault; /* the fault kind name that hit, or NULL */
+} cfemu_log_entry;
+
+typedef struct cfemu_rl_bucket {
+    char key[CF_HEX32_LEN + 8]; /* the token id, or "anonymous" */
+    int64_t window_start;
+    long count;
+} cfemu_rl_bucket;
+
+struct cfemu_ctx {
+    pthread_mutex_t lock;
+    cfemu_options opt;
+    cfemu_state st;
+    int64_t clock_offset; /* added to the real time */
+    cf_vec faults;        /* cfemu_fault * */
+    long next_fault_id;
+    cf_vec log;           /* cfemu_log_entry * */
+    long log_seq;
+    long requests;       /* requests outside /__cfemu/ since the last log reset */
+    long unknown_routes; /* of which answered 400/7000 */
+    cf_vec buckets;      /* cfemu_rl_bucket * */
+    FILE *log_fp;        /* --log, or NULL */
+};
+
+/* Frees the faults, log and buckets (not the state). */
+void cfemu_ctx_free_runtime(cfemu_ctx *ctx);
+/* The fault kind name ("status", "delay", ...). */
+const char *cfemu_fault_kind_name(cfemu_fault_kind k);
+/* Parses a kind name; -1 if unknown. */
+int cfemu_fault_kind_parse(const char *s);
+void cfemu_fault_free(cfemu_fault *f);
+void cfemu_log_entry_free(cfemu_log_entry *e);
+
+/* seed.c: loads the built-in seed (fresh random secrets) or a seed file (README.md) into st,
+ * and appends the creds lines (KEY=VALUE\n; ids and secret values) to creds, which the caller
+ * wipes. 0, or -1 with a message on stderr (st may hold part of the seed; state_clear it). */
+int seed_builtin(cfemu_state *st, int64_t now, dynbuf *creds);
+int seed_load_file(cfemu_state *st, const char *path, int64_t now, dynbuf *creds);
+/* Writes text to path with mode 0600 (through a temporary file and rename). 0 or -1. */
+int seed_write_creds(const char *path, const char *text);
+
+/* server.c: runs the daemon until SIGINT/SIGTERM. 0 on a clean stop, -1 on failure. */
+int server_run(cfemu_ctx *ctx);
+
+/* tls.c: a fresh CA and a server certificate for 127.0.0.1, ::1 and localhost. The PEM texts
+ * are allocated (free with tls_material_free, which wipes the key). 0, or -1 with a message. */
+typedef struct tls_material {
+    char *ca_pem;
+    char *cert_pem;
+    char *key_pem;
+} tls_material;
+int tls_make(tls_material *m);
+void tls_material_free(tls_material *m);
+
+#endif
