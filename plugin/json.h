@@ -29,9 +29,9 @@ typedef struct json_doc {
 } json_doc;
 
 /* Status codes of json_parse(). */
-#define JSON_OK 0
-#define JSON_ENOMEM (-1)
-#define JSON_EINVAL (-2)  /* malformed, truncated, trailing garbage, NUL byte, too large */
+#define JSON_OK      0
+#define JSON_ENOMEM  (-1)
+#define JSON_EINVAL  (-2) /* malformed, truncated, trailing garbage, NUL byte, too large */
 #define JSON_EDUPKEY (-3) /* an object has the same key twice */
 
 /* Parses len bytes of js. On failure the doc holds nothing to free. */
