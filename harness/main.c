@@ -11,8 +11,10 @@
 #include "harness.h"
 #include "loader.h"
 #include "ops.h"
+#include "request.h"
 #include "rotate.h"
 #include "sandbox.h"
+#include "secret.h"
 
 #ifndef ROTP_HARNESS_VERSION
 #define ROTP_HARNESS_VERSION "0.0.0"
@@ -310,6 +312,21 @@ static int parse_args(int argc, char **argv, hopts *o)
         o->command = argv[optind++];
     if (o->command != NULL && strcmp(o->command, "help") == 0 && optind < argc)
         o->help_topic = argv[optind++];
+    /* Refuse secret-looking or malformed KEY=VALUE before anything else happens. */
+    {
+        static hreq scratch;
+        hreq_init(&scratch);
+        for (int i = 0; i < o->nparams; i++) {
+            if (hreq_add_kv(&scratch, o->params[i], "--param") != 0)
+                return -1;
+        }
+        hreq_init(&scratch);
+        for (int i = 0; i < o->nconfig; i++) {
+            if (hreq_add_kv(&scratch, o->config[i], "--config") != 0)
+                return -1;
+        }
+        secret_wipe(&scratch, sizeof(scratch));
+    }
     if (optind < argc) {
         fprintf(stderr, "rotp-harness: unexpected argument '%s' (values never go bare; secrets "
                         "never go in argv)\n",

@@ -32,6 +32,8 @@ typedef struct rctx {
     hsecret fresh;
     rot_outcome *out;
     bool resuming;
+    char verified_id[128]; /* the id the last verify reported */
+    bool changed; /* a state-changing call may have taken effect: leave the run open for resume */
     int rc;
 } rctx;
 
@@ -116,6 +118,7 @@ static vclass verify_secret(rctx *c, const char *id, const char *client_id, cons
     }
     hres_copy(&h, "state", state, sizeof(state));
     hres_copy(&h, "probe_status", probe, sizeof(probe));
+    hres_copy(&h, "id", c->verified_id, sizeof(c->verified_id));
     hres_free(&h);
     if (probe[0])
         snprintf(detail, cap, "state=%s probe_status=%s", state, probe);
@@ -165,11 +168,17 @@ static vclass verify_until(rctx *c, bool want_active, const char *id, const char
     return v;
 }
 
-/* Ends the run as failed: step already reported. */
+/* Ends the run as failed: step already reported. When a change may have taken effect the run
+ * stays open in the journal, so `resume` can roll forward or finish it. */
 static int fail(rctx *c, int code, const char *error_name)
 {
     audit(c, "secret.rotate.failed", NULL, error_name);
-    (void)journal_end(&c->j, "failed", code);
+    if (!c->changed)
+        (void)journal_end(&c->j, "failed", code);
+    else if (c->j.path != NULL && !c->rep->quiet)
+        printf("  ...  the run stays open in %s: `rotp-harness resume --journal %s` continues "
+               "it\n",
+               c->j.path, c->j.path);
     c->rc = code;
     return code;
 }
@@ -237,6 +246,13 @@ static int phase_precheck(rctx *c)
                     v == V_ERROR ? exit_code_for(code) : HX_VERIFY,
                     "%s (the current secret must be active before a rotation)", detail);
         return v == V_ERROR ? exit_code_for(code) : HX_VERIFY;
+    }
+    if (!c->service && c->verified_id[0] != '\0' && strcmp(c->verified_id, o->id) != 0) {
+        report_step(c->rep, "pre-check: verify current secret", HSTEP_FAIL,
+                    (long)(now_ms() - t0), HX_VERIFY,
+                    "the current secret belongs to token %s, not %s: wrong secret file?",
+                    c->verified_id, o->id);
+        return HX_VERIFY;
     }
     report_step(c->rep, "pre-check: verify current secret", HSTEP_PASS, (long)(now_ms() - t0),
                 HX_OK, "%s%s", detail,
@@ -349,6 +365,8 @@ static int phase_roll(rctx *c)
         return HX_OTHER;
     }
     code = hcall(c->hp, "roll", &req, &h);
+    if (code == ROTP_E_OK || code == ROTP_E_OUTCOME_UNKNOWN)
+        c->changed = true;
     if (code != ROTP_E_OK) {
         (void)journal_outcome(&c->j, "roll", code == ROTP_E_OUTCOME_UNKNOWN ? "unknown" : "error",
                               code, NULL, NULL, NULL, NULL);
@@ -500,6 +518,8 @@ static int do_revoke(rctx *c, const char *id, const char *step_name)
         return HX_OTHER;
     }
     code = hcall(c->hp, "revoke", &req, &h);
+    if (code == ROTP_E_OUTCOME_UNKNOWN)
+        c->changed = true;
     (void)journal_outcome(&c->j, "revoke",
                           code == ROTP_E_OK ? "ok"
                                             : (code == ROTP_E_OUTCOME_UNKNOWN ? "unknown" : "error"),
@@ -569,9 +589,20 @@ static void ctx_init(rctx *c, hprov *hp, const hopts *o, hreport *rep, const sec
     snprintf(out->old_id, sizeof(out->old_id), "%s", o->id ? o->id : "");
 }
 
+/* An absolute form of a relative path (journal records must work from any directory). */
+static const char *abs_path(const char *p, char *buf, size_t cap)
+{
+    char cwd[PATH_MAX];
+    if (p == NULL || p[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+        return p;
+    snprintf(buf, cap, "%s/%s", cwd, p);
+    return buf;
+}
+
 static int write_run_record(rctx *c, const char *command)
 {
     const hopts *o = c->o;
+    char out_abs[PATH_MAX + 8];
     hjrun r;
     memset(&r, 0, sizeof(r));
     r.command = command;
@@ -590,7 +621,7 @@ static int write_run_record(rctx *c, const char *command)
     r.secret_name = o->secret_name;
     r.aliases = o->aliases;
     r.naliases = o->naliases;
-    r.out = o->out;
+    r.out = abs_path(o->out, out_abs, sizeof(out_abs));
     r.exec = o->exec;
     r.old_name = c->old_name;
     return journal_run(&c->j, &r);
@@ -858,11 +889,11 @@ int cmd_resume(const hopts *o)
                      st.last_end_run, st.last_end_status);
             out_json_report("resume", HX_OK, NULL, extra);
         } else {
-            printf("resume: no unfinished run in %s%s%s%s%s\n", o->journal,
-                   st.last_end_run[0] ? " (last run " : "", st.last_end_run,
-                   st.last_end_run[0] ? ": " : "", st.last_end_run[0] ? st.last_end_status : "");
             if (st.last_end_run[0])
-                printf("%s", ")\n");
+                printf("resume: no unfinished run in %s (last run %s: %s)\n", o->journal,
+                       st.last_end_run, st.last_end_status);
+            else
+                printf("resume: no unfinished run in %s\n", o->journal);
         }
         return HX_OK;
     }
@@ -916,6 +947,7 @@ int cmd_resume(const hopts *o)
     rep.quiet = o->json;
     ctx_init(&c, &hp, &eff, &rep, cur, client_id, &out);
     c.j.step = st.last_step;
+    c.changed = st.roll_intent || st.revoke_intent;
     snprintf(c.old_name, sizeof(c.old_name), "%s", st.old_name);
 
     if (eff.finish) {
