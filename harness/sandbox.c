@@ -251,8 +251,13 @@ int sandbox_run(hprov *hp, const hopts *o, hreport *rep)
     }
     if (rc == HX_OK && s.service) {
         /* The overlap: both work now; then finish (end overlap / delete old) and confirm. */
+        rep->prefix = saved_prefix;
+        if (o->probe_url != NULL)
+            rc = step_verify(&s, "overlap: old secret still accepted", s.created_id, s0, true);
+        rep->prefix = prefix;
         ro.finish = true;
-        rc = rotate_run(hp, &ro, rep, s0, s.client_id, &out);
+        if (rc == HX_OK)
+            rc = rotate_run(hp, &ro, rep, s0, s.client_id, &out);
         if (rc == HX_OK && strcmp(s.current_id, s.created_id) != 0)
             s.created_live = false; /* finish deleted the old token */
     }
