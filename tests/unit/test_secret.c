@@ -1,6 +1,8 @@
 /* test_secret.c - the wiping buffer: content, growth without leftover copies, clear, compare. */
 #include "unit_util.h"
 
+#include <stdbool.h>
+
 #include "alloc.h"
 #include "secret.h"
 
@@ -165,6 +167,36 @@ static void allocation_failure_leaves_the_buffer_unchanged(void **state)
     secret_free(sb);
 }
 
+static void append_loop_under_allocation_failures(void **state)
+{
+    unsigned long n;
+    bool done = false;
+
+    (void)state;
+    for (n = 1; !done && n < 100; n++) {
+        secret_buf *sb;
+        size_t i, want = 0;
+        char chunk[37];
+
+        rotp__alloc_fail_at(n);
+        sb = secret_new("", 0);
+        if (sb == NULL)
+            continue;
+        memset(chunk, 'k', sizeof(chunk));
+        for (i = 0; i < 40; i++) {
+            if (secret_append(sb, chunk, sizeof(chunk)) == 0)
+                want += sizeof(chunk);
+            /* a failed append leaves the content as it was */
+            assert_int_equal(sb->len, want);
+            assert_int_equal(sb->data[sb->len], '\0');
+        }
+        done = rotp__alloc_count() < n;
+        secret_free(sb);
+    }
+    rotp__alloc_fail_at(0);
+    assert_true(done);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +207,7 @@ int main(void)
         cmocka_unit_test(set_to_a_larger_value_wipes_the_old_block),
         cmocka_unit_test(equals_compares_length_and_content),
         cmocka_unit_test(allocation_failure_leaves_the_buffer_unchanged),
+        cmocka_unit_test(append_loop_under_allocation_failures),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
