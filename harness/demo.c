@@ -217,7 +217,7 @@ static int scenario(hprov *hp, const hopts *o, demo *d, hreport *rep, const char
         if (!old_ok)
             rc = HX_VERIFY;
         if (!o->json)
-            printf("  ...  finishing: %s\n", out.finish_hint);
+            printf("  ...  rotate --finish\n");
         ro->finish = true;
         int frc = rotate_run(hp, ro, rep, cur, cid, &out);
         ro->finish = false;

@@ -36,7 +36,7 @@ void report_step(hreport *r, const char *name, int status, long ms, int code, co
     if (status == HSTEP_FAIL && r->first_fail_code == HX_OK)
         r->first_fail_code = code != HX_OK ? code : HX_OTHER;
     if (!r->quiet) {
-        printf("  %s  %-44s %6ld ms  %s\n", step_word(status), s->name, ms, s->detail);
+        printf("  %s  %-52s %6ld ms  %s\n", step_word(status), s->name, ms, s->detail);
         fflush(stdout);
     }
 }

@@ -224,11 +224,17 @@ static int phase_precheck(rctx *c)
     hres_copy(&h, c->service ? "enabled" : "status", status, sizeof(status));
     if (c->service && c->cur_client_id[0] == '\0')
         hres_copy(&h, "client_id", c->cur_client_id, sizeof(c->cur_client_id));
-    const char *warning = hres_get(&h, "warning", NULL);
+    /* The adapter's create-swap-delete warning matters only for that strategy; keep it short. */
+    char warning[200] = "";
+    if (c->csd) {
+        hres_copy(&h, "warning", warning, sizeof(warning));
+        if (strlen(warning) > 150)
+            snprintf(warning + 147, sizeof(warning) - 147, "...");
+    }
     report_step(c->rep, "pre-check: describe", HSTEP_PASS, (long)(now_ms() - t0), HX_OK,
                 "id %s name \"%s\" %s%s expires %s%s%s", o->id, c->old_name,
                 c->service ? "enabled=" : "status=", status, c->expires[0] ? c->expires : "never",
-                warning ? "; warning: " : "", warning ? warning : "");
+                warning[0] ? "; warning: " : "", warning);
     hres_free(&h);
 
     if (c->current == NULL || c->resuming) {
