@@ -315,9 +315,10 @@ static int load_token(seed_ctx *s, int o, int i)
     vt = json_get(doc, o, "value");
     if (vt >= 0 && !json_is_null(doc, vt)) {
         if (json_secretdup(doc, vt, &t->value) != 0 ||
-            !secret_shape_ok(t->value->data, t->value->len) ||
+            !secret_shape_ok(t->value->data, t->value->len) || t->value->len < 40 ||
+            t->value->len > 80 ||
             state_token_by_value(s->st, t->value->data, t->value->len) != NULL) {
-            fail(s, "tokens", i, "value must be a unique [-A-Za-z0-9._~+/]+=* string");
+            fail(s, "tokens", i, "value must be a unique [-A-Za-z0-9._~+/]+=* string of 40 to 80 characters");
             goto out;
         }
     } else {

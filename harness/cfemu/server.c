@@ -241,7 +241,9 @@ static void authenticate(cfemu_ctx *ctx, request *req)
     }
     v += 7;
     len -= 7;
-    if (!secret_shape_ok(v, len)) {
+    /* Cloudflare answers 6003/6111 for "abc-def" and a 37-character Global API key sent as
+     * Bearer (API-NOTES section 5): a token value is 40 to 80 characters (iam_value). */
+    if (!secret_shape_ok(v, len) || len < 40 || len > 80) {
         req->auth = CF_AUTH_MALFORMED;
         return;
     }
