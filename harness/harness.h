@@ -87,6 +87,9 @@ typedef struct hopts {
     const char *cfemu;
 } hopts;
 
+/* The name of an exit code ("OUTCOME_UNKNOWN", "SINK_FAILED", ...), for audit and JSON. */
+const char *hx_name(int code);
+
 /* Kind helpers. */
 bool kind_is_service(const char *kind);
 bool kind_is_api_token(const char *kind);

@@ -401,6 +401,7 @@ int audit_event(const hopts *o, const char *action, const haudit *c)
     rc |= jmember(&b, "run_id", c->run_id);
     rc |= jmember(&b, "stage", c->stage);
     rc |= jmember(&b, "error", c->error);
+    rc |= jmember(&b, "failed_step", c->failed_step);
     rc |= dynbuf_adds(&b, "}}");
     if (rc != 0) {
         dynbuf_free(&b);

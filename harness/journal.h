@@ -74,7 +74,7 @@ int journal_load(const char *path, hjstate *st);
 /* The audit event's context. Strings may be NULL (left out, or null for rotated_at). */
 typedef struct haudit {
     const char *secret_name, *kind, *token_id, *old_token_id, *new_token_id, *run_id;
-    const char *rotated_at, *error, *stage;
+    const char *rotated_at, *error, *failed_step, *stage;
 } haudit;
 
 /* Appends {action, actor, at, context} to o->audit (no-op without --audit). 0 or -1. */

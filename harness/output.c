@@ -15,6 +15,18 @@ long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+const char *hx_name(int code)
+{
+    static const char *const names[] = {"OK",           "OTHER_FAILURE",      "USAGE",
+                                        "VERIFICATION_FAILED", "CREDENTIAL_INVALID",
+                                        "PERMISSION_DENIED",   "NOT_FOUND",
+                                        "RATE_LIMITED",        "OUTCOME_UNKNOWN",
+                                        "SINK_FAILED",         "PROVIDER_NOT_LOADED"};
+    if (code < 0 || code > HX_LOAD)
+        return "OTHER_FAILURE";
+    return names[code];
+}
+
 static const char *step_word(int status)
 {
     return status == HSTEP_PASS ? "PASS" : status == HSTEP_FAIL ? "FAIL" : "SKIP";
@@ -88,7 +100,8 @@ void out_info(const hopts *o, const hprov *hp)
     dynbuf b;
     int rc = 0;
     dynbuf_init(&b, OUT_JSON_MAX);
-    rc |= dynbuf_adds(&b, "{\"command\":\"info\",\"ok\":true,\"exit_code\":0,\"provider\":{\"name\":");
+    rc |= dynbuf_adds(&b, "{\"command\":\"info\",\"ok\":true,\"exit_code\":0,\"exit_name\":\"OK\","
+                          "\"provider\":{\"name\":");
     rc |= dynbuf_json_cstr(&b, p->name);
     rc |= dynbuf_adds(&b, ",\"version\":");
     rc |= dynbuf_json_cstr(&b, p->version);
@@ -183,8 +196,8 @@ int out_op(const hopts *o, const char *cmd, const hres *h, const char *where)
     dynbuf_init(&b, OUT_JSON_MAX);
     rc |= dynbuf_adds(&b, "{\"command\":");
     rc |= dynbuf_json_cstr(&b, cmd);
-    rc |= dynbuf_printf(&b, ",\"ok\":%s,\"exit_code\":%d", h->code == ROTP_E_OK ? "true" : "false",
-                        xc);
+    rc |= dynbuf_printf(&b, ",\"ok\":%s,\"exit_code\":%d,\"exit_name\":\"%s\"",
+                        h->code == ROTP_E_OK ? "true" : "false", xc, hx_name(xc));
     if (h->code == ROTP_E_OK) {
         rc |= dynbuf_adds(&b, ",\"result\":{");
         rc |= out_json_result_members(&b, h, where);
@@ -204,8 +217,8 @@ void out_json_report(const char *cmd, int exit_code, const hreport *r, const cha
     dynbuf_init(&b, OUT_JSON_MAX);
     rc |= dynbuf_adds(&b, "{\"command\":");
     rc |= dynbuf_json_cstr(&b, cmd);
-    rc |= dynbuf_printf(&b, ",\"ok\":%s,\"exit_code\":%d", exit_code == 0 ? "true" : "false",
-                        exit_code);
+    rc |= dynbuf_printf(&b, ",\"ok\":%s,\"exit_code\":%d,\"exit_name\":\"%s\"",
+                        exit_code == 0 ? "true" : "false", exit_code, hx_name(exit_code));
     if (extra != NULL && extra[0] != '\0') {
         rc |= dynbuf_adds(&b, ",");
         rc |= dynbuf_adds(&b, extra);

@@ -59,7 +59,8 @@ static const char *audit_name(const rctx *c, char *buf, size_t cap)
     return buf;
 }
 
-static void audit(rctx *c, const char *action, const char *stage, const char *error)
+static void audit(rctx *c, const char *action, const char *stage, const char *error,
+                  const char *failed_step)
 {
     char name[256];
     haudit a;
@@ -70,6 +71,7 @@ static void audit(rctx *c, const char *action, const char *stage, const char *er
     a.rotated_at = c->out->rolled_at[0] ? c->out->rolled_at : NULL;
     a.stage = stage;
     a.error = error;
+    a.failed_step = failed_step;
     if (c->out->new_id[0] && c->o->id && strcmp(c->out->new_id, c->o->id) != 0) {
         a.old_token_id = c->o->id;
         a.new_token_id = c->out->new_id;
@@ -172,7 +174,7 @@ static vclass verify_until(rctx *c, bool want_active, const char *id, const char
  * stays open in the journal, so `resume` can roll forward or finish it. */
 static int fail(rctx *c, int code, const char *error_name)
 {
-    audit(c, "secret.rotate.failed", NULL, error_name);
+    audit(c, "secret.rotate.failed", NULL, hx_name(code), error_name);
     if (!c->changed)
         (void)journal_end(&c->j, "failed", code);
     else if (c->j.path != NULL && !c->rep->quiet)
@@ -681,7 +683,7 @@ static int run_finish(rctx *c)
     if (rc != HX_OK)
         return fail(c, rc, NULL);
     now_rfc3339(c->out->rolled_at, sizeof(c->out->rolled_at));
-    audit(c, "secret.rotate.completed", "finished", NULL);
+    audit(c, "secret.rotate.completed", "finished", NULL, NULL);
     (void)journal_end(&c->j, "completed", HX_OK);
     return HX_OK;
 }
@@ -695,7 +697,7 @@ static int drive(rctx *c, rot_phase start)
         rc = phase_precheck(c);
         if (rc != HX_OK) {
             if (!c->o->dry_run && c->o->audit != NULL)
-                audit(c, "secret.rotate.failed", NULL, "PRECHECK");
+                audit(c, "secret.rotate.failed", NULL, hx_name(rc), "pre-check");
             if (c->resuming)
                 (void)journal_end(&c->j, "failed", rc);
             return rc;
@@ -707,30 +709,30 @@ static int drive(rctx *c, rot_phase start)
         }
     }
     if (start == ROT_PRECHECK) {
-        audit(c, "secret.rotate.started", NULL, NULL);
+        audit(c, "secret.rotate.started", NULL, NULL, NULL);
         if (write_run_record(c, "rotate") != 0) {
             report_step(c->rep, "journal", HSTEP_FAIL, 0, HX_OTHER, "cannot write the journal");
-            return fail(c, HX_OTHER, "JOURNAL");
+            return fail(c, HX_OTHER, "journal");
         }
     }
     if (start <= ROT_ROLL) {
         rc = phase_roll(c);
         if (rc != HX_OK)
-            return fail(c, rc, rc == HX_SINK ? "SINK" : NULL);
+            return fail(c, rc, rc == HX_SINK ? "deliver" : "roll");
     }
     if (start <= ROT_VERIFY) {
         rc = phase_verify(c);
         if (rc != HX_OK)
-            return fail(c, rc, "VERIFY");
+            return fail(c, rc, "verify new secret");
     }
     rc = phase_tail(c);
     if (rc != HX_OK)
         return fail(c, rc, NULL);
     if (c->out->overlap) {
-        audit(c, "secret.rotate.completed", "overlap", NULL);
+        audit(c, "secret.rotate.completed", "overlap", NULL, NULL);
         (void)journal_end(&c->j, "overlap", HX_OK);
     } else {
-        audit(c, "secret.rotate.completed", "finished", NULL);
+        audit(c, "secret.rotate.completed", "finished", NULL, NULL);
         (void)journal_end(&c->j, "completed", HX_OK);
     }
     return HX_OK;
