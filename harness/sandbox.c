@@ -59,7 +59,7 @@ static int step_provision(sbx *s, secret_buf **s0)
     const hopts *o = s->o;
     hreq req;
     hres h;
-    char policies[512], expires[32];
+    char policies[512], expires[32], token_name[64];
     long long t0 = now_ms();
     int32_t code;
     bool has_policies = false;
@@ -82,9 +82,8 @@ static int step_provision(sbx *s, secret_buf **s0)
         if (!has_duration)
             hreq_add(&req, "duration", "1h");
     } else {
-        char name[64];
-        snprintf(name, sizeof(name), "rotp-sandbox-%s", s->run_id);
-        hreq_add(&req, "name", name);
+        snprintf(token_name, sizeof(token_name), "rotp-sandbox-%s", s->run_id);
+        hreq_add(&req, "name", token_name);
         if (!has_policies) {
             if (o->zone == NULL) {
                 report_step(s->rep, "provision", HSTEP_FAIL, 0, HX_USAGE,
