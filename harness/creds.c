@@ -75,8 +75,7 @@ int creds_read_file(const char *path, const char *what, secret_buf **out)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     *out = NULL;
     if (fd < 0) {
-        fprintf(stderr, "rotp-harness: cannot open %s file %s: %s\n", what, path,
-                strerror(errno));
+        fprintf(stderr, "rotp-harness: cannot open %s file %s: %s\n", what, path, strerror(errno));
         return HX_USAGE;
     }
     int rc = read_fd_secret(fd, what, path, out);
@@ -191,8 +190,7 @@ secret_buf *creds_dotenv_get(const char *text, size_t len, const char *key, bool
     return NULL;
 }
 
-int creds_secret(const hopts *o, const char *kind, secret_buf **out, char *client_id,
-                 size_t cap)
+int creds_secret(const hopts *o, const char *kind, secret_buf **out, char *client_id, size_t cap)
 {
     secret_buf *raw = NULL;
     secret_buf *picked = NULL;
@@ -225,7 +223,8 @@ int creds_secret(const hopts *o, const char *kind, secret_buf **out, char *clien
 
     /* The --out format: pick the value out of dotenv text. */
     if (kind_is_service(kind)) {
-        snprintf(key, sizeof(key), "%s", o->secret_name ? o->secret_name : "CF_ACCESS_CLIENT_SECRET");
+        snprintf(key, sizeof(key), "%s",
+                 o->secret_name ? o->secret_name : "CF_ACCESS_CLIENT_SECRET");
         picked = creds_dotenv_get(raw->data, raw->len, key, &nomem);
         if (picked == NULL && !nomem && o->secret_name != NULL)
             picked = creds_dotenv_get(raw->data, raw->len, "CF_ACCESS_CLIENT_SECRET", &nomem);

@@ -28,8 +28,7 @@ bool creds_secret_given(const hopts *o);
  * wanted value is picked out (service token: CF_ACCESS_CLIENT_SECRET or NAME, and the client id
  * into client_id from CF_ACCESS_CLIENT_ID or NAME__CLIENT_ID; API token: NAME). client_id may
  * be NULL. HX_OK, or HX_USAGE/HX_OTHER with a message. *out is NULL if no source was given. */
-int creds_secret(const hopts *o, const char *kind, secret_buf **out, char *client_id,
-                 size_t cap);
+int creds_secret(const hopts *o, const char *kind, secret_buf **out, char *client_id, size_t cap);
 
 /* Extracts the value of `key` from dotenv text (unquoting as sinks.c quotes). Returns a new
  * secret_buf or NULL when the key is absent. *nomem is set on allocation failure. */

@@ -84,8 +84,8 @@ static int start_cfemu(demo *d)
         unsetenv("CF_ACCESS_MGMT");
         unsetenv("CLOUDFLARE_ACCESS_MGMT_TOKEN");
         unsetenv("CLOUDFLARE_API_TOKEN");
-        execl(d->cfemu, "cfemu", "--listen", "127.0.0.1:0", "--port-file", d->port_file,
-              "--ca-out", d->ca, "--creds-out", d->creds, "--log", log, (char *)NULL);
+        execl(d->cfemu, "cfemu", "--listen", "127.0.0.1:0", "--port-file", d->port_file, "--ca-out",
+              d->ca, "--creds-out", d->creds, "--log", log, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 300; i++) {
@@ -186,9 +186,9 @@ static void section(const hopts *o, const char *title)
 
 /* One rotation scenario; for service tokens with an overlap, also checks both secrets work
  * during it and then finishes. */
-static int scenario(hprov *hp, const hopts *o, demo *d, hreport *rep, const char *title,
-                    hopts *ro, const char *cur_key, const char *cid_key, char *out_path,
-                    size_t out_cap, const char *file)
+static int scenario(hprov *hp, const hopts *o, demo *d, hreport *rep, const char *title, hopts *ro,
+                    const char *cur_key, const char *cid_key, char *out_path, size_t out_cap,
+                    const char *file)
 {
     secret_buf *cur = creds_secret_value(d, cur_key);
     char cid[256] = "";
@@ -210,8 +210,8 @@ static int scenario(hprov *hp, const hopts *o, demo *d, hreport *rep, const char
         char detail[600];
         int32_t code;
         long long t0 = now_ms();
-        bool old_ok = rotate_secret_active(hp, ro, ro->kind, ro->id, cid, cur, detail,
-                                           sizeof(detail), &code);
+        bool old_ok =
+            rotate_secret_active(hp, ro, ro->kind, ro->id, cid, cur, detail, sizeof(detail), &code);
         report_step(rep, "overlap: old secret still accepted", old_ok ? HSTEP_PASS : HSTEP_FAIL,
                     (long)(now_ms() - t0), HX_VERIFY, "%s", detail);
         if (!old_ok)
@@ -258,8 +258,8 @@ int cmd_demo(const hopts *o)
     if (rc != HX_OK)
         goto out;
     if (!o->json)
-        printf("rotp-harness demo: provider %s %s (ABI %u.%u) from %s\n", hp.p->name,
-               hp.p->version, (unsigned)hp.p->abi_major, (unsigned)hp.p->abi_minor, hp.path);
+        printf("rotp-harness demo: provider %s %s (ABI %u.%u) from %s\n", hp.p->name, hp.p->version,
+               (unsigned)hp.p->abi_major, (unsigned)hp.p->abi_minor, hp.path);
     if (start_cfemu(&d) != 0) {
         rc = HX_OTHER;
         goto out;
@@ -292,8 +292,7 @@ int cmd_demo(const hopts *o)
         goto out;
     snprintf(probe_console, sizeof(probe_console), "%s/cdn-cgi/access/probe/%s", d.origin,
              d.console_app);
-    snprintf(probe_vault, sizeof(probe_vault), "%s/cdn-cgi/access/probe/%s", d.origin,
-             d.vault_app);
+    snprintf(probe_vault, sizeof(probe_vault), "%s/cdn-cgi/access/probe/%s", d.origin, d.vault_app);
 
     /* 1. user token, in-place roll */
     hopts r1 = b;

@@ -111,8 +111,8 @@ typedef struct hstep {
 typedef struct hreport {
     hstep steps[HREPORT_MAX_STEPS];
     int n;
-    bool quiet;         /* --json: print nothing while running */
-    const char *prefix; /* printed before each step name (demo sections), may be NULL */
+    bool quiet;          /* --json: print nothing while running */
+    const char *prefix;  /* printed before each step name (demo sections), may be NULL */
     int first_fail_code; /* exit code of the first failing step, HX_OK if none */
 } hreport;
 
@@ -124,7 +124,7 @@ long long now_ms(void);
 
 /* Records a step, prints it unless quiet ("  PASS  name  (12 ms)  detail"). A FAIL with code
  * sets first_fail_code if it is still HX_OK. Formats detail like printf. */
-void report_step(hreport *r, const char *name, int status, long ms, int code, const char *fmt,
-                 ...) __attribute__((format(printf, 6, 7)));
+void report_step(hreport *r, const char *name, int status, long ms, int code, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 #endif

@@ -154,8 +154,7 @@ int prov_load(hprov *hp, const hopts *o)
     }
     fd = open(hp->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fprintf(stderr, "rotp-harness: cannot open provider %s: %s\n", hp->path,
-                strerror(errno));
+        fprintf(stderr, "rotp-harness: cannot open provider %s: %s\n", hp->path, strerror(errno));
         goto out;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -195,8 +194,8 @@ int prov_load(hprov *hp, const hopts *o)
                 goto out;
             }
         }
-        fprintf(stderr, "rotp-harness: %s is not a rotp ABI v1 provider (no %s symbol)\n",
-                hp->path, ROTP_ENTRY_SYMBOL);
+        fprintf(stderr, "rotp-harness: %s is not a rotp ABI v1 provider (no %s symbol)\n", hp->path,
+                ROTP_ENTRY_SYMBOL);
         goto out;
     }
 

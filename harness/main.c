@@ -28,15 +28,14 @@ typedef struct cmd_help {
 
 #define OPTS_LOAD "  --plugin PATH --sha256 HEX -v/--verbose --json\n"
 #define OPTS_API                                                                                   \
-    "  --token-file FILE (or $CF_ACCESS_MGMT, $CLOUDFLARE_ACCESS_MGMT_TOKEN,\n"                   \
-    "  $CLOUDFLARE_API_TOKEN)  --account ID (or $CF_ACCOUNT_ID, $CLOUDFLARE_ACCOUNT_ID)\n"        \
-    "  --zone ID  --api-base URL (or $CF_API_BASE)  --ca-file PATH  --allow-insecure-loopback\n"  \
+    "  --token-file FILE (or $CF_ACCESS_MGMT, $CLOUDFLARE_ACCESS_MGMT_TOKEN,\n"                    \
+    "  $CLOUDFLARE_API_TOKEN)  --account ID (or $CF_ACCOUNT_ID, $CLOUDFLARE_ACCOUNT_ID)\n"         \
+    "  --zone ID  --api-base URL (or $CF_API_BASE)  --ca-file PATH  --allow-insecure-loopback\n"   \
     "  --config KEY=VALUE\n"
 #define OPTS_REQ                                                                                   \
-    "  --kind KIND --id ID --name NAME --strategy S --grace SECONDS --probe-url URL\n"            \
+    "  --kind KIND --id ID --name NAME --strategy S --grace SECONDS --probe-url URL\n"             \
     "  --probe-path PATH --run-id ID --param KEY=VALUE (never a secret)\n"
-#define OPTS_SECRET                                                                                \
-    "  --secret-file FILE | --secret-env NAME | --secret-stdin   [--client-id ID]\n"
+#define OPTS_SECRET "  --secret-file FILE | --secret-env NAME | --secret-stdin   [--client-id ID]\n"
 #define OPTS_SINKS                                                                                 \
     "  --out FILE  --exec CMD  --print-secret  --secret-name NAME  --alias LEGACY (repeatable)\n"
 
@@ -45,15 +44,15 @@ static const cmd_help k_help[] = {
      "Loads the provider and prints its name, version, ABI version (provider's and\n"
      "negotiated), kinds and optional operations.\n" OPTS_LOAD},
     {"describe", "describe --kind KIND [--id ID] [options]",
-     "One describe call: the credential's metadata, or without --id what the kind supports.\n"
-     OPTS_LOAD OPTS_API OPTS_REQ},
+     "One describe call: the credential's metadata, or without --id what the kind "
+     "supports.\n" OPTS_LOAD OPTS_API OPTS_REQ},
     {"roll", "roll --kind KIND --id ID (--out FILE | --exec CMD | --print-secret) [options]",
-     "One roll call. The new secret goes to the sinks before anything is printed.\n"
-     OPTS_LOAD OPTS_API OPTS_REQ OPTS_SINKS},
+     "One roll call. The new secret goes to the sinks before anything is printed.\n" OPTS_LOAD
+         OPTS_API OPTS_REQ OPTS_SINKS},
     {"verify", "verify --kind KIND (--secret-file F | --secret-env N | --secret-stdin) [options]",
      "One verify call on a given secret. Exit 0 if active (and the probe gave 200), 3 if not.\n"
-     "Service tokens: the client id comes from --client-id, the secret file, or describe --id.\n"
-     OPTS_LOAD OPTS_API OPTS_REQ OPTS_SECRET},
+     "Service tokens: the client id comes from --client-id, the secret file, or describe "
+     "--id.\n" OPTS_LOAD OPTS_API OPTS_REQ OPTS_SECRET},
     {"revoke", "revoke --kind KIND --id ID [--strategy S] [options]",
      "One revoke call. Service tokens: strategy rotate ends the overlap, create-swap-delete\n"
      "deletes the token. Already gone is success (state=absent).\n" OPTS_LOAD OPTS_API OPTS_REQ},
@@ -62,25 +61,26 @@ static const cmd_help k_help[] = {
     {"provision",
      "provision --kind KIND --name NAME (--out FILE | --exec CMD | --print-secret) [options]",
      "One provision call (API tokens: --param policies=JSON --param expires_on=TIME;\n"
-     "service tokens: --param duration=1h). The new secret goes to the sinks.\n"
-     OPTS_LOAD OPTS_API OPTS_REQ OPTS_SINKS},
+     "service tokens: --param duration=1h). The new secret goes to the sinks.\n" OPTS_LOAD OPTS_API
+         OPTS_REQ OPTS_SINKS},
     {"rotate", "rotate --kind KIND --id ID (sinks) [--finish] [--dry-run] [options]",
      "The whole runbook: pre-check (describe; verify the current secret if given), roll,\n"
      "deliver to the sinks, verify the new secret (retried), then: API token: confirm the old\n"
      "value is rejected; service token: stop in the overlap (finish later with --finish) or,\n"
      "with --grace 0, finish now. --finish: end the overlap (strategy rotate) or delete the old\n"
-     "token (create-swap-delete, --id = old id), then confirm the old secret is dead.\n"
-     OPTS_LOAD OPTS_API OPTS_REQ OPTS_SECRET OPTS_SINKS
+     "token (create-swap-delete, --id = old id), then confirm the old secret is dead.\n" OPTS_LOAD
+         OPTS_API OPTS_REQ OPTS_SECRET OPTS_SINKS
      "  --finish --dry-run --verify-tries N --verify-delay-ms MS --audit FILE --actor NAME\n"
      "  --journal FILE\n"},
     {"resume", "resume --journal FILE [credential and sink options]",
      "Finishes or rolls forward the last unfinished run in the journal. Kind, id, strategy,\n"
-     "names and sinks default to the journal's; give the credential flags again.\n"
-     OPTS_LOAD OPTS_API OPTS_SECRET OPTS_SINKS "  --audit FILE --actor NAME\n"},
+     "names and sinks default to the journal's; give the credential flags again.\n" OPTS_LOAD
+         OPTS_API OPTS_SECRET OPTS_SINKS "  --audit FILE --actor NAME\n"},
     {"sandbox", "sandbox --kind KIND [--account ID | --zone ID] [--probe-url URL] [options]",
      "Sandbox validation on throwaway credentials: provision, verify, rotate, confirm new\n"
-     "active and old dead, revoke, confirm gone. PASS/FAIL per step; cleans up on failure.\n"
-     OPTS_LOAD OPTS_API "  --strategy S --param policies=JSON --verify-tries N --verify-delay-ms MS\n"},
+     "active and old dead, revoke, confirm gone. PASS/FAIL per step; cleans up on "
+     "failure.\n" OPTS_LOAD OPTS_API
+     "  --strategy S --param policies=JSON --verify-tries N --verify-delay-ms MS\n"},
     {"demo", "demo [--keep] [--cfemu PATH] [--plugin PATH] [--json] [-v]",
      "Starts cfemu on loopback (built-in seed, TLS), rotates every seeded kind with both\n"
      "service-token strategies, runs sandbox for each kind, prints a report. No network, no\n"
@@ -99,8 +99,9 @@ static const cmd_help *find_help(const char *name)
 
 static void usage_all(FILE *f)
 {
-    fprintf(f, "rotp-harness %s - run a rotp ABI v1 rotation provider outside the vault\n\n"
-               "usage: rotp-harness COMMAND [OPTIONS]\n\ncommands:\n",
+    fprintf(f,
+            "rotp-harness %s - run a rotp ABI v1 rotation provider outside the vault\n\n"
+            "usage: rotp-harness COMMAND [OPTIONS]\n\ncommands:\n",
             ROTP_HARNESS_VERSION);
     for (size_t i = 0; i < sizeof(k_help) / sizeof(k_help[0]); i++)
         fprintf(f, "  %s\n", k_help[i].synopsis);
@@ -127,11 +128,44 @@ static int show_help(const char *topic)
 }
 
 enum {
-    O_PLUGIN = 256, O_SHA256, O_JSON, O_TOKEN_FILE, O_ACCOUNT, O_ZONE, O_API_BASE, O_CA_FILE,
-    O_INSECURE, O_CONFIG, O_SECRET_FILE, O_SECRET_ENV, O_SECRET_STDIN, O_CLIENT_ID, O_KIND, O_ID,
-    O_NAME, O_STRATEGY, O_GRACE, O_PROBE_URL, O_PROBE_PATH, O_RUN_ID, O_PARAM, O_OUT, O_EXEC,
-    O_PRINT_SECRET, O_SECRET_NAME, O_ALIAS, O_FINISH, O_DRY_RUN, O_VERIFY_TRIES,
-    O_VERIFY_DELAY, O_AUDIT, O_ACTOR, O_JOURNAL, O_KEEP, O_CFEMU, O_VERSION
+    O_PLUGIN = 256,
+    O_SHA256,
+    O_JSON,
+    O_TOKEN_FILE,
+    O_ACCOUNT,
+    O_ZONE,
+    O_API_BASE,
+    O_CA_FILE,
+    O_INSECURE,
+    O_CONFIG,
+    O_SECRET_FILE,
+    O_SECRET_ENV,
+    O_SECRET_STDIN,
+    O_CLIENT_ID,
+    O_KIND,
+    O_ID,
+    O_NAME,
+    O_STRATEGY,
+    O_GRACE,
+    O_PROBE_URL,
+    O_PROBE_PATH,
+    O_RUN_ID,
+    O_PARAM,
+    O_OUT,
+    O_EXEC,
+    O_PRINT_SECRET,
+    O_SECRET_NAME,
+    O_ALIAS,
+    O_FINISH,
+    O_DRY_RUN,
+    O_VERIFY_TRIES,
+    O_VERIFY_DELAY,
+    O_AUDIT,
+    O_ACTOR,
+    O_JOURNAL,
+    O_KEEP,
+    O_CFEMU,
+    O_VERSION
 };
 
 static const struct option k_long[] = {
@@ -225,46 +259,98 @@ static int parse_args(int argc, char **argv, hopts *o)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "hv", k_long, NULL)) != -1) {
         switch (c) {
-        case 'h': o->help = true; break;
-        case 'v': o->verbose++; break;
-        case O_VERSION: printf("rotp-harness %s\n", ROTP_HARNESS_VERSION); exit(0);
-        case O_PLUGIN: o->plugin = optarg; break;
-        case O_SHA256: o->sha256 = optarg; break;
-        case O_JSON: o->json = true; break;
-        case O_TOKEN_FILE: o->token_file = optarg; break;
-        case O_ACCOUNT: o->account = optarg; break;
-        case O_ZONE: o->zone = optarg; break;
-        case O_API_BASE: o->api_base = optarg; break;
-        case O_CA_FILE: o->ca_file = optarg; break;
-        case O_INSECURE: o->allow_insecure_loopback = true; break;
+        case 'h':
+            o->help = true;
+            break;
+        case 'v':
+            o->verbose++;
+            break;
+        case O_VERSION:
+            printf("rotp-harness %s\n", ROTP_HARNESS_VERSION);
+            exit(0);
+        case O_PLUGIN:
+            o->plugin = optarg;
+            break;
+        case O_SHA256:
+            o->sha256 = optarg;
+            break;
+        case O_JSON:
+            o->json = true;
+            break;
+        case O_TOKEN_FILE:
+            o->token_file = optarg;
+            break;
+        case O_ACCOUNT:
+            o->account = optarg;
+            break;
+        case O_ZONE:
+            o->zone = optarg;
+            break;
+        case O_API_BASE:
+            o->api_base = optarg;
+            break;
+        case O_CA_FILE:
+            o->ca_file = optarg;
+            break;
+        case O_INSECURE:
+            o->allow_insecure_loopback = true;
+            break;
         case O_CONFIG:
             if (add_list(o->config, &o->nconfig, optarg, "--config") != 0)
                 return -1;
             break;
-        case O_SECRET_FILE: o->secret_file = optarg; break;
-        case O_SECRET_ENV: o->secret_env = optarg; break;
-        case O_SECRET_STDIN: o->secret_stdin = true; break;
-        case O_CLIENT_ID: o->client_id = optarg; break;
-        case O_KIND: o->kind = optarg; break;
-        case O_ID: o->id = optarg; break;
-        case O_NAME: o->name = optarg; break;
-        case O_STRATEGY: o->strategy = optarg; break;
+        case O_SECRET_FILE:
+            o->secret_file = optarg;
+            break;
+        case O_SECRET_ENV:
+            o->secret_env = optarg;
+            break;
+        case O_SECRET_STDIN:
+            o->secret_stdin = true;
+            break;
+        case O_CLIENT_ID:
+            o->client_id = optarg;
+            break;
+        case O_KIND:
+            o->kind = optarg;
+            break;
+        case O_ID:
+            o->id = optarg;
+            break;
+        case O_NAME:
+            o->name = optarg;
+            break;
+        case O_STRATEGY:
+            o->strategy = optarg;
+            break;
         case O_GRACE:
             if (parse_long_arg("--grace", optarg, 0, 31L * 24 * 3600, &v) != 0)
                 return -1;
             o->has_grace = true;
             o->grace = v;
             break;
-        case O_PROBE_URL: o->probe_url = optarg; break;
-        case O_PROBE_PATH: o->probe_path = optarg; break;
-        case O_RUN_ID: o->run_id = optarg; break;
+        case O_PROBE_URL:
+            o->probe_url = optarg;
+            break;
+        case O_PROBE_PATH:
+            o->probe_path = optarg;
+            break;
+        case O_RUN_ID:
+            o->run_id = optarg;
+            break;
         case O_PARAM:
             if (add_list(o->params, &o->nparams, optarg, "--param") != 0)
                 return -1;
             break;
-        case O_OUT: o->out = optarg; break;
-        case O_EXEC: o->exec = optarg; break;
-        case O_PRINT_SECRET: o->print_secret = true; break;
+        case O_OUT:
+            o->out = optarg;
+            break;
+        case O_EXEC:
+            o->exec = optarg;
+            break;
+        case O_PRINT_SECRET:
+            o->print_secret = true;
+            break;
         case O_SECRET_NAME:
             if (!env_name_ok(optarg)) {
                 fprintf(stderr, "rotp-harness: --secret-name must be [A-Za-z_][A-Za-z0-9_]*\n");
@@ -280,8 +366,12 @@ static int parse_args(int argc, char **argv, hopts *o)
             if (add_list(o->aliases, &o->naliases, optarg, "--alias") != 0)
                 return -1;
             break;
-        case O_FINISH: o->finish = true; break;
-        case O_DRY_RUN: o->dry_run = true; break;
+        case O_FINISH:
+            o->finish = true;
+            break;
+        case O_DRY_RUN:
+            o->dry_run = true;
+            break;
         case O_VERIFY_TRIES:
             if (parse_long_arg("--verify-tries", optarg, 1, 100, &v) != 0)
                 return -1;
@@ -292,16 +382,25 @@ static int parse_args(int argc, char **argv, hopts *o)
                 return -1;
             o->verify_delay_ms = (int)v;
             break;
-        case O_AUDIT: o->audit = optarg; break;
-        case O_ACTOR: o->actor = optarg; break;
-        case O_JOURNAL: o->journal = optarg; break;
-        case O_KEEP: o->keep = true; break;
-        case O_CFEMU: o->cfemu = optarg; break;
+        case O_AUDIT:
+            o->audit = optarg;
+            break;
+        case O_ACTOR:
+            o->actor = optarg;
+            break;
+        case O_JOURNAL:
+            o->journal = optarg;
+            break;
+        case O_KEEP:
+            o->keep = true;
+            break;
+        case O_CFEMU:
+            o->cfemu = optarg;
+            break;
         case '?':
         default:
             if (optopt != 0)
-                fprintf(stderr, "rotp-harness: option -%c needs a value or is unknown\n",
-                        optopt);
+                fprintf(stderr, "rotp-harness: option -%c needs a value or is unknown\n", optopt);
             else
                 fprintf(stderr, "rotp-harness: unknown option or missing value: %s\n",
                         argv[optind - 1]);
@@ -328,8 +427,9 @@ static int parse_args(int argc, char **argv, hopts *o)
         secret_wipe(&scratch, sizeof(scratch));
     }
     if (optind < argc) {
-        fprintf(stderr, "rotp-harness: unexpected argument '%s' (values never go bare; secrets "
-                        "never go in argv)\n",
+        fprintf(stderr,
+                "rotp-harness: unexpected argument '%s' (values never go bare; secrets "
+                "never go in argv)\n",
                 argv[optind]);
         return -1;
     }
@@ -362,8 +462,7 @@ int main(int argc, char **argv)
     if (o.help)
         return show_help(o.command);
     if (find_help(o.command) == NULL) {
-        fprintf(stderr, "rotp-harness: unknown command '%s'; see `rotp-harness help`\n",
-                o.command);
+        fprintf(stderr, "rotp-harness: unknown command '%s'; see `rotp-harness help`\n", o.command);
         return HX_USAGE;
     }
     if (strcmp(o.command, "info") == 0)

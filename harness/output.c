@@ -17,11 +17,17 @@ long long now_ms(void)
 
 const char *hx_name(int code)
 {
-    static const char *const names[] = {"OK",           "OTHER_FAILURE",      "USAGE",
-                                        "VERIFICATION_FAILED", "CREDENTIAL_INVALID",
-                                        "PERMISSION_DENIED",   "NOT_FOUND",
-                                        "RATE_LIMITED",        "OUTCOME_UNKNOWN",
-                                        "SINK_FAILED",         "PROVIDER_NOT_LOADED"};
+    static const char *const names[] = {"OK",
+                                        "OTHER_FAILURE",
+                                        "USAGE",
+                                        "VERIFICATION_FAILED",
+                                        "CREDENTIAL_INVALID",
+                                        "PERMISSION_DENIED",
+                                        "NOT_FOUND",
+                                        "RATE_LIMITED",
+                                        "OUTCOME_UNKNOWN",
+                                        "SINK_FAILED",
+                                        "PROVIDER_NOT_LOADED"};
     if (code < 0 || code > HX_LOAD)
         return "OTHER_FAILURE";
     return names[code];
@@ -32,8 +38,7 @@ static const char *step_word(int status)
     return status == HSTEP_PASS ? "PASS" : status == HSTEP_FAIL ? "FAIL" : "SKIP";
 }
 
-void report_step(hreport *r, const char *name, int status, long ms, int code, const char *fmt,
-                 ...)
+void report_step(hreport *r, const char *name, int status, long ms, int code, const char *fmt, ...)
 {
     hstep scratch;
     hstep *s = r->n < HREPORT_MAX_STEPS ? &r->steps[r->n++] : &scratch;

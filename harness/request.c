@@ -152,8 +152,8 @@ int32_t hcall(hprov *hp, const char *op, const hreq *req, hres *out)
     if (fn == NULL) {
         out->code = ROTP_E_UNSUPPORTED;
         out->err.code = ROTP_E_UNSUPPORTED;
-        snprintf(out->err.message, sizeof(out->err.message),
-                 "the provider does not implement %s", op);
+        snprintf(out->err.message, sizeof(out->err.message), "the provider does not implement %s",
+                 op);
         return out->code;
     }
     out->code = fn(hp->inst, &params, &out->res, &out->err);

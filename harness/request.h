@@ -19,7 +19,7 @@
 typedef struct hreq {
     rotp_param items[HREQ_MAX];
     uint32_t count;
-    bool overflow; /* an add did not fit: the caller reports a usage error */
+    bool overflow;   /* an add did not fit: the caller reports a usage error */
     char num[4][24]; /* storage for numbers added with hreq_add_long */
     int nnum;
     char keys[HOPT_MAX_LIST][64]; /* storage for keys split from KEY=VALUE */

@@ -109,9 +109,8 @@ static vclass verify_secret(rctx *c, const char *id, const char *client_id, cons
     *code = hcall(c->hp, "verify", &req, &h);
     if (*code != ROTP_E_OK) {
         snprintf(detail, cap, "verify: %s: %s", rotp_code_name(*code), h.err.message);
-        if (*code == ROTP_E_NOT_FOUND ||
-            (*code == ROTP_E_CREDENTIAL_INVALID &&
-             !(h.err.flags & ROTP_ERRF_MANAGEMENT_CREDENTIAL)))
+        if (*code == ROTP_E_NOT_FOUND || (*code == ROTP_E_CREDENTIAL_INVALID &&
+                                          !(h.err.flags & ROTP_ERRF_MANAGEMENT_CREDENTIAL)))
             v = V_DEAD;
         else
             v = V_ERROR;
@@ -247,8 +246,7 @@ static int phase_precheck(rctx *c)
     }
     char detail[600];
     t0 = now_ms();
-    vclass v = verify_secret(c, o->id, c->cur_client_id, c->current, detail, sizeof(detail),
-                             &code);
+    vclass v = verify_secret(c, o->id, c->cur_client_id, c->current, detail, sizeof(detail), &code);
     if (v != V_ACTIVE) {
         report_step(c->rep, "pre-check: verify current secret", HSTEP_FAIL, (long)(now_ms() - t0),
                     v == V_ERROR ? exit_code_for(code) : HX_VERIFY,
@@ -256,9 +254,8 @@ static int phase_precheck(rctx *c)
         return v == V_ERROR ? exit_code_for(code) : HX_VERIFY;
     }
     if (!c->service && c->verified_id[0] != '\0' && strcmp(c->verified_id, o->id) != 0) {
-        report_step(c->rep, "pre-check: verify current secret", HSTEP_FAIL,
-                    (long)(now_ms() - t0), HX_VERIFY,
-                    "the current secret belongs to token %s, not %s: wrong secret file?",
+        report_step(c->rep, "pre-check: verify current secret", HSTEP_FAIL, (long)(now_ms() - t0),
+                    HX_VERIFY, "the current secret belongs to token %s, not %s: wrong secret file?",
                     c->verified_id, o->id);
         return HX_VERIFY;
     }
@@ -297,7 +294,7 @@ static int remove_orphans(rctx *c, const char *known_new_id)
     }
     /* items is a JSON array of objects; pick out every "id". */
     const char *items = hres_get(&h, "items", NULL);
-    for (const char *p = items; p != NULL && nids < 8; ) {
+    for (const char *p = items; p != NULL && nids < 8;) {
         p = strstr(p, "\"id\":\"");
         if (p == NULL)
             break;
@@ -325,8 +322,8 @@ static int remove_orphans(rctx *c, const char *known_new_id)
         if (journal_intent(&c->j, "revoke", c->kind, ids[i], "create-swap-delete") != 0)
             return HX_OTHER;
         code = hcall(c->hp, "revoke", &req, &h);
-        (void)journal_outcome(&c->j, "revoke", code == ROTP_E_OK ? "ok" : "error", code, NULL,
-                              NULL, NULL, NULL);
+        (void)journal_outcome(&c->j, "revoke", code == ROTP_E_OK ? "ok" : "error", code, NULL, NULL,
+                              NULL, NULL);
         if (code != ROTP_E_OK) {
             report_step(c->rep, "resume: delete orphan", HSTEP_FAIL, (long)(now_ms() - t0),
                         exit_code_for(code), "%s: %s: %s", ids[i], rotp_code_name(code),
@@ -455,12 +452,12 @@ static int phase_verify(rctx *c)
     char detail[600];
     int32_t code;
     long long t0 = now_ms();
-    vclass v = verify_until(c, true, c->fresh.token_id, c->fresh.client_id, c->fresh.secret,
-                            detail, sizeof(detail), &code);
+    vclass v = verify_until(c, true, c->fresh.token_id, c->fresh.client_id, c->fresh.secret, detail,
+                            sizeof(detail), &code);
     if (v != V_ACTIVE) {
         int xc = v == V_ERROR ? exit_code_for(code) : HX_VERIFY;
-        report_step(c->rep, "verify new secret", HSTEP_FAIL, (long)(now_ms() - t0), xc,
-                    "%s%s", detail,
+        report_step(c->rep, "verify new secret", HSTEP_FAIL, (long)(now_ms() - t0), xc, "%s%s",
+                    detail,
                     strstr(detail, "probe_status=403")
                         ? " (the Access policy does not admit the new token: re-point it, e.g. "
                           "to the new token id, before finishing)"
@@ -491,12 +488,12 @@ static int confirm_old_dead(rctx *c, const char *old_id)
                     "needs --probe-url to test a service-token secret");
         return HX_OK;
     }
-    vclass v = verify_until(c, false, old_id, c->cur_client_id, c->current, detail,
-                            sizeof(detail), &code);
+    vclass v =
+        verify_until(c, false, old_id, c->cur_client_id, c->current, detail, sizeof(detail), &code);
     if (v != V_DEAD) {
         int xc = v == V_ERROR ? exit_code_for(code) : HX_VERIFY;
-        report_step(c->rep, "confirm old secret rejected", HSTEP_FAIL, (long)(now_ms() - t0),
-                    xc, "%s: the old secret is still accepted", detail);
+        report_step(c->rep, "confirm old secret rejected", HSTEP_FAIL, (long)(now_ms() - t0), xc,
+                    "%s: the old secret is still accepted", detail);
         return xc;
     }
     (void)journal_mark(&c->j, "old_dead");
@@ -528,10 +525,10 @@ static int do_revoke(rctx *c, const char *id, const char *step_name)
     code = hcall(c->hp, "revoke", &req, &h);
     if (code == ROTP_E_OUTCOME_UNKNOWN)
         c->changed = true;
-    (void)journal_outcome(&c->j, "revoke",
-                          code == ROTP_E_OK ? "ok"
-                                            : (code == ROTP_E_OUTCOME_UNKNOWN ? "unknown" : "error"),
-                          code, NULL, NULL, NULL, NULL);
+    (void)journal_outcome(
+        &c->j, "revoke",
+        code == ROTP_E_OK ? "ok" : (code == ROTP_E_OUTCOME_UNKNOWN ? "unknown" : "error"), code,
+        NULL, NULL, NULL, NULL);
     if (code != ROTP_E_OK) {
         report_step(c->rep, step_name, HSTEP_FAIL, (long)(now_ms() - t0), exit_code_for(code),
                     "%s: %s", rotp_code_name(code), h.err.message);
@@ -756,8 +753,8 @@ static void print_outcome(const hopts *o, const char *cmd, int rc, const hreport
     if (!o->json) {
         if (rc == HX_OK && out->overlap)
             printf("%s: OK, in overlap (run %s): new secret verified%s%s; finish with:\n  %s\n",
-                   cmd, out->run_id, out->delivered[0] ? " and delivered to " : "",
-                   out->delivered, out->finish_hint);
+                   cmd, out->run_id, out->delivered[0] ? " and delivered to " : "", out->delivered,
+                   out->finish_hint);
         else if (rc == HX_OK)
             printf("%s: OK (run %s)\n", cmd, out->run_id);
         else
@@ -893,8 +890,9 @@ int cmd_resume(const hopts *o)
     if (!st.found) {
         if (o->json) {
             char extra[200];
-            snprintf(extra, sizeof(extra), "\"resumed\":false,\"last_run\":\"%s\",\"status\":\"%s\"",
-                     st.last_end_run, st.last_end_status);
+            snprintf(extra, sizeof(extra),
+                     "\"resumed\":false,\"last_run\":\"%s\",\"status\":\"%s\"", st.last_end_run,
+                     st.last_end_status);
             out_json_report("resume", HX_OK, NULL, extra);
         } else {
             if (st.last_end_run[0])
@@ -968,8 +966,7 @@ int cmd_resume(const hopts *o)
     bool roll_failed = st.roll_outcome && strcmp(st.roll_status, "error") == 0;
     if (!st.roll_intent || roll_failed) {
         if (!o->json)
-            printf("resume run %s: nothing was changed yet; rotating from the start\n",
-                   st.run_id);
+            printf("resume run %s: nothing was changed yet; rotating from the start\n", st.run_id);
         start = ROT_PRECHECK;
     } else if (!roll_ok || !st.delivered) {
         if (!o->json)

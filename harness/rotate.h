@@ -11,12 +11,7 @@
 #include "secret.h"
 
 /* Where a rotation starts (resume enters later than PRECHECK). */
-typedef enum rot_phase {
-    ROT_PRECHECK = 0,
-    ROT_ROLL,
-    ROT_VERIFY,
-    ROT_TAIL
-} rot_phase;
+typedef enum rot_phase { ROT_PRECHECK = 0, ROT_ROLL, ROT_VERIFY, ROT_TAIL } rot_phase;
 
 /* What a rotation learnt, for reports and the --json output. */
 typedef struct rot_outcome {
@@ -27,7 +22,7 @@ typedef struct rot_outcome {
     char expires_at[64];
     char rolled_at[64];
     char delivered[PATH_MAX + 64];
-    bool overlap;       /* stopped in a service-token overlap: finish later */
+    bool overlap; /* stopped in a service-token overlap: finish later */
     char finish_hint[1024];
 } rot_outcome;
 

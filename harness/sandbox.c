@@ -27,11 +27,11 @@ typedef struct sbx {
     char run_id[17];
     char dir[64];
     char out_path[128];
-    char created_id[128];  /* the token provision made (revoked by cleanup if still live) */
-    char current_id[128];  /* the live token after the rotation (csd: the new one) */
+    char created_id[128]; /* the token provision made (revoked by cleanup if still live) */
+    char current_id[128]; /* the live token after the rotation (csd: the new one) */
     char client_id[256];
-    bool live;             /* current_id still needs a revoke */
-    bool created_live;     /* created_id still needs a revoke (csd before finish) */
+    bool live;         /* current_id still needs a revoke */
+    bool created_live; /* created_id still needs a revoke (csd before finish) */
 } sbx;
 
 /* Revokes id for cleanup or the revoke step; service tokens are deleted. */
@@ -151,19 +151,20 @@ static int step_verify(sbx *s, const char *step, const char *id, const secret_bu
         }
         active = rotate_secret_active(s->hp, s->o, s->o->kind, id, s->client_id, sec, detail,
                                       sizeof(detail), &code);
-        if (active == want_active && (want_active || code == ROTP_E_OK ||
-                                      code == ROTP_E_NOT_FOUND ||
-                                      code == ROTP_E_CREDENTIAL_INVALID))
+        if (active == want_active &&
+            (want_active || code == ROTP_E_OK || code == ROTP_E_NOT_FOUND ||
+             code == ROTP_E_CREDENTIAL_INVALID))
             break;
     }
     bool ok = active == want_active;
     if (!want_active && code != ROTP_E_OK && code != ROTP_E_NOT_FOUND &&
         code != ROTP_E_CREDENTIAL_INVALID)
         ok = false; /* an error is not proof of death */
-    report_step(s->rep, step, ok ? HSTEP_PASS : HSTEP_FAIL, (long)(now_ms() - t0),
-                ok ? HX_OK : (code != ROTP_E_OK && code != ROTP_E_NOT_FOUND ? exit_code_for(code)
-                                                                           : HX_VERIFY),
-                "%s (want %s)", detail, want_active ? "active" : "not active");
+    report_step(
+        s->rep, step, ok ? HSTEP_PASS : HSTEP_FAIL, (long)(now_ms() - t0),
+        ok ? HX_OK
+           : (code != ROTP_E_OK && code != ROTP_E_NOT_FOUND ? exit_code_for(code) : HX_VERIFY),
+        "%s (want %s)", detail, want_active ? "active" : "not active");
     return ok ? HX_OK : HX_VERIFY;
 }
 
@@ -203,8 +204,7 @@ int sandbox_run(hprov *hp, const hopts *o, hreport *rep)
     make_run_id(s.run_id);
     snprintf(s.dir, sizeof(s.dir), "/tmp/rotp-sandbox-XXXXXX");
     if (mkdtemp(s.dir) == NULL) {
-        report_step(rep, "private temporary directory", HSTEP_FAIL, 0, HX_OTHER,
-                    "mkdtemp failed");
+        report_step(rep, "private temporary directory", HSTEP_FAIL, 0, HX_OTHER, "mkdtemp failed");
         return HX_OTHER;
     }
     snprintf(s.out_path, sizeof(s.out_path), "%s/secret.env", s.dir);
@@ -279,8 +279,8 @@ int sandbox_run(hprov *hp, const hopts *o, hreport *rep)
         memset(&rd, 0, sizeof(rd));
         rd.secret_file = s.out_path;
         if (stat(s.out_path, &st) != 0 || (st.st_mode & 0777) != 0600) {
-            report_step(rep, "sink file is mode 0600", HSTEP_FAIL, (long)(now_ms() - t0),
-                        HX_VERIFY, "%s", s.out_path);
+            report_step(rep, "sink file is mode 0600", HSTEP_FAIL, (long)(now_ms() - t0), HX_VERIFY,
+                        "%s", s.out_path);
             rc = HX_VERIFY;
             goto cleanup;
         }
@@ -292,8 +292,8 @@ int sandbox_run(hprov *hp, const hopts *o, hreport *rep)
         }
         if (cid[0] != '\0')
             snprintf(s.client_id, sizeof(s.client_id), "%s", cid);
-        report_step(rep, "sink file is mode 0600", HSTEP_PASS, (long)(now_ms() - t0), HX_OK,
-                    "%s", s.out_path);
+        report_step(rep, "sink file is mode 0600", HSTEP_PASS, (long)(now_ms() - t0), HX_OK, "%s",
+                    s.out_path);
         rc = step_verify(&s, "sink file's secret active", s.current_id, s1, true);
         if (rc != HX_OK)
             goto cleanup;

@@ -43,8 +43,8 @@ static bool dotenv_bare_ok(const char *v, size_t len)
 static int dotenv_line(secret_buf *sb, const char *key, const char *suffix, const char *v,
                        size_t len)
 {
-    if (secret_append(sb, key, strlen(key)) != 0 || secret_append(sb, suffix, strlen(suffix)) != 0 ||
-        secret_append(sb, "=", 1) != 0)
+    if (secret_append(sb, key, strlen(key)) != 0 ||
+        secret_append(sb, suffix, strlen(suffix)) != 0 || secret_append(sb, "=", 1) != 0)
         return -1;
     if (dotenv_bare_ok(v, len)) {
         if (secret_append(sb, v, len) != 0)
@@ -153,8 +153,7 @@ int sinks_write_file(const char *path, const char *data, size_t len)
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
-        fprintf(stderr, "rotp-harness: cannot rename %s to %s: %s\n", tmp, path,
-                strerror(errno));
+        fprintf(stderr, "rotp-harness: cannot rename %s to %s: %s\n", tmp, path, strerror(errno));
         goto out;
     }
     tmp_made = false;
@@ -259,14 +258,13 @@ int sinks_deliver(const hopts *o, const hsecret *s, char *where, size_t where_ca
     if (o->out != NULL) {
         if (sinks_write_file(o->out, text->data, text->len) != 0)
             goto out;
-        snprintf(where + strlen(where), where_cap - strlen(where), "%sout %s",
-                 where[0] ? ", " : "", o->out);
+        snprintf(where + strlen(where), where_cap - strlen(where), "%sout %s", where[0] ? ", " : "",
+                 o->out);
     }
     if (o->exec != NULL) {
         if (run_exec_sink(o, s, text->data, text->len) != 0)
             goto out;
-        snprintf(where + strlen(where), where_cap - strlen(where), "%sexec",
-                 where[0] ? ", " : "");
+        snprintf(where + strlen(where), where_cap - strlen(where), "%sexec", where[0] ? ", " : "");
     }
     if (o->print_secret) {
         fflush(stdout);

@@ -11,8 +11,8 @@
 
 /* A new secret with what the sinks write beside it. The secret is owned by the struct. */
 typedef struct hsecret {
-    bool service;        /* Access service token: secret is the client secret */
-    secret_buf *secret;  /* token value or client secret */
+    bool service;       /* Access service token: secret is the client secret */
+    secret_buf *secret; /* token value or client secret */
     char kind[64];
     char token_id[128];
     char client_id[256];
