@@ -430,6 +430,8 @@ static int teardown(void **state)
         }
         wipe_free(W.secrets[i]);
     }
+    if (getenv("ROTP_TEST_VERBOSE") != NULL && W.log != NULL)
+        fprintf(stderr, "--- provider log ---\n%s", W.log);
     if (W.log_len == 0) {
         fprintf(stderr, "the provider logged nothing at DEBUG\n");
         bad = 1;
