@@ -486,6 +486,16 @@ hl_state_get() {
     "$HL_PY" -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))["result"], open(sys.argv[2],"w"))' "$1.env" "$1"
 }
 
+# log_check DESC PYEXPR: over L = cfemu's request log since the last hl_log_reset.
+# count(method, regex) counts entries.
+log_check() {
+    local f
+    f=$(mktemp "$HL_T/log.XXXXXX")
+    hl_log_get "$f" || return 1
+    local expr="$2"
+    hl_json_check "$f" "$1" "(lambda L: (lambda count: ($expr))(lambda m, rx: sum(1 for e in L if e['method']==m and __import__('re').search(rx, e['path']))))(d)"
+}
+
 # --- secrets in files ----------------------------------------------------------------------------
 
 # hl_out_secrets FILE raw|dotenv: records the secret values an --out file holds.
