@@ -161,6 +161,50 @@ static long probe(const char *app, const char *client_id, const char *secret)
     return st;
 }
 
+/* A copy of body for failure messages, with the string values of secret-bearing keys
+ * ("client_secret", "value", and a bare-string "result" such as a rolled token) replaced by
+ * "*". Tests never print a secret. */
+static char *redacted(const char *body)
+{
+    static const char *const keys[] = {"\"client_secret\":", "\"value\":", "\"result\":"};
+    const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
+    size_t len = strlen(body), o = 0;
+    char *out = malloc(2 * len + 8);
+
+    assert_non_null(out);
+    for (size_t i = 0; i < len;) {
+        size_t k = 0, kl = 0;
+        for (; k < nkeys; k++) {
+            kl = strlen(keys[k]);
+            if (strncmp(body + i, keys[k], kl) == 0 && body[i + kl] == '"')
+                break;
+        }
+        if (k == nkeys) {
+            out[o++] = body[i++];
+            continue;
+        }
+        memcpy(out + o, body + i, kl);
+        o += kl;
+        i += kl + 1; /* past the opening quote */
+        while (i < len && body[i] != '"')
+            i += (body[i] == '\\' && i + 1 < len) ? 2 : 1;
+        i++; /* past the closing quote */
+        memcpy(out + o, "\"*\"", 3);
+        o += 3;
+    }
+    out[o] = 0;
+    return out;
+}
+
+/* Prints what failed with the (redacted) body, then fails the test. */
+static void fail_with_body(const char *what, const char *body)
+{
+    char *safe = redacted(body);
+    print_error("%s: %s\n", what, safe);
+    free(safe);
+    fail();
+}
+
 /* The token index of dotted path ("result.client_id", "result_info.total_count", "errors.0.code")
  * in doc, or -1. */
 static int jpath(const json_doc *doc, const char *path)
@@ -208,7 +252,7 @@ static int64_t jint(const char *body, const char *path)
 {
     char *s = jget(body, path);
     if (s == NULL)
-        fail_msg("no %s in %s", path, body);
+        fail_with_body(path, body);
     int64_t v = strtoll(s, NULL, 10);
     free(s);
     return v;
@@ -219,7 +263,7 @@ static int64_t jtime(const char *body, const char *path)
     char *s = jget(body, path);
     int64_t t = 0;
     if (s == NULL)
-        fail_msg("no %s in %s", path, body);
+        fail_with_body(path, body);
     if (rfc3339_parse(s, strlen(s), &t) != 0)
         fail_msg("%s = %s is not RFC 3339", path, s);
     free(s);
@@ -238,15 +282,21 @@ static int jcount(const char *body, const char *path)
 
 static void expect_status(const resp *r, long want)
 {
-    if (r->status != want)
-        fail_msg("HTTP %ld, want %ld: %s", r->status, want, r->body);
+    if (r->status != want) {
+        char what[64];
+        snprintf(what, sizeof(what), "HTTP %ld, want %ld", r->status, want);
+        fail_with_body(what, r->body);
+    }
 }
 
 static void expect_error(const resp *r, long status, long code)
 {
     expect_status(r, status);
-    if (jint(r->body, "errors.0.code") != code)
-        fail_msg("error code: want %ld in %s", code, r->body);
+    if (jint(r->body, "errors.0.code") != code) {
+        char what[64];
+        snprintf(what, sizeof(what), "want error code %ld", code);
+        fail_with_body(what, r->body);
+    }
     char *succ = jget(r->body, "success");
     assert_string_equal(succ, "false");
     free(succ);
@@ -289,7 +339,9 @@ static st st_create_at(const char *scope_path, const char *body)
     t.secret = jget(r.body, "result.client_secret");
     assert_non_null(t.secret);
     t.created = jtime(r.body, "result.created_at");
-    t.expires = jtime(r.body, "result.expires_at");
+    char *exp = jget(r.body, "result.expires_at"); /* absent for a zone "forever" token */
+    t.expires = exp != NULL ? jtime(r.body, "result.expires_at") : INT64_MIN;
+    free(exp);
     free(id);
     free(cid);
     resp_free(&r);
