@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
+#include "creds.h"
 #include "demo.h"
 #include "harness.h"
 #include "loader.h"
@@ -465,6 +466,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "rotp-harness: unknown command '%s'; see `rotp-harness help`\n", o.command);
         return HX_USAGE;
     }
+    /* The account may come from the environment ($CF_ACCOUNT_ID, then $CLOUDFLARE_ACCOUNT_ID). */
+    if (o.account == NULL)
+        o.account = creds_account(&o);
     if (strcmp(o.command, "info") == 0)
         return cmd_info(&o);
     if (strcmp(o.command, "rotate") == 0)
