@@ -17,6 +17,8 @@ cfemu implements under /client/v4, success and failure, and validates every JSON
 Run with Debian's /usr/bin/python3 (python3-jsonschema). Needs CFEMU_BIN and the spec at
 ${ROTP_SOURCE_DIR}/../shared/cloudflare/openapi-excerpt.json (ROTP_CONFORMANCE_SPEC overrides).
 Prints "conformance: N responses validated, M failed" and exits non-zero on any failure.
+Where cfemu follows observed Cloudflare behaviour against the spec (known_deviation(): the 429
+code 971), the mismatch is printed and tolerated; ROTP_CONFORMANCE_STRICT=1 makes it fail.
 """
 
 import copy
@@ -340,6 +342,8 @@ class Run:
         self.validated = 0
         self.failed = 0
         self.checks_failed = 0
+        self.deviations = set()
+        self.strict_objects = 0
 
     def bad(self, msg):
         self.checks_failed += 1
@@ -383,8 +387,12 @@ class Run:
         errors = []
         for label, doc, schema in targets:
             for err in self.spec.validate(doc, schema, parsed):
-                errors.append("[%s] at %s: %s" % (label, "/".join(map(str, err.absolute_path)),
-                                                 err.message[:200]))
+                text = "[%s] at %s: %s" % (label, "/".join(map(str, err.absolute_path)),
+                                           err.message[:200])
+                if known_deviation(status, err):
+                    self.deviations.add("%s %s: %s" % (method, path, text))
+                    continue
+                errors.append(text)
         if 200 <= status < 300 and "/access/service_tokens" in path:
             errors += self.strict_service_tokens(method, path, parsed)
         if errors:
@@ -399,10 +407,24 @@ class Run:
         schema = self.spec.strict_service_token(with_secret, may_have_secret=(method == "PUT"))
         errors = []
         for i, item in enumerate(items):
+            self.strict_objects += 1
             for err in self.spec.validate(self.spec.newer, schema, item):
                 errors.append("[2026-07 access_service-tokens, closed] item %d at %s: %s" %
                               (i, "/".join(map(str, err.absolute_path)), err.message[:200]))
         return errors
+
+
+def known_deviation(status, err):
+    """Where observed Cloudflare behaviour and the spec disagree, and cfemu follows the observed
+    behaviour on purpose. Each entry is narrow, printed, and fails under
+    ROTP_CONFORMANCE_STRICT=1.
+    - 429 with code 971: the rate-limit code Cloudflare sends (API-NOTES section 5:
+      workers-sdk#10025, cloudflare-exporter#74, flares#24), below the `minimum: 1000` that
+      iam_messages/access_messages declare."""
+    if os.environ.get("ROTP_CONFORMANCE_STRICT") == "1":
+        return False
+    return (status == 429 and err.validator == "minimum" and err.instance == 971
+            and list(err.absolute_path)[-1:] == ["code"])
 
 
 def rfc3339(dt):
@@ -593,7 +615,15 @@ def main():
             exit_codes.append(("rate-limited", limited.stop()))
     for tag, rc in exit_codes:
         run.expect(rc == 0, "cfemu (%s) exited with %s after SIGTERM, want 0" % (tag, rc))
-    print("conformance: %d responses validated, %d failed" % (run.validated, run.failed))
+    for d in sorted(run.deviations):
+        print("KNOWN DEVIATION (tolerated): " + d)
+    print("conformance: %d responses validated, %d failed%s" % (
+        run.validated, run.failed,
+        " (%d known deviations tolerated, see above)" % len(run.deviations)
+        if run.deviations else ""))
+    print("conformance: %d service-token objects checked against the closed 2026-07 shape"
+          % run.strict_objects)
+    run.expect(run.strict_objects >= 20, "too few service-token objects were checked")
     if run.checks_failed:
         print("conformance: %d behaviour checks failed" % run.checks_failed)
     if run.validated == 0:
