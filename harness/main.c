@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "loader.h"
 #include "ops.h"
+#include "output.h"
 #include "request.h"
 #include "rotate.h"
 #include "sandbox.h"
@@ -437,6 +438,24 @@ static int parse_args(int argc, char **argv, hopts *o)
     return 0;
 }
 
+static int dispatch(hopts *o)
+{
+    /* The account may come from the environment ($CF_ACCOUNT_ID, then $CLOUDFLARE_ACCOUNT_ID). */
+    if (o->account == NULL)
+        o->account = creds_account(o);
+    if (strcmp(o->command, "info") == 0)
+        return cmd_info(o);
+    if (strcmp(o->command, "rotate") == 0)
+        return cmd_rotate(o);
+    if (strcmp(o->command, "resume") == 0)
+        return cmd_resume(o);
+    if (strcmp(o->command, "sandbox") == 0)
+        return cmd_sandbox(o);
+    if (strcmp(o->command, "demo") == 0)
+        return cmd_demo(o);
+    return cmd_op(o);
+}
+
 int main(int argc, char **argv)
 {
     hopts o;
@@ -466,18 +485,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "rotp-harness: unknown command '%s'; see `rotp-harness help`\n", o.command);
         return HX_USAGE;
     }
-    /* The account may come from the environment ($CF_ACCOUNT_ID, then $CLOUDFLARE_ACCOUNT_ID). */
-    if (o.account == NULL)
-        o.account = creds_account(&o);
-    if (strcmp(o.command, "info") == 0)
-        return cmd_info(&o);
-    if (strcmp(o.command, "rotate") == 0)
-        return cmd_rotate(&o);
-    if (strcmp(o.command, "resume") == 0)
-        return cmd_resume(&o);
-    if (strcmp(o.command, "sandbox") == 0)
-        return cmd_sandbox(&o);
-    if (strcmp(o.command, "demo") == 0)
-        return cmd_demo(&o);
-    return cmd_op(&o);
+    int rc = dispatch(&o);
+    if (o.json && !out_json_printed()) {
+        /* Failed before it could report (usage, loading, credentials): the reason is on stderr. */
+        printf("{\"command\":\"%s\",\"ok\":%s,\"exit_code\":%d,\"exit_name\":\"%s\"}\n", o.command,
+               rc == 0 ? "true" : "false", rc, hx_name(rc));
+    }
+    return rc;
 }

@@ -71,8 +71,16 @@ void out_error_line(const char *cmd, int32_t code, const rotp_error *err)
                 (unsigned long long)err->retry_after_ms);
 }
 
+static bool g_json_printed; /* one JSON object per command: main prints one if nobody did */
+
+bool out_json_printed(void)
+{
+    return g_json_printed;
+}
+
 static void print_json_and_free(dynbuf *b, int ok)
 {
+    g_json_printed = true;
     if (ok == 0 && b->data != NULL) {
         fputs(b->data, stdout);
         fputc('\n', stdout);

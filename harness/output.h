@@ -4,6 +4,7 @@
 #ifndef HARNESS_OUTPUT_H
 #define HARNESS_OUTPUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "dynbuf.h"
@@ -33,5 +34,8 @@ int out_json_error(dynbuf *b, int32_t code, const rotp_error *err);
 /* Prints {"command":cmd,"ok":..,"exit_code":..,<extra>,"steps":[...]} on stdout. extra is a
  * JSON member list without leading comma (may be NULL or empty). */
 void out_json_report(const char *cmd, int exit_code, const hreport *r, const char *extra);
+
+/* True once a JSON object was printed on stdout (main prints a bare one otherwise). */
+bool out_json_printed(void);
 
 #endif
