@@ -405,9 +405,13 @@ static int32_t ast_walk(cf_inst *inst, const ast_scope *sc, const char *name, co
                 continue;
             rc = fn(&t, ctx, err);
         }
+        /* Next page while result_info says there is one (total_pages, else total_count), or,
+         * without it, while pages come back full. */
         bool more = !sc->zone && n >= AST_PER_PAGE;
-        if (c.env.has_result_info && c.env.total_pages >= 0)
-            more = !sc->zone && n > 0 && page < c.env.total_pages;
+        if (!sc->zone && c.env.has_result_info && c.env.total_pages >= 0)
+            more = n > 0 && page < c.env.total_pages;
+        else if (!sc->zone && c.env.has_result_info && c.env.total_count >= 0)
+            more = n > 0 && page * AST_PER_PAGE < c.env.total_count;
         ast_call_free(&c);
         if (!more)
             break;

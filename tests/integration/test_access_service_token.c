@@ -700,6 +700,102 @@ static void test_lost_create_finds_orphan(void **state)
     res_free(&res);
 }
 
+/* The rotate POST's answer is lost: outcome unknown, with the advice to rotate again; the POST
+ * was sent once and not retried. */
+static void test_lost_rotate(void **state)
+{
+    (void)state;
+    rotp_result res;
+    rotp_error err;
+    const char *id = W.cr.vault_id;
+    assert_int_equal(cfemu_log_reset(&W.fx), 0);
+    assert_int_equal(cfemu_fault(&W.fx, "{\"method\":\"POST\",\"path\":\"*/rotate\","
+                                        "\"kind\":\"reset_after\",\"count\":1}"),
+                     0);
+    assert_int_equal(call(W.prov->roll, &res, &err, ACCT, "id", id, "grace_seconds", "600", NULL),
+                     ROTP_E_OUTCOME_UNKNOWN);
+    assert_true((err.flags & ROTP_ERRF_REQUEST_SENT) != 0);
+    assert_non_null(strstr(err.message, "rotate again"));
+    char *log = cfemu_request_log(&W.fx);
+    assert_non_null(log);
+    assert_int_equal(count_substr(log, "/rotate"), 1);
+    free(log);
+
+    /* The change did apply (the lost answer carried the new secret): the old secret still works
+     * inside its window, and rotating again gives a usable secret. */
+    expect_state(ACCT, id, W.cr.vault_cid, W.cr.vault_secret, W.cr.app_vault, "active");
+    CALL_OK(W.prov->roll, &res, ACCT, "id", id, "grace_seconds", "600", NULL);
+    char *fresh = res_secret(&res);
+    assert_string_equal(res_need(&res, "client_secret_version"), "3");
+    res_free(&res);
+    expect_state(ACCT, id, W.cr.vault_cid, fresh, W.cr.app_vault, "active");
+    wipe_free(fresh);
+}
+
+/* A 429 on the rotate POST is not retried (a state change): RATE_LIMITED with retry_after_ms. */
+static void test_rate_limited_rotate(void **state)
+{
+    (void)state;
+    rotp_result res;
+    rotp_error err;
+    assert_int_equal(cfemu_log_reset(&W.fx), 0);
+    assert_int_equal(cfemu_fault(&W.fx, "{\"method\":\"POST\",\"path\":\"*/rotate\","
+                                        "\"kind\":\"rate_limit\",\"retry_after\":7,"
+                                        "\"count\":1}"),
+                     0);
+    assert_int_equal(call(W.prov->roll, &res, &err, ACCT, "id", W.cr.vault_id, NULL),
+                     ROTP_E_RATE_LIMITED);
+    assert_int_equal(err.http_status, 429);
+    assert_int_equal(err.retryable, 1);
+    assert_int_equal(err.retry_after_ms, 7000);
+    char *log = cfemu_request_log(&W.fx);
+    assert_non_null(log);
+    assert_int_equal(count_substr(log, "/rotate"), 1);
+    free(log);
+    /* Nothing changed: the seed secret is still the only one. */
+    expect_state(ACCT, W.cr.vault_id, W.cr.vault_cid, W.cr.vault_secret, W.cr.app_vault, "active");
+}
+
+/* list walks every page (50 per page at account level) and never shows a secret. */
+static void test_list_pages(void **state)
+{
+    (void)state;
+    rotp_result res;
+    char name[32], run[16];
+    for (int i = 0; i < 57; i++) {
+        snprintf(name, sizeof(name), "bulk-%02d", i);
+        snprintf(run, sizeof(run), "b%d", i);
+        CALL_OK(W.prov->provision, &res, ACCT, "name", name, "run_id", run, NULL);
+        wipe_free(res_secret(&res));
+        res_free(&res);
+    }
+    assert_int_equal(cfemu_log_reset(&W.fx), 0);
+    CALL_OK(W.prov->list, &res, ACCT, "search", "BULK-", NULL);
+    assert_string_equal(res_need(&res, "count"), "57");
+    const char *items = res_need(&res, "items");
+    assert_null(strstr(items, "secret"));
+    json_doc doc;
+    assert_int_equal(json_parse(&doc, items, strlen(items)), JSON_OK);
+    assert_true(json_is_array(&doc, 0));
+    assert_int_equal(doc.toks[0].size, 57);
+    assert_true(
+        json_str_eq(&doc, json_get(&doc, json_at(&doc, 0, 56), "name"), "bulk-56.sandbox-b56"));
+    json_free(&doc);
+    res_free(&res);
+    char *log = cfemu_request_log(&W.fx);
+    assert_non_null(log);
+    assert_int_equal(count_substr(log, "/access/service_tokens"), 2); /* two pages */
+    free(log);
+
+    CALL_OK(W.prov->list, &res, ACCT, "name", "bulk-07.sandbox-b7", NULL);
+    assert_string_equal(res_need(&res, "count"), "1");
+    res_free(&res);
+    CALL_OK(W.prov->list, &res, ACCT, "name", "bulk-07", NULL);
+    assert_string_equal(res_need(&res, "count"), "0");
+    assert_string_equal(res_need(&res, "items"), "[]");
+    res_free(&res);
+}
+
 /* --- describe, provision, list, argument checks ------------------------------------------ */
 
 static void test_describe_provision_list(void **state)
@@ -861,6 +957,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_csd_zone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csd_policy_names_old_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_create_finds_orphan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_rotate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limited_rotate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_describe_provision_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_argument_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_modes, setup, teardown),
