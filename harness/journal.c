@@ -172,6 +172,11 @@ int journal_intent(hjournal *j, const char *op, const char *kind, const char *id
     rc |= jmember(&b, "kind", kind);
     rc |= jmember(&b, "id", id);
     rc |= jmember(&b, "strategy", strategy);
+    rc |= jmember(&b, "account_id", j->account_id);
+    rc |= jmember(&b, "zone_id", j->zone_id);
+    rc |= jmember(&b, "secret_name", j->secret_name);
+    rc |= jmember(&b, "out", j->out);
+    rc |= jmember(&b, "exec", j->exec);
     return jfinish(&b, j, rc);
 }
 

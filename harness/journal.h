@@ -18,6 +18,8 @@ typedef struct hjournal {
     const char *path;
     char run_id[40];
     int step;
+    /* repeated in every intent record (NULL: left out) */
+    const char *account_id, *zone_id, *secret_name, *out, *exec;
 } hjournal;
 
 /* What a run records up front, so resume can default to it. Strings may be NULL. */

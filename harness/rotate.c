@@ -586,6 +586,13 @@ static void ctx_init(rctx *c, hprov *hp, const hopts *o, hreport *rep, const sec
     if (current_client_id != NULL)
         snprintf(c->cur_client_id, sizeof(c->cur_client_id), "%s", current_client_id);
     c->j.path = o->journal;
+    if (o->kind != NULL && strcmp(o->kind, "cloudflare.user_token") != 0) {
+        c->j.zone_id = o->zone;
+        c->j.account_id = o->zone != NULL ? NULL : o->account;
+    }
+    c->j.secret_name = o->secret_name;
+    c->j.out = o->out;
+    c->j.exec = o->exec;
     if (o->run_id != NULL)
         snprintf(c->j.run_id, sizeof(c->j.run_id), "%s", o->run_id);
     else
