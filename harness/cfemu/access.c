@@ -56,8 +56,8 @@
 /* Where a service-token route points: an account or a zone. */
 typedef struct st_scope {
     bool zone;
-    const char *id;        /* the account or zone id from the path */
-    const char *account;   /* the account the scope belongs to */
+    const char *id;      /* the account or zone id from the path */
+    const char *account; /* the account the scope belongs to */
 } st_scope;
 
 /* --- small helpers ------------------------------------------------------------------------ */

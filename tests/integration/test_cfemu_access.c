@@ -559,8 +559,7 @@ static void test_list_filters_and_pagination(void **state)
     resp_free(&r);
 
     /* Unfiltered: the seed's two account tokens are there; the zone-level one is not. */
-    r = api("GET", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens?per_page=50",
-            g_cr.account);
+    r = api("GET", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens?per_page=50", g_cr.account);
     expect_status(&r, 200);
     assert_non_null(strstr(r.body, g_cr.console_id));
     assert_null(strstr(r.body, g_cr.edge_id));
@@ -695,8 +694,8 @@ static void test_rotate_without_body_kills_old_secret(void **state)
     assert_int_equal(probe(g_cr.app_vault, t.client_id, sec2), 200);
 
     /* Rotating again retires sec2 and never revives the first secret. */
-    r = api("POST", g_cr.mgmt, "{}", "/accounts/%s/access/service_tokens/%s/rotate",
-            g_cr.account, t.id);
+    r = api("POST", g_cr.mgmt, "{}", "/accounts/%s/access/service_tokens/%s/rotate", g_cr.account,
+            t.id);
     expect_status(&r, 200);
     char *sec3 = jget(r.body, "result.client_secret");
     assert_int_equal(jint(r.body, "result.client_secret_version"), 3);
@@ -719,8 +718,8 @@ static void test_put_version_bump_and_kill_previous(void **state)
     fmt_time(t.created + 3600, until);
     snprintf(body, sizeof(body),
              "{\"client_secret_version\":2,\"previous_client_secret_expires_at\":\"%s\"}", until);
-    resp r = api("PUT", g_cr.mgmt, body, "/accounts/%s/access/service_tokens/%s", g_cr.account,
-                 t.id);
+    resp r =
+        api("PUT", g_cr.mgmt, body, "/accounts/%s/access/service_tokens/%s", g_cr.account, t.id);
     expect_status(&r, 200);
     assert_int_equal(jint(r.body, "result.client_secret_version"), 2);
     char *sec2 = jget(r.body, "result.client_secret");
@@ -822,12 +821,10 @@ static void test_zone_level(void **state)
 
     long before = cfemu_unknown_routes(&g_fx);
     assert_true(before >= 0);
-    r = api("POST", g_cr.mgmt, NULL, "/zones/%s/access/service_tokens/%s/rotate", g_cr.zone,
-            z.id);
+    r = api("POST", g_cr.mgmt, NULL, "/zones/%s/access/service_tokens/%s/rotate", g_cr.zone, z.id);
     expect_error(&r, 400, 7000);
     resp_free(&r);
-    r = api("POST", g_cr.mgmt, NULL, "/zones/%s/access/service_tokens/%s/refresh", g_cr.zone,
-            z.id);
+    r = api("POST", g_cr.mgmt, NULL, "/zones/%s/access/service_tokens/%s/refresh", g_cr.zone, z.id);
     expect_error(&r, 400, 7000);
     resp_free(&r);
     assert_int_equal(cfemu_unknown_routes(&g_fx), before + 2);
@@ -868,8 +865,8 @@ static void test_probe_policies(void **state)
     assert_int_equal(probe("00000000-0000-4000-8000-000000000000", t.client_id, t.secret), 404);
 
     /* Passing the probe sets last_seen_at. */
-    resp r = api("GET", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens/%s", g_cr.account,
-                 t.id);
+    resp r =
+        api("GET", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens/%s", g_cr.account, t.id);
     expect_status(&r, 200);
     assert_true(jtime(r.body, "result.last_seen_at") >= t.created);
     resp_free(&r);
@@ -898,8 +895,8 @@ static void test_expired_token_fails_probe(void **state)
 static void test_delete_refused_while_referenced(void **state)
 {
     (void)state;
-    resp r = api("DELETE", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens/%s",
-                 g_cr.account, g_cr.console_id);
+    resp r = api("DELETE", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens/%s", g_cr.account,
+                 g_cr.console_id);
     expect_error(&r, 400, 12139);
     char *msg = jget(r.body, "errors.0.message");
     assert_non_null(strstr(msg, "referenced"));
@@ -988,10 +985,11 @@ static void test_permission_failures(void **state)
     assert_non_null(reader);
     resp_free(&r);
 
-    snprintf(body, sizeof(body),
-             "{\"name\":\"st-zone-write\",\"policies\":[{\"effect\":\"allow\",\"permission_groups\":"
-             "[{\"id\":\"%s\"}],\"resources\":{\"com.cloudflare.api.account.zone.%s\":\"*\"}}]}",
-             write_id, g_cr.zone);
+    snprintf(
+        body, sizeof(body),
+        "{\"name\":\"st-zone-write\",\"policies\":[{\"effect\":\"allow\",\"permission_groups\":"
+        "[{\"id\":\"%s\"}],\"resources\":{\"com.cloudflare.api.account.zone.%s\":\"*\"}}]}",
+        write_id, g_cr.zone);
     r = api("POST", g_cr.mgmt, body, "/user/tokens");
     expect_status(&r, 200);
     char *zwriter = jget(r.body, "result.value");
@@ -1041,12 +1039,11 @@ static void test_malformed_ids(void **state)
     static const char *const bad[] = {"not-a-uuid", "F174E90A-FAFE-4643-BBBC-4A0ED4FC8415x",
                                       "f174e90afafe4643bbbc4a0ed4fc8415", "%2e%2e"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        resp r = api("GET", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens/%s",
-                     g_cr.account, bad[i]);
+        resp r = api("GET", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens/%s", g_cr.account,
+                     bad[i]);
         expect_error(&r, 404, 7003);
         resp_free(&r);
-        r = api("DELETE", g_cr.mgmt, NULL, "/zones/%s/access/service_tokens/%s", g_cr.zone,
-                bad[i]);
+        r = api("DELETE", g_cr.mgmt, NULL, "/zones/%s/access/service_tokens/%s", g_cr.zone, bad[i]);
         expect_error(&r, 404, 7003);
         resp_free(&r);
     }
