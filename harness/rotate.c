@@ -33,6 +33,7 @@ typedef struct rctx {
     rot_outcome *out;
     bool resuming;
     char verified_id[128]; /* the id the last verify reported */
+    char out_abs[PATH_MAX + 8]; /* --out made absolute, for the journal */
     bool changed; /* a state-changing call may have taken effect: leave the run open for resume */
     int rc;
 } rctx;
@@ -568,6 +569,16 @@ static int phase_tail(rctx *c)
     return confirm_old_dead(c, c->o->id);
 }
 
+/* An absolute form of a relative path (journal records must work from any directory). */
+static const char *abs_path(const char *p, char *buf, size_t cap)
+{
+    char cwd[PATH_MAX];
+    if (p == NULL || p[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+        return p;
+    snprintf(buf, cap, "%s/%s", cwd, p);
+    return buf;
+}
+
 static void ctx_init(rctx *c, hprov *hp, const hopts *o, hreport *rep, const secret_buf *current,
                      const char *current_client_id, rot_outcome *out)
 {
@@ -591,7 +602,7 @@ static void ctx_init(rctx *c, hprov *hp, const hopts *o, hreport *rep, const sec
         c->j.account_id = o->zone != NULL ? NULL : o->account;
     }
     c->j.secret_name = o->secret_name;
-    c->j.out = o->out;
+    c->j.out = abs_path(o->out, c->out_abs, sizeof(c->out_abs));
     c->j.exec = o->exec;
     if (o->run_id != NULL)
         snprintf(c->j.run_id, sizeof(c->j.run_id), "%s", o->run_id);
@@ -601,20 +612,9 @@ static void ctx_init(rctx *c, hprov *hp, const hopts *o, hreport *rep, const sec
     snprintf(out->old_id, sizeof(out->old_id), "%s", o->id ? o->id : "");
 }
 
-/* An absolute form of a relative path (journal records must work from any directory). */
-static const char *abs_path(const char *p, char *buf, size_t cap)
-{
-    char cwd[PATH_MAX];
-    if (p == NULL || p[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
-        return p;
-    snprintf(buf, cap, "%s/%s", cwd, p);
-    return buf;
-}
-
 static int write_run_record(rctx *c, const char *command)
 {
     const hopts *o = c->o;
-    char out_abs[PATH_MAX + 8];
     hjrun r;
     memset(&r, 0, sizeof(r));
     r.command = command;
@@ -633,7 +633,7 @@ static int write_run_record(rctx *c, const char *command)
     r.secret_name = o->secret_name;
     r.aliases = o->aliases;
     r.naliases = o->naliases;
-    r.out = abs_path(o->out, out_abs, sizeof(out_abs));
+    r.out = c->j.out;
     r.exec = o->exec;
     r.old_name = c->old_name;
     return journal_run(&c->j, &r);
