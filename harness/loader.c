@@ -188,7 +188,7 @@ int prov_load(hprov *hp, const hopts *o)
             snprintf(sym, sizeof(sym), "rotp_provider_entry_v%d", major);
             if (dlsym(dl, sym) != NULL) {
                 fprintf(stderr,
-                        "rotp-harness: %s is not a rotp ABI v1 provider: it speaks ABI major %d "
+                        "rotp-harness: %s is not a rotp ABI v1 provider: it speaks ABI %d "
                         "(exports %s); this harness drives ABI 1 only\n",
                         hp->path, major, sym);
                 goto out;
@@ -214,8 +214,8 @@ int prov_load(hprov *hp, const hopts *o)
     }
     if (hp->p->abi_major != ROTP_ABI_MAJOR) {
         fprintf(stderr,
-                "rotp-harness: refusing provider %s: its table says ABI major %u, this harness "
-                "drives ABI %d only\n",
+                "rotp-harness: refusing provider %s: not a rotp ABI v1 provider: its table speaks "
+                "ABI %u, this harness drives ABI %d only\n",
                 hp->path, (unsigned)hp->p->abi_major, ROTP_ABI_MAJOR);
         hp->p = NULL;
         goto out;
