@@ -441,8 +441,8 @@ static int32_t ast_find_by_name(cf_inst *inst, const ast_scope *sc, const char *
 }
 
 /* Reads the secret-bearing answer of create/rotate: the token fields plus client_secret into a
- * new secret_buf (registered with the instance; the caller forgets and frees it). -1 if the
- * answer lacks a usable id, client_id or client_secret. */
+ * new secret_buf (registered with the instance; the caller forgets and frees it). 0; -1 if the
+ * answer lacks a usable id, client_id or client_secret; -2 on allocation failure. */
 static int ast_created_read(cf_inst *inst, const cf_envelope *env, ast_token *t,
                             secret_buf **secret)
 {
@@ -450,8 +450,11 @@ static int ast_created_read(cf_inst *inst, const cf_envelope *env, ast_token *t,
     if (ast_token_read(&env->doc, env->result, t) != 0 || t->client_id[0] == '\0')
         return -1;
     int tok = json_get(&env->doc, env->result, "client_secret");
-    if (tok < 0 || !json_is_string(&env->doc, tok) || json_secretdup(&env->doc, tok, secret) != 0)
+    if (tok < 0 || !json_is_string(&env->doc, tok))
         return -1;
+    int r = json_secretdup(&env->doc, tok, secret);
+    if (r != 0)
+        return r == -1 ? -2 : -1;
     if (!secret_shape_ok((*secret)->data, (*secret)->len)) {
         secret_free(*secret);
         *secret = NULL;
@@ -459,6 +462,13 @@ static int ast_created_read(cf_inst *inst, const cf_envelope *env, ast_token *t,
     }
     cf_inst_remember(inst, *secret);
     return 0;
+}
+
+/* Why a create/rotate answer could not be used, for the outcome-unknown message. */
+static const char *ast_created_why(int r)
+{
+    return r == -2 ? "memory ran out while reading the answer"
+                   : "the answer lacks a usable id, client_id or client_secret";
 }
 
 static void ast_secret_drop(cf_inst *inst, secret_buf *s)
@@ -507,11 +517,11 @@ static int32_t ast_create(cf_inst *inst, const ast_scope *sc, const char *name,
     }
     if (rc != ROTP_E_OK)
         goto out_free_call;
-    if (ast_created_read(inst, &c.env, t, secret) != 0) {
+    int r2 = ast_created_read(inst, &c.env, t, secret);
+    if (r2 != 0) {
         rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
-                      "%s: the answer lacks a usable id, client_id "
-                      "or client_secret, though the token was probably created; %s",
-                      what, retry_hint);
+                      "%s: %s, though the token was probably created; %s", what,
+                      ast_created_why(r2), retry_hint);
         rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
     }
 out_free_call:
@@ -646,12 +656,12 @@ static int32_t ast_roll_rotate(cf_inst *inst, const rotp_params *req, const ast_
     }
     if (rc != ROTP_E_OK)
         goto out_free_call;
-    if (ast_created_read(inst, &c.env, &t, &secret) != 0) {
+    int r = ast_created_read(inst, &c.env, &t, &secret);
+    if (r != 0) {
         rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
-                      "%s: the answer lacks a usable client_id or "
-                      "client_secret, though the secret was probably replaced (the old one "
-                      "stays valid until %s); the safe move is to rotate again",
-                      what, prev);
+                      "%s: %s, though the secret was probably replaced (the old one stays valid "
+                      "until %s); the safe move is to rotate again",
+                      what, ast_created_why(r), prev);
         rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
         goto out_free_call;
     }

@@ -943,7 +943,9 @@ static void test_failure_modes(void **state)
     res_free(&res);
     char *log = cfemu_request_log(&W.fx);
     assert_non_null(log);
-    assert_non_null(strstr(log, "429"));
+    assert_int_equal(count_substr(log, "\"status\":429"), 1);
+    assert_int_equal(count_substr(log, "\"status\":200"), 1);
+    assert_int_equal(count_substr(log, W.cr.vault_id), 2); /* the GET, sent twice */
     free(log);
 }
 
