@@ -796,6 +796,35 @@ static void test_list_pages(void **state)
     res_free(&res);
 }
 
+/* Malformed answers: on a GET a protocol error; on a create, outcome unknown (the token was
+ * made), after which provision with the same run_id finds it instead of making another. */
+static void test_malformed_answers(void **state)
+{
+    (void)state;
+    rotp_result res;
+    rotp_error err;
+    char fault[256];
+    snprintf(fault, sizeof(fault),
+             "{\"method\":\"GET\",\"path\":\"*/access/service_tokens/%s\","
+             "\"kind\":\"malformed_json\",\"count\":1}",
+             W.cr.vault_id);
+    assert_int_equal(cfemu_fault(&W.fx, fault), 0);
+    assert_int_equal(call(W.prov->describe, &res, &err, ACCT, "id", W.cr.vault_id, NULL),
+                     ROTP_E_PROTOCOL);
+
+    assert_int_equal(cfemu_fault(&W.fx, "{\"method\":\"POST\",\"path\":\"*/access/service_tokens\","
+                                        "\"kind\":\"malformed_json\",\"count\":1}"),
+                     0);
+    assert_int_equal(call(W.prov->provision, &res, &err, ACCT, "name", "mj", "run_id", "m1", NULL),
+                     ROTP_E_OUTCOME_UNKNOWN);
+    assert_non_null(strstr(err.message, "run_id=m1"));
+    assert_int_equal(call(W.prov->provision, &res, &err, ACCT, "name", "mj", "run_id", "m1", NULL),
+                     ROTP_E_CONFLICT);
+    CALL_OK(W.prov->list, &res, ACCT, "name", "mj.sandbox-m1", NULL);
+    assert_string_equal(res_need(&res, "count"), "1");
+    res_free(&res);
+}
+
 /* --- describe, provision, list, argument checks ------------------------------------------ */
 
 static void test_describe_provision_list(void **state)
@@ -962,6 +991,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lost_rotate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limited_rotate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_describe_provision_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_argument_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_modes, setup, teardown),
