@@ -6,6 +6,7 @@
 #define ROTP_CFEMU_TEST_HTTP_H
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +35,9 @@ typedef struct th_resp {
 } th_resp;
 
 static CURL *th_curl;
+/* When set, each call uses a new connection and closes it: libcurl silently resends a request
+ * once when a reused connection closes before any answer, which would hide a reset fault. */
+static bool th_fresh_connection;
 
 static void th_free(th_resp *r)
 {
@@ -129,6 +133,10 @@ static th_resp th_call_full(const cfemu_fx *fx, const char *method, const char *
     curl_easy_setopt(th_curl, CURLOPT_WRITEDATA, &r);
     curl_easy_setopt(th_curl, CURLOPT_HEADERFUNCTION, th_on_header);
     curl_easy_setopt(th_curl, CURLOPT_HEADERDATA, &r);
+    if (th_fresh_connection) {
+        curl_easy_setopt(th_curl, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(th_curl, CURLOPT_FORBID_REUSE, 1L);
+    }
     if (body != NULL) {
         curl_easy_setopt(th_curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(th_curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
