@@ -155,6 +155,7 @@ int journal_run(hjournal *j, const hjrun *r)
     rc |= jmember(&b, "out", r->out);
     rc |= jmember(&b, "exec", r->exec);
     rc |= jmember(&b, "old_name", r->old_name);
+    rc |= jmember(&b, "audit", r->audit);
     return jfinish(&b, j, rc);
 }
 
@@ -316,6 +317,7 @@ static void start_run(hjstate *st, const json_doc *d, const char *run_id)
     jcopy(d, 0, "out", st->out, sizeof(st->out));
     jcopy(d, 0, "exec", st->exec, sizeof(st->exec));
     jcopy(d, 0, "old_name", st->old_name, sizeof(st->old_name));
+    jcopy(d, 0, "audit", st->audit, sizeof(st->audit));
 }
 
 int journal_load(const char *path, hjstate *st)

@@ -31,7 +31,7 @@ typedef struct hjrun {
     const char *probe_url, *probe_path, *client_id, *secret_name;
     const char *const *aliases;
     int naliases;
-    const char *out, *exec, *old_name;
+    const char *out, *exec, *old_name, *audit;
 } hjrun;
 
 int journal_run(hjournal *j, const hjrun *run);
@@ -56,7 +56,7 @@ typedef struct hjstate {
     char probe_url[512], probe_path[512], client_id[256], secret_name[128];
     char aliases[8][128];
     int naliases;
-    char out[PATH_MAX], exec[1024], old_name[256];
+    char out[PATH_MAX], exec[1024], old_name[256], audit[PATH_MAX];
     /* progress */
     bool roll_intent, roll_outcome;
     char roll_status[16];

@@ -34,6 +34,7 @@ typedef struct rctx {
     bool resuming;
     char verified_id[128]; /* the id the last verify reported */
     char out_abs[PATH_MAX + 8]; /* --out made absolute, for the journal */
+    char audit_abs[PATH_MAX + 8];
     bool changed; /* a state-changing call may have taken effect: leave the run open for resume */
     int rc;
 } rctx;
@@ -636,6 +637,7 @@ static int write_run_record(rctx *c, const char *command)
     r.out = c->j.out;
     r.exec = o->exec;
     r.old_name = c->old_name;
+    r.audit = abs_path(o->audit, c->audit_abs, sizeof(c->audit_abs));
     return journal_run(&c->j, &r);
 }
 
@@ -935,6 +937,8 @@ int cmd_resume(const hopts *o)
         for (int i = 0; i < st.naliases; i++)
             eff.aliases[eff.naliases++] = st.aliases[i];
     }
+    if (eff.audit == NULL)
+        eff.audit = nz(st.audit);
     if (eff.out == NULL && eff.exec == NULL && !eff.print_secret) {
         eff.out = nz(st.out);
         eff.exec = nz(st.exec);
