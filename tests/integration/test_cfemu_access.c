@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -34,7 +35,10 @@ typedef struct creds {
     char app_console[37], app_vault[37], app_edge[37];
 } creds;
 
-static cfemu_fx g_fx;
+static cfemu_fx g_fx;           /* the group's cfemu (built-in seed) */
+static cfemu_fx g_fx2;          /* a second one, with a seed file, for test_probe_rules_from_seed */
+static cfemu_fx *g_cur = &g_fx; /* where http_do() sends requests */
+static char g_seed_dir[64];
 static creds g_cr;
 
 /* --- small helpers ----------------------------------------------------------------------- */
@@ -83,7 +87,7 @@ static resp http_do(const char *method, const char *url_path, const char *const 
 {
     resp r = {0, NULL, 0};
     char url[512];
-    snprintf(url, sizeof(url), "%s%s", g_fx.origin, url_path);
+    snprintf(url, sizeof(url), "%s%s", g_cur->origin, url_path);
     CURL *c = curl_easy_init();
     assert_non_null(c);
     struct curl_slist *hl = NULL;
@@ -93,7 +97,7 @@ static resp http_do(const char *method, const char *url_path, const char *const 
         hl = curl_slist_append(hl, "Content-Type: application/json");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_CAINFO, g_fx.ca_file);
+    curl_easy_setopt(c, CURLOPT_CAINFO, g_cur->ca_file);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
@@ -557,6 +561,14 @@ static void test_list_filters_and_pagination(void **state)
     expect_status(&r, 200);
     assert_int_equal(jcount(r.body, "result"), 0);
     resp_free(&r);
+
+    static const char *const bad_q[] = {"per_page=0", "page=0", "page=abc", "per_page=-5"};
+    for (size_t i = 0; i < sizeof(bad_q) / sizeof(bad_q[0]); i++) {
+        r = api("GET", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens?%s", g_cr.account,
+                bad_q[i]);
+        expect_status(&r, 400);
+        resp_free(&r);
+    }
 
     /* Unfiltered: the seed's two account tokens are there; the zone-level one is not. */
     r = api("GET", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens?per_page=50", g_cr.account);
@@ -1057,6 +1069,118 @@ static void test_malformed_ids(void **state)
     resp_free(&r);
 }
 
+/* Probe rules the built-in seed cannot show, from a seed file: a matching deny policy wins; an
+ * "allow" policy naming the token admits it; a disabled token, an expired one and a token of
+ * another account are refused; a seeded previous secret works inside its window; a zone app takes
+ * its account's tokens. (Seeded secrets here are fixed test values, not credentials.) */
+/* clang-format off */
+#define SEED_A    "01a7362d577a6c3019a474fd6f485823"
+#define SEED_B    "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
+#define SEED_Z    "023e105f4ecef8ad9ca31a8372d0c353"
+#define ST_A      "aaaaaaaa-0000-4000-8000-000000000001"
+#define APP_DENY  "dddddddd-0000-4000-8000-000000000001"
+#define APP_ALLOW "dddddddd-0000-4000-8000-000000000002"
+#define APP_ANY   "dddddddd-0000-4000-8000-000000000003"
+#define APP_ZONE  "dddddddd-0000-4000-8000-000000000004"
+#define X8(c)     c c c c c c c c
+#define CID(c)    X8(c) X8(c) X8(c) X8(c) ".access"
+#define SEC(c)    X8(c) X8(c) X8(c) X8(c) X8(c) X8(c) X8(c) X8(c)
+#define ST(n, scope, id, name, c, s) \
+    "{\"id\":\"aaaaaaaa-0000-4000-8000-00000000000" n "\",\"" scope "\":\"" id "\"," \
+    "\"name\":\"" name "\",\"client_id\":\"" CID(c) "\",\"client_secret\":\"" SEC(s) "\""
+#define APP(id, scope, sid, pols) \
+    "{\"id\":\"" id "\",\"" scope "\":\"" sid "\",\"name\":\"app-" id "\",\"policies\":[" pols "]}"
+#define POL(decision, rule) "{\"decision\":\"" decision "\",\"include\":[" rule "]}"
+#define BY_ID(id)  "{\"service_token\":{\"token_id\":\"" id "\"}}"
+#define ANY_VALID  "{\"any_valid_service_token\":{}}"
+
+static const char seed_json[] =
+    "{\"users\":[{\"id\":\"9a7806061c88ada191ed06f989cc3dac\",\"email\":\"ops@example.com\"}],"
+    "\"accounts\":[{\"id\":\"" SEED_A "\",\"name\":\"A\"},{\"id\":\"" SEED_B "\",\"name\":\"B\"}],"
+    "\"zones\":[{\"id\":\"" SEED_Z "\",\"name\":\"example.com\",\"account_id\":\"" SEED_A "\"}],"
+    "\"tokens\":[],"
+    "\"service_tokens\":["
+    ST("1", "account_id", SEED_A, "st-a", "a", "1") "},"
+    ST("2", "account_id", SEED_B, "st-b", "b", "2") "},"
+    ST("3", "zone_id", SEED_Z, "st-z", "c", "3") "},"
+    ST("4", "account_id", SEED_A, "st-off", "d", "4") ",\"enabled\":false},"
+    ST("5", "account_id", SEED_A, "st-prev", "e", "5") ",\"previous_client_secret\":\"" SEC("6")
+        "\",\"previous_client_secret_expires_at\":\"2099-01-01T00:00:00Z\","
+        "\"expires_at\":\"2199-01-01T00:00:00Z\",\"client_secret_version\":2},"
+    ST("6", "account_id", SEED_A, "st-old", "f", "7") ",\"expires_at\":\"2000-01-01T00:00:00Z\"}"
+    "],\"access_apps\":["
+    APP(APP_DENY, "account_id", SEED_A,
+        POL("deny", BY_ID(ST_A)) "," POL("non_identity", ANY_VALID)) ","
+    APP(APP_ALLOW, "account_id", SEED_A, POL("allow", BY_ID(ST_A))) ","
+    APP(APP_ANY, "account_id", SEED_A, POL("non_identity", ANY_VALID)) ","
+    APP(APP_ZONE, "zone_id", SEED_Z, POL("non_identity", ANY_VALID))
+    "]}";
+/* clang-format on */
+
+static int seed_setup(void **state)
+{
+    char path[128];
+    FILE *f;
+
+    (void)state;
+    snprintf(g_seed_dir, sizeof(g_seed_dir), "/tmp/cfemu-access-seed-XXXXXX");
+    if (mkdtemp(g_seed_dir) == NULL)
+        return -1;
+    snprintf(path, sizeof(path), "%s/seed.json", g_seed_dir);
+    f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    fputs(seed_json, f);
+    fclose(f);
+    if (cfemu_start(&g_fx2, path, NULL) != 0)
+        return -1;
+    g_cur = &g_fx2;
+    return 0;
+}
+
+static int seed_teardown(void **state)
+{
+    char path[128];
+    int rc;
+
+    (void)state;
+    g_cur = &g_fx;
+    rc = cfemu_stop(&g_fx2);
+    snprintf(path, sizeof(path), "%s/seed.json", g_seed_dir);
+    unlink(path);
+    rmdir(g_seed_dir);
+    return rc == 0 ? 0 : -1;
+}
+
+static void test_probe_rules_from_seed(void **state)
+{
+    (void)state;
+    /* deny naming st-a wins over the any_valid policy; others pass. */
+    assert_int_equal(probe(APP_DENY, CID("a"), SEC("1")), 403);
+    assert_int_equal(probe(APP_DENY, CID("e"), SEC("5")), 200);
+    /* "allow" naming the token admits it, and only it. */
+    assert_int_equal(probe(APP_ALLOW, CID("a"), SEC("1")), 200);
+    assert_int_equal(probe(APP_ALLOW, CID("e"), SEC("5")), 403);
+    /* Account app: another account's token is valid but out of reach. */
+    assert_int_equal(probe(APP_ANY, CID("b"), SEC("2")), 403);
+    assert_int_equal(probe(APP_ANY, CID("c"), SEC("3")), 403); /* a zone token */
+    /* Disabled or expired: 401, even with the right secret. */
+    assert_int_equal(probe(APP_ANY, CID("d"), SEC("4")), 401);
+    assert_int_equal(probe(APP_ANY, CID("f"), SEC("7")), 401);
+    /* Seeded previous secret inside its window, and the current one. */
+    assert_int_equal(probe(APP_ANY, CID("e"), SEC("6")), 200);
+    assert_int_equal(probe(APP_ANY, CID("e"), SEC("5")), 200);
+    /* One token's secret under another's client id. */
+    assert_int_equal(probe(APP_ANY, CID("a"), SEC("5")), 401);
+    /* Zone app: its zone's token and its account's token; not another account's. */
+    assert_int_equal(probe(APP_ZONE, CID("c"), SEC("3")), 200);
+    assert_int_equal(probe(APP_ZONE, CID("a"), SEC("1")), 200);
+    assert_int_equal(probe(APP_ZONE, CID("b"), SEC("2")), 403);
+    /* Past the seeded window the previous secret is retired. */
+    assert_int_equal(cfemu_clock_advance(&g_fx2, 80L * 366 * 86400), 0);
+    assert_int_equal(probe(APP_ANY, CID("e"), SEC("6")), 401);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1074,6 +1198,7 @@ int main(void)
         cmocka_unit_test(test_permission_failures),
         cmocka_unit_test(test_malformed_ids),
         cmocka_unit_test(test_delete_refused_while_referenced),
+        cmocka_unit_test_setup_teardown(test_probe_rules_from_seed, seed_setup, seed_teardown),
     };
     return cmocka_run_group_tests_name("cfemu_access", tests, group_setup, group_teardown);
 }
