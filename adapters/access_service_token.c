@@ -167,9 +167,7 @@ static int32_t ast_run_id(const rotp_params *req, char *out, size_t cap, rotp_er
     if (out[0] != '\0') {
         if (!ast_run_id_ok(out))
             return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
-                            "run_id: must be 1 to %d characters "
-                            "of [A-Za-z0-9_-]",
-                            AST_RUN_ID_MAX);
+                            "run_id: must be 1 to %d characters of [A-Za-z0-9_-]", AST_RUN_ID_MAX);
         return ROTP_E_OK;
     }
     unsigned char rnd[6];
@@ -256,9 +254,9 @@ static int ast_token_read(const json_doc *doc, int obj, ast_token *t)
         int64_t v = 0;
         if (json_get_int64(doc, tok, &v) == 0)
             snprintf(t->secret_version, sizeof(t->secret_version), "%lld", (long long)v);
-        else if (raw != NULL && n < sizeof(t->secret_version) && !json_is_string(doc, tok) &&
-                 !json_is_object(doc, tok) && !json_is_array(doc, tok))
-            memcpy(t->secret_version, raw, n); /* a number with a fraction: keep its text */
+        else if (raw != NULL && n > 0 && n < sizeof(t->secret_version) &&
+                 !json_is_string(doc, tok) && (raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')))
+            memcpy(t->secret_version, raw, n); /* the schema says number: keep a fraction's text */
         else
             return -1;
     }
@@ -394,9 +392,7 @@ static int32_t ast_walk(cf_inst *inst, const ast_scope *sc, const char *name, co
                 break;
             if (ast_token_read(doc, tok, &t) != 0) {
                 rc = rerr_set(err, ROTP_E_PROTOCOL,
-                              "%s: item %d is not a well-formed service "
-                              "token",
-                              what, i);
+                              "%s: item %d is not a well-formed service token", what, i);
                 break;
             }
             if (name[0] != '\0' && strcmp(t.name, name) != 0)
