@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
+
 void hreq_init(hreq *r)
 {
     memset(r, 0, sizeof(*r));
@@ -205,4 +207,24 @@ void hres_copy(const hres *h, const char *key, char *buf, size_t cap)
         return;
     memcpy(buf, v, len);
     buf[len] = '\0';
+}
+
+int items_ids(const char *items, char (*ids)[128], int max)
+{
+    json_doc d;
+    int n = 0;
+    if (items == NULL || json_parse(&d, items, strlen(items)) != JSON_OK)
+        return 0;
+    if (json_is_array(&d, 0)) {
+        for (int i = 0; n < max; i++) {
+            int e = json_at(&d, 0, i);
+            if (e < 0)
+                break;
+            int t = json_get(&d, e, "id");
+            if (t >= 0 && json_strcpy(&d, t, ids[n], sizeof(ids[0])) == 0 && ids[n][0] != '\0')
+                n++;
+        }
+    }
+    json_free(&d);
+    return n;
 }

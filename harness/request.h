@@ -66,4 +66,8 @@ void hres_copy(const hres *h, const char *key, char *buf, size_t cap);
 /* The i-th result item (stride-aware), or NULL past the end. */
 const rotp_param *hres_item(const hres *h, uint32_t i);
 
+/* Collects the "id" members of a list result's `items` JSON array into ids (at most max,
+ * each < 128 bytes). Returns how many were found. */
+int items_ids(const char *items, char (*ids)[128], int max);
+
 #endif

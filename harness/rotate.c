@@ -32,7 +32,7 @@ typedef struct rctx {
     hsecret fresh;
     rot_outcome *out;
     bool resuming;
-    char verified_id[128]; /* the id the last verify reported */
+    char verified_id[128];      /* the id the last verify reported */
     char out_abs[PATH_MAX + 8]; /* --out made absolute, for the journal */
     char audit_abs[PATH_MAX + 8];
     bool changed; /* a state-changing call may have taken effect: leave the run open for resume */
@@ -294,25 +294,15 @@ static int remove_orphans(rctx *c, const char *known_new_id)
         hres_free(&h);
         return exit_code_for(code);
     }
-    /* items is a JSON array of objects; pick out every "id". */
-    const char *items = hres_get(&h, "items", NULL);
-    for (const char *p = items; p != NULL && nids < 8;) {
-        p = strstr(p, "\"id\":\"");
-        if (p == NULL)
-            break;
-        p += 6;
-        const char *e = strchr(p, '"');
-        if (e == NULL || (size_t)(e - p) >= sizeof(ids[0]))
-            break;
-        char id[128];
-        memcpy(id, p, (size_t)(e - p));
-        id[e - p] = '\0';
-        bool dup = strcmp(id, c->o->id) == 0;
+    /* items is a JSON array of objects; every "id" other than the old token's is an orphan. */
+    char found[8][128];
+    int nfound = items_ids(hres_get(&h, "items", NULL), found, 8);
+    for (int k = 0; k < nfound && nids < 8; k++) {
+        bool dup = strcmp(found[k], c->o->id) == 0;
         for (int i = 0; i < nids && !dup; i++)
-            dup = strcmp(ids[i], id) == 0;
+            dup = strcmp(ids[i], found[k]) == 0;
         if (!dup)
-            snprintf(ids[nids++], sizeof(ids[0]), "%s", id);
-        p = e;
+            snprintf(ids[nids++], sizeof(ids[0]), "%s", found[k]);
     }
     hres_free(&h);
     for (int i = 0; i < nids; i++) {

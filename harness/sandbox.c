@@ -30,8 +30,10 @@ typedef struct sbx {
     char created_id[128]; /* the token provision made (revoked by cleanup if still live) */
     char current_id[128]; /* the live token after the rotation (csd: the new one) */
     char client_id[256];
-    bool live;         /* current_id still needs a revoke */
-    bool created_live; /* created_id still needs a revoke (csd before finish) */
+    char prov_name[128]; /* provision's token name, to find it after a lost answer */
+    bool prov_unknown;   /* provision's outcome is unknown: look for the token by name */
+    bool live;           /* current_id still needs a revoke */
+    bool created_live;   /* created_id still needs a revoke (csd before finish) */
 } sbx;
 
 /* Revokes id for cleanup or the revoke step; service tokens are deleted. */
@@ -76,6 +78,7 @@ static int step_provision(sbx *s, secret_buf **s0)
     if (s->service) {
         hreq_add(&req, "name", "rotp-sandbox");
         hreq_add(&req, "run_id", s->run_id);
+        snprintf(s->prov_name, sizeof(s->prov_name), "rotp-sandbox.sandbox-%s", s->run_id);
         bool has_duration = false;
         for (int i = 0; i < o->nparams; i++)
             has_duration |= strncmp(o->params[i], "duration=", 9) == 0;
@@ -84,6 +87,7 @@ static int step_provision(sbx *s, secret_buf **s0)
     } else {
         snprintf(token_name, sizeof(token_name), "rotp-sandbox-%s", s->run_id);
         hreq_add(&req, "name", token_name);
+        snprintf(s->prov_name, sizeof(s->prov_name), "%s", token_name);
         if (!has_policies) {
             if (o->zone == NULL) {
                 report_step(s->rep, "provision", HSTEP_FAIL, 0, HX_USAGE,
@@ -103,6 +107,8 @@ static int step_provision(sbx *s, secret_buf **s0)
             hreq_add(&req, "expires_on", expires);
     }
     code = hcall(s->hp, "provision", &req, &h);
+    if (code == ROTP_E_OUTCOME_UNKNOWN)
+        s->prov_unknown = true;
     if (code != ROTP_E_OK) {
         report_step(s->rep, "provision", HSTEP_FAIL, (long)(now_ms() - t0), exit_code_for(code),
                     "%s: %s", rotp_code_name(code), h.err.message);
@@ -362,6 +368,39 @@ cleanup:
                         code == ROTP_E_OK ? "state=" : rotp_code_name(code),
                         code == ROTP_E_OK ? state : "");
         }
+    }
+    if (s.prov_unknown) {
+        /* The token may exist though its answer was lost: find it by its name and delete it. */
+        hreq req;
+        hres h;
+        char found[8][128];
+        int n = 0;
+        long long t0 = now_ms();
+        hreq_init(&req);
+        hreq_add(&req, "kind", o->kind);
+        hreq_add_scope(&req, o, o->kind);
+        hreq_add(&req, "name", s.prov_name);
+        int32_t code = hcall(hp, "list", &req, &h);
+        if (code == ROTP_E_OK)
+            n = items_ids(hres_get(&h, "items", NULL), found, 8);
+        hres_free(&h);
+        if (code != ROTP_E_OK)
+            report_step(rep, "cleanup: find lost token", HSTEP_FAIL, (long)(now_ms() - t0),
+                        exit_code_for(code), "list name=%s: %s", s.prov_name, rotp_code_name(code));
+        for (int i = 0; i < n; i++) {
+            char state[64] = "";
+            rotp_error err;
+            memset(&err, 0, sizeof(err));
+            code = revoke_id(&s, found[i], state, sizeof(state), &err);
+            report_step(rep, "cleanup: revoke lost token",
+                        code == ROTP_E_OK ? HSTEP_PASS : HSTEP_FAIL, (long)(now_ms() - t0),
+                        exit_code_for(code), "%s (%s) %s%s", found[i], s.prov_name,
+                        code == ROTP_E_OK ? "state=" : rotp_code_name(code),
+                        code == ROTP_E_OK ? state : "");
+        }
+        if (code == ROTP_E_OK && n == 0)
+            report_step(rep, "cleanup: find lost token", HSTEP_PASS, (long)(now_ms() - t0), HX_OK,
+                        "no token named %s: nothing was created", s.prov_name);
     }
     remove_flat_dir(s.dir);
     secret_free(s0);
