@@ -76,8 +76,8 @@ static bool policy_has_group(const cf_policy *p, const char *group)
 
 /* 1: allowed; 0: the token holds the group somewhere, but not on this resource; -1: it does
  * not hold the group at all. */
-static int evaluate(const cfemu_state *st, const cf_token *t, const char *group,
-                    cf_scope_kind kind, const char *scope_id)
+static int evaluate(const cfemu_state *st, const cf_token *t, const char *group, cf_scope_kind kind,
+                    const char *scope_id)
 {
     const char *zone_account = NULL;
     bool has_group = false;

@@ -34,7 +34,7 @@ typedef enum cfemu_fault_kind {
     FAULT_MALFORMED_JSON, /* apply; the body is cut to broken JSON (with a correct length) */
     FAULT_OVERSIZE,       /* apply; the JSON body is padded past `size` bytes (default 2 MiB) */
     FAULT_WRONG_CONTENT_TYPE, /* apply; Content-Type text/html */
-    FAULT_RATE_LIMIT      /* 429 code 971 with Retry-After retry_after; nothing applied */
+    FAULT_RATE_LIMIT          /* 429 code 971 with Retry-After retry_after; nothing applied */
 } cfemu_fault_kind;
 
 typedef struct cfemu_fault {
@@ -54,12 +54,12 @@ typedef struct cfemu_fault {
 
 typedef struct cfemu_log_entry {
     long seq;
-    int64_t at;       /* cfemu clock */
+    int64_t at; /* cfemu clock */
     char method[16];
-    char *path;       /* without the query string */
-    int status;       /* 0 when the connection was dropped */
+    char *path;                      /* without the query string */
+    int status;                      /* 0 when the connection was dropped */
     char token_id[CF_HEX32_LEN + 1]; /* "" when no token authenticated */
-    const char *fault; /* the fault kind name that hit, or NULL */
+    const char *fault;               /* the fault kind name that hit, or NULL */
 } cfemu_log_entry;
 
 typedef struct cfemu_rl_bucket {
@@ -75,7 +75,7 @@ struct cfemu_ctx {
     int64_t clock_offset; /* added to the real time */
     cf_vec faults;        /* cfemu_fault * */
     long next_fault_id;
-    cf_vec log;           /* cfemu_log_entry * */
+    cf_vec log; /* cfemu_log_entry * */
     long log_seq;
     long requests;       /* requests outside /__cfemu/ since the last log reset */
     long unknown_routes; /* of which answered 400/7000 */

@@ -11,7 +11,7 @@
 #include "timefmt.h"
 
 static const char *const fault_kind_names[] = {
-    "status",   "delay",          "reset_before",       "reset_after", "truncate",
+    "status",         "delay",    "reset_before",       "reset_after", "truncate",
     "malformed_json", "oversize", "wrong_content_type", "rate_limit",
 };
 
@@ -123,11 +123,12 @@ static int json_service_token(dynbuf *b, const cf_service_token *t)
     if (rc == 0)
         rc = dynbuf_json_cstr(b, t->duration);
     if (rc == 0)
-        rc = dynbuf_printf(b, ",\"client_secret_version\":%lld,\"has_previous_secret\":%s,"
-                              "\"enabled\":%s,\"expires_at\":",
-                           (long long)t->client_secret_version,
-                           t->prev_secret != NULL ? "true" : "false",
-                           t->enabled ? "true" : "false");
+        rc =
+            dynbuf_printf(b,
+                          ",\"client_secret_version\":%lld,\"has_previous_secret\":%s,"
+                          "\"enabled\":%s,\"expires_at\":",
+                          (long long)t->client_secret_version,
+                          t->prev_secret != NULL ? "true" : "false", t->enabled ? "true" : "false");
     if (rc == 0)
         rc = cf_json_time(b, t->expires_at);
     if (rc == 0)
@@ -424,8 +425,8 @@ static int clock_view(cfemu_ctx *ctx, response *resp)
     char result[160];
 
     rfc3339_format(cfemu_now(ctx), now, sizeof(now));
-    snprintf(result, sizeof(result), "{\"now\":\"%s\",\"unix\":%lld,\"offset_seconds\":%lld}",
-             now, (long long)cfemu_now(ctx), (long long)ctx->clock_offset);
+    snprintf(result, sizeof(result), "{\"now\":\"%s\",\"unix\":%lld,\"offset_seconds\":%lld}", now,
+             (long long)cfemu_now(ctx), (long long)ctx->clock_offset);
     resp_ok(resp, 200, result);
     return ROUTE_DONE;
 }

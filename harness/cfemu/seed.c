@@ -15,7 +15,7 @@
 #include "json.h"
 #include "timefmt.h"
 
-#define SEED_MAX (4u * 1024u * 1024u)
+#define SEED_MAX            (4u * 1024u * 1024u)
 #define DEFAULT_DURATION_MS (8760LL * 3600 * 1000)
 
 /* The built-in seed (BRIEF.md "The built-in cfemu seed"). Secrets are left out, so every run
@@ -177,8 +177,7 @@ static int load_accounts(seed_ctx *s, int arr)
         if (a == NULL)
             return fail(s, "accounts", i, "out of memory");
         if (get_hex32(s->doc, o, "id", a->id) != 0 ||
-            get_strdup(s->doc, o, "name", &a->name) != 1 ||
-            state_account(s->st, a->id) != NULL) {
+            get_strdup(s->doc, o, "name", &a->name) != 1 || state_account(s->st, a->id) != NULL) {
             cf_account_free(a);
             return fail(s, "accounts", i, "needs a unique 32-hex id and a name");
         }
@@ -265,8 +264,9 @@ static int load_token(seed_ctx *s, int o, int i)
         goto out;
     }
     if (token_owner(s, o, t) != 0) {
-        fail(s, "tokens", i, "owner must be \"user\", \"user:<id>\" or \"account:<id>\" of a "
-                             "seeded user/account");
+        fail(s, "tokens", i,
+             "owner must be \"user\", \"user:<id>\" or \"account:<id>\" of a "
+             "seeded user/account");
         goto out;
     }
     if (get_strdup(doc, o, "status", &t->status) < 0) {
@@ -318,7 +318,8 @@ static int load_token(seed_ctx *s, int o, int i)
             !secret_shape_ok(t->value->data, t->value->len) || t->value->len < 40 ||
             t->value->len > 80 ||
             state_token_by_value(s->st, t->value->data, t->value->len) != NULL) {
-            fail(s, "tokens", i, "value must be a unique [-A-Za-z0-9._~+/]+=* string of 40 to 80 characters");
+            fail(s, "tokens", i,
+                 "value must be a unique [-A-Za-z0-9._~+/]+=* string of 40 to 80 characters");
             goto out;
         }
     } else {
@@ -404,8 +405,7 @@ static int load_service_token(seed_ctx *s, int o, int i)
         goto out;
     }
     tok = json_get(doc, o, "previous_client_secret");
-    if (tok >= 0 && !json_is_null(doc, tok) &&
-        json_secretdup(doc, tok, &t->prev_secret) != 0) {
+    if (tok >= 0 && !json_is_null(doc, tok) && json_secretdup(doc, tok, &t->prev_secret) != 0) {
         fail(s, "service_tokens", i, "bad previous_client_secret");
         goto out;
     }
@@ -447,7 +447,8 @@ static int load_service_token(seed_ctx *s, int o, int i)
         goto out;
     }
     creds_key(t->name, key, sizeof(key));
-    if (dynbuf_printf(s->creds, "CFEMU_ST_%s_ID=%s\nCFEMU_ST_%s_CLIENT_ID=%s\n"
+    if (dynbuf_printf(s->creds,
+                      "CFEMU_ST_%s_ID=%s\nCFEMU_ST_%s_CLIENT_ID=%s\n"
                       "CFEMU_ST_%s_CLIENT_SECRET=",
                       key, t->id, key, t->client_id, key) != 0 ||
         dynbuf_add(s->creds, t->client_secret->data, t->client_secret->len) != 0 ||
@@ -529,9 +530,10 @@ static int load_app(seed_ctx *s, int o, int i)
         }
         for (int r = 0; r < doc->toks[inc].size; r++) {
             if (load_rule(s, json_at(doc, inc, r), &ap->include[ap->ninclude]) != 0) {
-                fail(s, "access_apps", i, "an include rule must be {\"service_token\":"
-                                          "{\"token_id\":\"<uuid>\"}} or "
-                                          "{\"any_valid_service_token\":{}}");
+                fail(s, "access_apps", i,
+                     "an include rule must be {\"service_token\":"
+                     "{\"token_id\":\"<uuid>\"}} or "
+                     "{\"any_valid_service_token\":{}}");
                 goto out;
             }
             ap->ninclude++;

@@ -141,8 +141,8 @@ static int resp_error_extra(response *resp, int status, int code, const char *me
     int rc;
 
     resp_reset(resp, status, "application/json");
-    rc = dynbuf_printf(&resp->body, "{\"success\":false,\"errors\":[{\"code\":%d,\"message\":",
-                       code);
+    rc = dynbuf_printf(&resp->body,
+                       "{\"success\":false,\"errors\":[{\"code\":%d,\"message\":", code);
     if (rc == 0)
         rc = dynbuf_json_cstr(&resp->body, message);
     if (rc == 0 && extra != NULL)
@@ -209,8 +209,8 @@ int resp_bad_id(response *resp, const request *req)
 {
     char msg[600];
 
-    snprintf(msg, sizeof(msg), "Could not route to %.500s, perhaps your object identifier is invalid?",
-             req->path);
+    snprintf(msg, sizeof(msg),
+             "Could not route to %.500s, perhaps your object identifier is invalid?", req->path);
     return resp_error(resp, 404, 7003, msg);
 }
 
@@ -489,7 +489,7 @@ static void wipe_free_body(void *p)
 
 typedef struct trunc_body {
     char *data;
-    size_t len;  /* what is actually sent */
+    size_t len; /* what is actually sent */
 } trunc_body;
 
 static ssize_t trunc_reader(void *cls, uint64_t pos, char *buf, size_t max)
@@ -744,9 +744,8 @@ out_free:
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     cfemu_ctx *ctx = cls;
     conn_state *cs = *con_cls;
@@ -823,8 +822,8 @@ int server_run(cfemu_ctx *ctx)
     struct sockaddr_in sin;
     struct sockaddr_in6 sin6;
     struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info;
     sigset_t set;
     int sig = 0;
@@ -863,17 +862,16 @@ int server_run(cfemu_ctx *ctx)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     if (ctx->opt.insecure_http) {
-        d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, ctx,
-                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx, MHD_OPTION_SOCK_ADDR, sa,
-                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+        d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER,
+                             mhd_log, ctx, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_COMPLETED,
+                             on_completed, ctx, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                             MHD_OPTION_END);
     } else {
-        d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, ctx,
-                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx, MHD_OPTION_SOCK_ADDR, sa,
-                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                             MHD_OPTION_HTTPS_MEM_KEY, tls.key_pem,
-                             MHD_OPTION_HTTPS_MEM_CERT, tls.cert_pem, MHD_OPTION_END);
+        d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER,
+                             mhd_log, ctx, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_COMPLETED,
+                             on_completed, ctx, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                             MHD_OPTION_HTTPS_MEM_KEY, tls.key_pem, MHD_OPTION_HTTPS_MEM_CERT,
+                             tls.cert_pem, MHD_OPTION_END);
     }
     if (d == NULL) {
         fprintf(stderr, "cfemu: cannot listen on %s:%d\n", ctx->opt.listen_host,
@@ -887,9 +885,9 @@ int server_run(cfemu_ctx *ctx)
                 strerror(errno));
         goto out;
     }
-    fprintf(stderr, "cfemu: listening on %s://%s%s%s:%d\n", ctx->opt.insecure_http ? "http" : "https",
-            sa->sa_family == AF_INET6 ? "[" : "", ctx->opt.listen_host,
-            sa->sa_family == AF_INET6 ? "]" : "", port);
+    fprintf(stderr, "cfemu: listening on %s://%s%s%s:%d\n",
+            ctx->opt.insecure_http ? "http" : "https", sa->sa_family == AF_INET6 ? "[" : "",
+            ctx->opt.listen_host, sa->sa_family == AF_INET6 ? "]" : "", port);
     while (sigwait(&set, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
         ;
     fprintf(stderr, "cfemu: signal %d, stopping\n", sig);

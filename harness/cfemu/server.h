@@ -24,12 +24,12 @@
 #define ROUTE_NOT_MINE 0
 #define ROUTE_DONE     1
 
-#define CFEMU_API_PREFIX  "/client/v4"
-#define CFEMU_CTL_PREFIX  "/__cfemu/"
+#define CFEMU_API_PREFIX   "/client/v4"
+#define CFEMU_CTL_PREFIX   "/__cfemu/"
 #define CFEMU_PROBE_PREFIX "/cdn-cgi/access/probe/"
 
-#define CFEMU_MAX_BODY (1024u * 1024u)  /* request bodies over this are refused (413) */
-#define CFEMU_MAX_SEGS 16               /* path segments after /client/v4 */
+#define CFEMU_MAX_BODY (1024u * 1024u) /* request bodies over this are refused (413) */
+#define CFEMU_MAX_SEGS 16              /* path segments after /client/v4 */
 
 /* Where the request is headed: the route family decides the authentication failure codes. */
 typedef enum cf_scope_kind {
@@ -41,11 +41,11 @@ typedef enum cf_scope_kind {
 
 /* The outcome of reading the Authorization header (done by the server before dispatch). */
 typedef enum cf_auth_state {
-    CF_AUTH_MISSING = 0,  /* no Authorization header, or not "Bearer" */
-    CF_AUTH_MALFORMED,    /* Bearer value outside [-A-Za-z0-9._~+/]+=* or with spaces */
-    CF_AUTH_UNKNOWN,      /* well-formed, but no token has this value (unknown/rolled/deleted) */
-    CF_AUTH_INACTIVE,     /* a token, but disabled, expired or before not_before */
-    CF_AUTH_OK            /* req->caller is a live token */
+    CF_AUTH_MISSING = 0, /* no Authorization header, or not "Bearer" */
+    CF_AUTH_MALFORMED,   /* Bearer value outside [-A-Za-z0-9._~+/]+=* or with spaces */
+    CF_AUTH_UNKNOWN,     /* well-formed, but no token has this value (unknown/rolled/deleted) */
+    CF_AUTH_INACTIVE,    /* a token, but disabled, expired or before not_before */
+    CF_AUTH_OK           /* req->caller is a live token */
 } cf_auth_state;
 
 typedef struct cf_query_param {
@@ -64,8 +64,8 @@ typedef struct request {
     size_t nquery;
     /* Copies of the headers cfemu reads (NULL when absent). The Authorization value and the
      * client secret are secrets: never logged, wiped when the request is freed. */
-    secret_buf *authorization;    /* the whole header value */
-    char *cf_access_client_id;    /* CF-Access-Client-Id */
+    secret_buf *authorization;           /* the whole header value */
+    char *cf_access_client_id;           /* CF-Access-Client-Id */
     secret_buf *cf_access_client_secret; /* CF-Access-Client-Secret */
     char *content_type;
     char *body; /* NUL-terminated (the NUL is not counted); NULL when there was no body */

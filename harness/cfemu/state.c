@@ -512,8 +512,7 @@ int cf_json_policies(dynbuf *b, const cf_policy *p, size_t n)
         if (rc == 0)
             rc = dynbuf_adds(b, ",\"permission_groups\":[");
         for (size_t g = 0; rc == 0 && g < p[i].ngroups; g++) {
-            rc = dynbuf_printf(b, "%s{\"id\":\"%s\",\"name\":", g ? "," : "",
-                               p[i].groups[g]->id);
+            rc = dynbuf_printf(b, "%s{\"id\":\"%s\",\"name\":", g ? "," : "", p[i].groups[g]->id);
             if (rc == 0)
                 rc = dynbuf_json_cstr(b, p[i].groups[g]->name);
             if (rc == 0)
@@ -651,8 +650,10 @@ static int parse_groups(const json_doc *doc, int arr, cf_policy *p, char *err, s
                 pg = cf_perm_group_by_name(nm);
         }
         if (pg == NULL) {
-            snprintf(err, cap, "permission group %d of a policy is unknown (see "
-                     "GET /user/tokens/permission_groups)", i);
+            snprintf(err, cap,
+                     "permission group %d of a policy is unknown (see "
+                     "GET /user/tokens/permission_groups)",
+                     i);
             return -1;
         }
         p->groups[p->ngroups++] = pg;

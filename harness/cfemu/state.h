@@ -77,15 +77,15 @@ const cf_perm_group *cf_perm_group_by_name(const char *name);
  * "com.cloudflare.api.account.zone.*"). */
 typedef struct cf_resource {
     char *key;
-    char *value;        /* flat form: the value ("*" grants); NULL in the nested form */
-    char **inner_keys;  /* nested form: inner keys whose value is "*" */
-    char **inner_vals;  /* nested form: their values */
+    char *value;       /* flat form: the value ("*" grants); NULL in the nested form */
+    char **inner_keys; /* nested form: inner keys whose value is "*" */
+    char **inner_vals; /* nested form: their values */
     size_t ninner;
 } cf_resource;
 
 typedef struct cf_policy {
     char id[CF_HEX32_LEN + 1];
-    bool allow; /* effect "allow"; false = "deny" (a deny wins over any allow) */
+    bool allow;                   /* effect "allow"; false = "deny" (a deny wins over any allow) */
     const cf_perm_group **groups; /* borrowed from the catalogue */
     size_t ngroups;
     cf_resource *resources;
@@ -115,13 +115,13 @@ typedef struct cf_service_token {
     char *name;
     char account_id[CF_HEX32_LEN + 1]; /* exactly one of account_id / zone_id is non-empty */
     char zone_id[CF_HEX32_LEN + 1];
-    char *client_id;            /* "<32 hex>.access" */
-    secret_buf *client_secret;  /* current secret (64 hex when cfemu makes it) */
-    secret_buf *prev_secret;    /* the secret before the last rotation, or NULL */
+    char *client_id;                /* "<32 hex>.access" */
+    secret_buf *client_secret;      /* current secret (64 hex when cfemu makes it) */
+    secret_buf *prev_secret;        /* the secret before the last rotation, or NULL */
     int64_t prev_secret_expires_at; /* previous_client_secret_expires_at; CF_TIME_NONE if none */
     int64_t client_secret_version;  /* starts at 1 */
-    char *duration;             /* Go duration text as given, default "8760h"; or "forever" */
-    int64_t expires_at;         /* CF_TIME_NONE for "forever" */
+    char *duration;                 /* Go duration text as given, default "8760h"; or "forever" */
+    int64_t expires_at;             /* CF_TIME_NONE for "forever" */
     int64_t created_at, updated_at;
     int64_t last_seen_at; /* CF_TIME_NONE until the probe origin sees it */
     bool enabled;         /* false: the probe origin refuses it (a seed may disable one) */
@@ -185,7 +185,8 @@ cf_access_app *state_app(const cfemu_state *st, const char *id);
 /* The index of the object in its vector, or -1. */
 long state_index_of(const cf_vec *v, const void *p);
 
-/* The token whose current value equals the len bytes of value (constant-time per token), or NULL. */
+/* The token whose current value equals the len bytes of value (constant-time per token), or NULL.
+ */
 cf_token *state_token_by_value(const cfemu_state *st, const char *value, size_t len);
 /* The service token whose client_id equals client_id, or NULL. */
 cf_service_token *state_service_token_by_client_id(const cfemu_state *st, const char *client_id);

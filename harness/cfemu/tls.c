@@ -101,8 +101,7 @@ int tls_make(tls_material *m)
                                              GNUTLS_FSAN_APPEND) < 0 ||
         gnutls_x509_crt_set_subject_alt_name(srv, GNUTLS_SAN_IPADDRESS, ip6, sizeof(ip6),
                                              GNUTLS_FSAN_APPEND) < 0 ||
-        set_key_id(srv) != 0 ||
-        gnutls_x509_crt_set_authority_key_id(srv, ca_id, ca_id_len) < 0 ||
+        set_key_id(srv) != 0 || gnutls_x509_crt_set_authority_key_id(srv, ca_id, ca_id_len) < 0 ||
         gnutls_x509_crt_sign2(srv, ca, ca_key, GNUTLS_DIG_SHA256, 0) < 0)
         goto out;
 

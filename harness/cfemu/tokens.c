@@ -247,8 +247,7 @@ static int create_token(cfemu_ctx *ctx, const family *f, request *req, response 
     } while (state_token(st, t->id) != NULL);
     t->status = rotp__strdup("active");
     t->value = cf_new_token_value(f->prefix);
-    if (t->status == NULL || t->value == NULL || cf_json_token(&b, t, now) != 0 ||
-        b.len == 0) {
+    if (t->status == NULL || t->value == NULL || cf_json_token(&b, t, now) != 0 || b.len == 0) {
         oom(resp);
         goto out;
     }
@@ -325,8 +324,7 @@ out:
 
 /* --- get / delete / roll ------------------------------------------------------------------- */
 
-static int get_token(cfemu_ctx *ctx, const family *f, request *req, response *resp,
-                     const char *id)
+static int get_token(cfemu_ctx *ctx, const family *f, request *req, response *resp, const char *id)
 {
     cf_token *t;
     dynbuf b;
@@ -367,8 +365,7 @@ static int delete_token(cfemu_ctx *ctx, const family *f, request *req, response 
     return ROUTE_DONE;
 }
 
-static int roll_token(cfemu_ctx *ctx, const family *f, request *req, response *resp,
-                      const char *id)
+static int roll_token(cfemu_ctx *ctx, const family *f, request *req, response *resp, const char *id)
 {
     secret_buf *nv;
     cf_token *t;
@@ -488,8 +485,7 @@ static bool is(const request *req, const char *m)
 }
 
 /* seg[base] is "tokens"; what follows decides the route. */
-static int route_family(cfemu_ctx *ctx, const family *f, request *req, response *resp,
-                        size_t base)
+static int route_family(cfemu_ctx *ctx, const family *f, request *req, response *resp, size_t base)
 {
     size_t rest = req->nseg - base - 1;
     const char *id;

@@ -236,7 +236,7 @@ static long th_code(const th_resp *r)
 /* Asserts status and (code >= 0) errors[0].code, printing the body on mismatch. */
 #define TH_EXPECT(r, st, code)                                                                     \
     do {                                                                                           \
-        if ((r).status != (st) || ((code) >= 0 && th_code(&(r)) != (code)))                       \
+        if ((r).status != (st) || ((code) >= 0 && th_code(&(r)) != (code)))                        \
             fail_msg("%s:%d: want HTTP %ld code %ld, got %ld: %.400s", __FILE__, __LINE__,         \
                      (long)(st), (long)(code), (r).status, (r).body);                              \
     } while (0)

@@ -188,9 +188,9 @@ static void test_tls_verified_with_generated_ca(void **state)
 /* --help names every flag and exits 0; non-loopback addresses and bad values are refused. */
 static void test_command_line(void **state)
 {
-    static const char *const flags[] = {"--listen", "--port-file", "--ca-out", "--seed",
-                                        "--creds-out", "--insecure-http", "--rate-limit",
-                                        "--log", "--help"};
+    static const char *const flags[] = {"--listen",     "--port-file", "--ca-out",
+                                        "--seed",       "--creds-out", "--insecure-http",
+                                        "--rate-limit", "--log",       "--help"};
     static const char *const help[] = {"--help", NULL};
     static const char *const any[] = {"--listen", "0.0.0.0:0", NULL};
     static const char *const lan[] = {"--listen", "10.1.2.3:8443", NULL};
@@ -273,12 +273,14 @@ static void test_seed_file(void **state)
     TH_EXPECT(r, 401, 10000);
     th_free(&r);
     /* Nested: account -> zone.* grants zone-level service-token reads, not account-level. */
-    r = th_api(&fx, "GET", nested, NULL, "/zones/3333333333333333333333333333aaaa"
-                                         "/access/service_tokens");
+    r = th_api(&fx, "GET", nested, NULL,
+               "/zones/3333333333333333333333333333aaaa"
+               "/access/service_tokens");
     TH_EXPECT(r, 200, -1);
     th_free(&r);
-    r = th_api(&fx, "GET", nested, NULL, "/zones/3333333333333333333333333333bbbb"
-                                         "/access/service_tokens");
+    r = th_api(&fx, "GET", nested, NULL,
+               "/zones/3333333333333333333333333333bbbb"
+               "/access/service_tokens");
     assert_int_equal(r.status, 403);
     th_free(&r);
     /* The account token reads its own account's tokens, not the other account's. */
@@ -292,9 +294,8 @@ static void test_seed_file(void **state)
     r = th_api(&fx, "GET", admin, NULL, "/accounts/2222222222222222222222222222bbbb/tokens");
     TH_EXPECT(r, 403, 9109);
     th_free(&r);
-    r = th_call_full(&fx, "GET", "/cdn-cgi/access/probe/66666666-6666-4666-8666-66666666aaaa",
-                     NULL, NULL, "CF-Access-Client-Id: 5555555555555555555555555555aaaa.access",
-                     0);
+    r = th_call_full(&fx, "GET", "/cdn-cgi/access/probe/66666666-6666-4666-8666-66666666aaaa", NULL,
+                     NULL, "CF-Access-Client-Id: 5555555555555555555555555555aaaa.access", 0);
     assert_int_equal(r.status, 401); /* no secret */
     th_free(&r);
     th_wipe_free(admin);
@@ -575,9 +576,9 @@ static void test_fault_queue(void **state)
     assert_int_equal(cfemu_ctl(&g_fx, "GET", "/__cfemu/faults", NULL, &body), 200);
     assert_non_null(strstr(body, "\"result\":[]"));
     free(body);
-    assert_int_equal(cfemu_ctl(&g_fx, "POST", "/__cfemu/faults",
-                               "{\"path\":\"/x\",\"kind\":\"explode\"}", NULL),
-                     400);
+    assert_int_equal(
+        cfemu_ctl(&g_fx, "POST", "/__cfemu/faults", "{\"path\":\"/x\",\"kind\":\"explode\"}", NULL),
+        400);
     assert_int_equal(cfemu_ctl(&g_fx, "POST", "/__cfemu/faults", "{\"kind\":\"status\"}", NULL),
                      400);
     assert_int_equal(cfemu_ctl(&g_fx, "POST", "/__cfemu/faults", "not json", NULL), 400);
@@ -730,9 +731,9 @@ static void test_clock(void **state)
     assert_int_equal(cfemu_clock_advance(&g_fx, 86400), 0);
     t1 = th_now(&g_fx);
     assert_true(t1 >= t0 + 86400);
-    assert_int_equal(cfemu_ctl(&g_fx, "POST", "/__cfemu/clock", "{\"set\":\"2030-01-01T00:00:00Z\"}",
-                               &body),
-                     200);
+    assert_int_equal(
+        cfemu_ctl(&g_fx, "POST", "/__cfemu/clock", "{\"set\":\"2030-01-01T00:00:00Z\"}", &body),
+        200);
     assert_non_null(strstr(body, "\"now\":\"2030-01-01T00:00"));
     free(body);
     assert_int_equal(cfemu_ctl(&g_fx, "POST", "/__cfemu/clock", "{\"set\":\"tomorrow\"}", NULL),

@@ -479,8 +479,7 @@ static void test_validity_window_via_clock(void **state)
     {
         char body[1024];
 
-        snprintf(body, sizeof(body),
-                 "{\"name\":\"past\",\"policies\":%s,\"expires_on\":\"%s\"}",
+        snprintf(body, sizeof(body), "{\"name\":\"past\",\"policies\":%s,\"expires_on\":\"%s\"}",
                  zone_read_policies(), ex);
         r = th_api(&g_fx, "POST", g.mgmt, body, "/user/tokens");
     }
@@ -761,8 +760,7 @@ static void test_user_quota(void **state)
     }
     TH_EXPECT(r, 400, 1003);
     th_free(&r);
-    r = th_api(&g_fx, "GET", g.mgmt, NULL,
-               "/user/tokens?per_page=5&include_expired=true");
+    r = th_api(&g_fx, "GET", g.mgmt, NULL, "/user/tokens?per_page=5&include_expired=true");
     assert_int_equal(th_int(&r, "result_info.total_count"), 50);
     th_free(&r);
     r = th_api(&g_fx, "DELETE", g.mgmt, NULL, "/user/tokens/%s", last);
