@@ -2,6 +2,7 @@
  * and resume, which re-enters it from what the journal says happened. */
 #include "rotate.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,7 @@ const char *rotate_strategy(const hopts *o)
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
 }
 
@@ -1009,8 +1010,11 @@ int cmd_resume(const hopts *o)
             printf("resume run %s: delivered, not yet verified; verifying the value in %s\n",
                    st.run_id, eff.out);
         }
-    } else if (start == ROT_TAIL && !o->json) {
-        printf("resume run %s: verified; continuing with the last step\n", st.run_id);
+    } else if (start == ROT_TAIL) {
+        snprintf(out.new_id, sizeof(out.new_id), "%s", st.new_id[0] ? st.new_id : eff.id);
+        snprintf(out.client_id, sizeof(out.client_id), "%s", st.new_client_id);
+        if (!o->json)
+            printf("resume run %s: verified; continuing with the last step\n", st.run_id);
     }
     if (start == ROT_ROLL) {
         rc = phase_precheck(&c);
