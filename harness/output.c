@@ -1,6 +1,8 @@
 /* output.c - printing results, errors and step reports. */
 #include "output.h"
 
+#include "json.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -181,6 +183,29 @@ int out_json_error(dynbuf *b, int32_t code, const rotp_error *err)
     return rc;
 }
 
+/* A list's items, one JSON object per line. -1 if the text is not a JSON array. */
+static int print_items(const char *v, size_t len)
+{
+    json_doc d;
+    if (v == NULL || json_parse(&d, v, len) != JSON_OK)
+        return -1;
+    if (!json_is_array(&d, 0)) {
+        json_free(&d);
+        return -1;
+    }
+    printf("items:\n");
+    for (int i = 0;; i++) {
+        int e = json_at(&d, 0, i);
+        size_t n = 0;
+        if (e < 0)
+            break;
+        const char *raw = json_raw(&d, e, &n);
+        printf("  - %.*s\n", (int)n, raw);
+    }
+    json_free(&d);
+    return 0;
+}
+
 int out_op(const hopts *o, const char *cmd, const hres *h, const char *where)
 {
     int xc = exit_code_for(h->code);
@@ -194,6 +219,8 @@ int out_op(const hopts *o, const char *cmd, const hres *h, const char *where)
             if (p == NULL)
                 break;
             if (p->key == NULL)
+                continue;
+            if (strcmp(p->key, "items") == 0 && print_items(p->value, (size_t)p->value_len) == 0)
                 continue;
             if (p->flags & ROTP_PARAM_SECRET)
                 printf("%s: (secret, %llu bytes, delivered to: %s)\n", p->key,
