@@ -80,6 +80,30 @@ int hreq_add_kv(hreq *r, const char *kv, const char *flag)
                 flag, (int)klen, kv);
         return -1;
     }
+    if (strcmp(flag, "--param") == 0) {
+        /* Keys with a flag of their own go through that flag, so the journal, the report and
+         * the request cannot disagree about which credential is acted on. */
+        static const char *const own_flag[][2] = {
+            {"kind", "--kind"},
+            {"id", "--id"},
+            {"account_id", "--account"},
+            {"zone_id", "--zone"},
+            {"name", "--name"},
+            {"strategy", "--strategy"},
+            {"grace_seconds", "--grace"},
+            {"probe_url", "--probe-url"},
+            {"probe_path", "--probe-path"},
+            {"run_id", "--run-id"},
+            {"client_id", "--client-id"},
+        };
+        for (size_t i = 0; i < sizeof(own_flag) / sizeof(own_flag[0]); i++) {
+            if (strlen(own_flag[i][0]) == klen && strncmp(own_flag[i][0], kv, klen) == 0) {
+                fprintf(stderr, "rotp-harness: --param %s: use %s instead\n", own_flag[i][0],
+                        own_flag[i][1]);
+                return -1;
+            }
+        }
+    }
     for (size_t i = 0; i < klen; i++) {
         char c = kv[i];
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
