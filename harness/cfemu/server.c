@@ -445,6 +445,8 @@ static rl_result rate_limit(cfemu_ctx *ctx, const char *key)
     return r;
 }
 
+#define CFEMU_LOG_MAX 100000 /* entries kept in memory */
+
 /* --- the request log ------------------------------------------------------------------------ */
 
 /* Records one request (never a secret: the path has no query string, the token by id).
@@ -457,6 +459,9 @@ static void log_request(cfemu_ctx *ctx, const request *req, int status, const ch
 
     if (e == NULL)
         return;
+    /* A long demo run must not grow without bound: the oldest entries go first. */
+    if (ctx->log.len >= CFEMU_LOG_MAX)
+        cfemu_log_entry_free(cf_vec_remove(&ctx->log, 0));
     e->seq = ++ctx->log_seq;
     e->at = cfemu_now(ctx);
     snprintf(e->method, sizeof(e->method), "%s", req->method);
