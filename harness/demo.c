@@ -56,7 +56,8 @@ static void cfemu_path(const hopts *o, char *out, size_t cap)
     char *slash = strrchr(exe, '/');
     if (slash != NULL)
         *slash = '\0';
-    snprintf(out, cap, "%s/cfemu", exe);
+    if (snprintf(out, cap, "%s/cfemu", exe) >= (int)cap)
+        snprintf(out, cap, "cfemu"); /* a path that long: let execl fail with a message */
 }
 
 /* Starts cfemu and waits for its port file. 0 or -1 (message on stderr). */

@@ -80,8 +80,7 @@ static void default_plugin_path(char *out, size_t cap)
         char *slash = strrchr(exe, '/');
         if (slash != NULL) {
             *slash = '\0';
-            snprintf(out, cap, "%s/cloudflare.so", exe);
-            if (access(out, F_OK) == 0)
+            if (snprintf(out, cap, "%s/cloudflare.so", exe) < (int)cap && access(out, F_OK) == 0)
                 return;
         }
     }

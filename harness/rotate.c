@@ -303,7 +303,7 @@ static int remove_orphans(rctx *c, const char *known_new_id)
         for (int i = 0; i < nids && !dup; i++)
             dup = strcmp(ids[i], found[k]) == 0;
         if (!dup)
-            snprintf(ids[nids++], sizeof(ids[0]), "%s", found[k]);
+            memcpy(ids[nids++], found[k], sizeof(ids[0]));
     }
     hres_free(&h);
     for (int i = 0; i < nids; i++) {
