@@ -486,7 +486,10 @@ static int confirm_old_dead(rctx *c, const char *old_id)
     if (v != V_DEAD) {
         int xc = v == V_ERROR ? exit_code_for(code) : HX_VERIFY;
         report_step(c->rep, "confirm old secret rejected", HSTEP_FAIL, (long)(now_ms() - t0), xc,
-                    "%s: the old secret is still accepted", detail);
+                    "%s: the old secret is still accepted%s", detail,
+                    c->o->finish ? " (or the secret given is the new one, e.g. the rotation's "
+                                   "--out file: give the old secret, or none)"
+                                 : "");
         return xc;
     }
     (void)journal_mark(&c->j, "old_dead");
