@@ -385,8 +385,10 @@ hl_run() {
     base=$(printf '%s/cap/%03d-%s' "$HL_T" "$HL_NCAP" "$name")
     HL_OUT=$base.out
     HL_ERR=$base.err
-    timeout -k 5 "$HL_TIMEOUT" "$ROTP_HARNESS" "$@" --plugin "$ROTP_PLUGIN" \
-        --api-base "$HL_API" --ca-file "$HL_CA" <"$HL_STDIN" >"$HL_OUT" 2>"$HL_ERR"
+    {
+        timeout -k 5 "$HL_TIMEOUT" "$ROTP_HARNESS" "$@" --plugin "$ROTP_PLUGIN" \
+            --api-base "$HL_API" --ca-file "$HL_CA" <"$HL_STDIN" >"$HL_OUT" 2>"$HL_ERR"
+    } 2>/dev/null
     HL_RC=$?
     return 0
 }
@@ -400,7 +402,9 @@ hl_run_raw() {
     base=$(printf '%s/cap/%03d-%s' "$HL_T" "$HL_NCAP" "$name")
     HL_OUT=$base.out
     HL_ERR=$base.err
-    timeout -k 5 "$HL_TIMEOUT" "$ROTP_HARNESS" "$@" <"$HL_STDIN" >"$HL_OUT" 2>"$HL_ERR"
+    {
+        timeout -k 5 "$HL_TIMEOUT" "$ROTP_HARNESS" "$@" <"$HL_STDIN" >"$HL_OUT" 2>"$HL_ERR"
+    } 2>/dev/null
     HL_RC=$?
     return 0
 }
@@ -421,6 +425,15 @@ hl_bg() {
     HL_BG_PIDS+=("$HL_BGPID")
 }
 
+# hl_bg_kill: SIGKILL to the background harness, then hl_bg_wait 10 (bash's "Killed" job notice
+# is kept off the test's output).
+hl_bg_kill() {
+    exec 3>&2 2>/dev/null
+    kill -9 "$HL_BGPID" 2>/dev/null
+    hl_bg_wait 10
+    exec 2>&3 3>&-
+}
+
 # hl_bg_wait SECONDS: waits (bounded) for the background harness; sets HL_RC (124 on timeout,
 # after which it is killed).
 hl_bg_wait() {
@@ -430,7 +443,7 @@ hl_bg_wait() {
         HL_RC=124
         return 1
     fi
-    wait "$HL_BGPID"
+    wait "$HL_BGPID" 2>/dev/null
     HL_RC=$?
     return 0
 }
