@@ -466,6 +466,8 @@ typedef struct mini_srv {
     atomic_int redirects; /* of which redirects */
     char location[256];   /* where every redirect points */
     char verify_body[512];
+    /* redirect mode: stop listening once a verify was answered (later connects are refused) */
+    bool close_after_verify;
     /* forwarder mode: relay each connection to 127.0.0.1:fwd_port */
     int fwd_port;
 } mini_srv;
@@ -552,7 +554,8 @@ static void *redirect_main(void *arg)
         if (end != NULL) {
             bool is_get = strncmp(req, "GET ", 4) == 0;
             char *sp = strchr(req + 4, ' ');
-            bool verify = is_get && sp != NULL && sp - req >= 7 && strncmp(sp - 7, "/verify", 7) == 0;
+            bool verify =
+                is_get && sp != NULL && sp - req >= 7 && strncmp(sp - 7, "/verify", 7) == 0;
 
             atomic_fetch_add(&s->requests, 1);
             if (verify && s->verify_body[0] != '\0') {
@@ -571,6 +574,12 @@ static void *redirect_main(void *arg)
                          sizeof(body) - 1, body);
             }
             write_all(fd, resp, strlen(resp));
+            if (verify && s->close_after_verify) {
+                close(fd);
+                close(s->fd);
+                s->fd = -1;
+                return NULL;
+            }
         }
         close(fd);
     }
@@ -639,7 +648,19 @@ static void mini_stop(mini_srv *s)
 {
     atomic_store(&s->stop, 1);
     pthread_join(s->th, NULL);
-    close(s->fd);
+    if (s->fd >= 0)
+        close(s->fd);
+}
+
+/* A loopback port nothing listens on (bound, then closed). */
+static int closed_port(void)
+{
+    int port = 0;
+    int fd = listen_on("127.0.0.1", &port);
+
+    assert_true(fd >= 0);
+    close(fd);
+    return port;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -839,9 +860,9 @@ static void test_http_refused_without_flag(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-        assert_int_equal(open_cfg(&(cfg){.api_base = g_fx_http.api_base, .insecure = flags[i]},
-                                  &inst, &err),
-                         ROTP_E_INVALID_ARGUMENT);
+        assert_int_equal(
+            open_cfg(&(cfg){.api_base = g_fx_http.api_base, .insecure = flags[i]}, &inst, &err),
+            ROTP_E_INVALID_ARGUMENT);
         assert_non_null(strstr(err.message, "api_base"));
     }
     assert_no_request(&g_fx_http);
@@ -882,6 +903,8 @@ static void test_api_base_refused(void **state)
 {
     static const char *const bad[] = {
         "http://10.0.0.1/client/v4",
+        "HTTP://10.0.0.1/client/v4",
+        "http://localhost./client/v4",
         "http://example.invalid/client/v4",
         "http://127.0.0.1.example.invalid/client/v4",
         "http://localhost.example.invalid/client/v4",
@@ -913,8 +936,7 @@ static void test_api_base_refused(void **state)
         int32_t rc = open_cfg(&(cfg){.api_base = bad[i], .insecure = "1"}, &inst, &err);
 
         if (rc != ROTP_E_INVALID_ARGUMENT)
-            fprintf(stderr, "api_base #%zu accepted or misclassified: %d %s\n", i, rc,
-                    err.message);
+            fprintf(stderr, "api_base #%zu accepted or misclassified: %d %s\n", i, rc, err.message);
         assert_int_equal(rc, ROTP_E_INVALID_ARGUMENT);
         assert_null(inst);
     }
@@ -958,8 +980,8 @@ static void test_probe_url_rules(void **state)
     bad[7] = "https://127.0.0.1/x y";
     bad[8] = "https://127.0.0.1/x\t";
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        o = call(inst, g_prov->verify, "kind", KIND_ST, "account_id", acct, "id", stid,
-                 "client_id", cid, "client_secret", csec, "probe_url", bad[i], NULL);
+        o = call(inst, g_prov->verify, "kind", KIND_ST, "account_id", acct, "id", stid, "client_id",
+                 cid, "client_secret", csec, "probe_url", bad[i], NULL);
         if (o.rc != ROTP_E_INVALID_ARGUMENT)
             fprintf(stderr, "probe_url #%zu: %d %s\n", i, o.rc, o.err.message);
         assert_int_equal(o.rc, ROTP_E_INVALID_ARGUMENT);
@@ -1018,8 +1040,7 @@ static void test_no_redirect_put(void **state)
     fresh_target_value(value, sizeof(value));
     assert_int_equal(cfemu_log_reset(&g_fx), 0);
     memset(&s, 0, sizeof(s));
-    snprintf(s.location, sizeof(s.location), "%s/user/tokens/%s/value", g_fx.api_base,
-             target_id());
+    snprintf(s.location, sizeof(s.location), "%s/user/tokens/%s/value", g_fx.api_base, target_id());
     /* the roll first learns the management token's id with GET /user/tokens/verify */
     snprintf(s.verify_body, sizeof(s.verify_body),
              "{\"success\":true,\"errors\":[],\"messages\":[],\"result\":{\"id\":\"%s\","
@@ -1386,6 +1407,109 @@ static void test_get_reset_retried(void **state)
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 2);
 }
 
+/* A Retry-After longer than what is left of timeout_ms: not waited for, not retried; the 429
+ * surfaces as RATE_LIMITED, retryable, with the server's delay. */
+static void test_retry_after_beyond_budget(void **state)
+{
+    rotp_instance *inst = open_main((cfg){.timeout_ms = "2000", .max_retries = "3"});
+    out o;
+
+    (void)state;
+    fault("{\"method\":\"GET\",\"path\":\"" VERIFY_PATH "\",\"kind\":\"rate_limit\","
+          "\"retry_after\":5,\"count\":5}");
+    o = call(inst, g_prov->verify, "kind", KIND_USER, "secret", cred("CFEMU_TOKEN_MGMT_VALUE"),
+             NULL);
+    expect_code(o, ROTP_E_RATE_LIMITED);
+    assert_int_equal(o.err.http_status, 429);
+    assert_int_equal(o.err.api_code, 971);
+    assert_int_equal(o.err.retryable, 1);
+    assert_int_equal(o.err.retry_after_ms, 5000);
+    out_free(&o);
+    g_prov->close(inst);
+    assert_int_equal(log_count(&g_fx, "GET", "/verify"), 1);
+}
+
+/* DELETE is idempotent: a 503 is retried (two DELETEs, revoked); a DELETE applied whose answer
+ * was lost is retried too, finds the token gone (404) and reports it absent, not an error. */
+static void test_delete_retried(void **state)
+{
+    rotp_instance *inst = open_main((cfg){.max_retries = "2"});
+    const char *ro = cred("CFEMU_TOKEN_READONLY_ID");
+    const char *ci = cred("CFEMU_TOKEN_CI_READONLY_ID");
+    const char *acct = cred("CFEMU_ACCOUNT_ID");
+    char fx[256];
+    out o;
+
+    (void)state;
+    snprintf(fx, sizeof(fx),
+             "{\"method\":\"DELETE\",\"path\":\"*/tokens/%s\",\"kind\":\"status\","
+             "\"status\":503}",
+             ro);
+    fault(fx);
+    o = call(inst, g_prov->revoke, "kind", KIND_USER, "id", ro, NULL);
+    expect_code(o, ROTP_E_OK);
+    assert_string_equal(get(&o, "state"), "revoked");
+    out_free(&o);
+    assert_int_equal(log_count(&g_fx, "DELETE", ro), 2);
+
+    snprintf(fx, sizeof(fx),
+             "{\"method\":\"DELETE\",\"path\":\"*/tokens/%s\",\"kind\":\"reset_after\"}", ci);
+    fault(fx);
+    o = call(inst, g_prov->revoke, "kind", "cloudflare.account_token", "account_id", acct, "id", ci,
+             NULL);
+    expect_code(o, ROTP_E_OK);
+    assert_string_equal(get(&o, "state"), "absent");
+    out_free(&o);
+    assert_int_equal(log_count(&g_fx, "DELETE", ci), 2);
+    o = call(inst, g_prov->describe, "kind", "cloudflare.account_token", "account_id", acct, "id",
+             ci, NULL);
+    expect_code(o, ROTP_E_NOT_FOUND);
+    out_free(&o);
+    g_prov->close(inst);
+}
+
+/* Nothing listens: a failure before sending. A GET: TRANSIENT, retryable, not REQUEST_SENT.
+ * A roll whose connection is refused (the server answered the id lookup, then went away):
+ * TRANSIENT without REQUEST_SENT, because nothing can have been applied (ABI.md section 8). */
+static void test_connect_refused(void **state)
+{
+    char base[128];
+    mini_srv s;
+    rotp_instance *inst;
+    out o;
+
+    (void)state;
+    snprintf(base, sizeof(base), "https://127.0.0.1:%d/client/v4", closed_port());
+    inst = open_main((cfg){.api_base = base, .max_retries = "1"});
+    o = call(inst, g_prov->verify, "kind", KIND_USER, "secret", cred("CFEMU_TOKEN_MGMT_VALUE"),
+             NULL);
+    expect_code(o, ROTP_E_TRANSIENT);
+    assert_int_equal(o.err.retryable, 1);
+    assert_false(o.err.flags & ROTP_ERRF_REQUEST_SENT);
+    out_free(&o);
+    g_prov->close(inst);
+
+    memset(&s, 0, sizeof(s));
+    snprintf(s.location, sizeof(s.location), "%s/", g_fx.api_base);
+    snprintf(s.verify_body, sizeof(s.verify_body),
+             "{\"success\":true,\"errors\":[],\"messages\":[],\"result\":{\"id\":\"%s\","
+             "\"status\":\"active\"}}",
+             cred("CFEMU_TOKEN_MGMT_ID"));
+    s.close_after_verify = true;
+    mini_start(&s, "127.0.0.1", redirect_main);
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d/client/v4", s.port);
+    inst = open_main((cfg){.api_base = base, .insecure = "1"});
+    o = call(inst, g_prov->roll, "kind", KIND_USER, "id", target_id(), NULL);
+    expect_code(o, ROTP_E_TRANSIENT);
+    assert_false(o.err.flags & ROTP_ERRF_REQUEST_SENT);
+    assert_null(get(&o, "secret"));
+    out_free(&o);
+    g_prov->close(inst);
+    mini_stop(&s);
+    assert_int_equal(atomic_load(&s.requests), 1); /* the verify only */
+    assert_no_request(&g_fx);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Timeouts
  * ------------------------------------------------------------------------------------------- */
@@ -1455,8 +1579,8 @@ static void test_injection_refused(void **state)
     for (size_t i = 0; i < sizeof(crlf) / sizeof(crlf[0]); i++) {
         /* probe_path of an API-token verify */
         snprintf(bad_probe, sizeof(bad_probe), "/user/tokens%s", crlf[i]);
-        o = call(inst, g_prov->verify, "kind", KIND_USER, "secret", mgmt, "probe_path",
-                 bad_probe, NULL);
+        o = call(inst, g_prov->verify, "kind", KIND_USER, "secret", mgmt, "probe_path", bad_probe,
+                 NULL);
         expect_code(o, ROTP_E_INVALID_ARGUMENT);
         out_free(&o);
 
@@ -1528,22 +1652,24 @@ static void test_injection_config(void **state)
     rotp_error err;
 
     (void)state;
-    assert_int_equal(open_cfg(&(cfg){.api_base = g_fx.api_base, .ca_file = g_fx.ca_file,
+    assert_int_equal(open_cfg(&(cfg){.api_base = g_fx.api_base,
+                                     .ca_file = g_fx.ca_file,
                                      .user_agent = "rotp\r\nX-Injected: 1"},
                               &inst, &err),
                      ROTP_E_INVALID_ARGUMENT);
-    assert_int_equal(open_cfg(&(cfg){.api_base = g_fx.api_base, .ca_file = g_fx.ca_file,
+    assert_int_equal(open_cfg(&(cfg){.api_base = g_fx.api_base,
+                                     .ca_file = g_fx.ca_file,
                                      .user_agent = "rotp\nX-Injected: 1"},
                               &inst, &err),
                      ROTP_E_INVALID_ARGUMENT);
     snprintf(tok, sizeof(tok), "%s\r\nX-Injected: 1", cred("CFEMU_TOKEN_MGMT_VALUE"));
-    assert_int_equal(open_cfg(&(cfg){.api_base = g_fx.api_base, .ca_file = g_fx.ca_file,
-                                     .token = tok},
-                              &inst, &err),
-                     ROTP_E_INVALID_ARGUMENT);
-    assert_int_equal(open_cfg(&(cfg){.api_base = g_fx.api_base, .ca_file = "/nonexistent/ca.pem"},
-                              &inst, &err),
-                     ROTP_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        open_cfg(&(cfg){.api_base = g_fx.api_base, .ca_file = g_fx.ca_file, .token = tok}, &inst,
+                 &err),
+        ROTP_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        open_cfg(&(cfg){.api_base = g_fx.api_base, .ca_file = "/nonexistent/ca.pem"}, &inst, &err),
+        ROTP_E_INVALID_ARGUMENT);
     assert_no_request(&g_fx);
 }
 
@@ -1593,6 +1719,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_reset_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_reset_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_reset_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_after_beyond_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injection_refused, setup, teardown),
