@@ -246,6 +246,7 @@ hl_cleanup() {
 
 hl_init() {
     hl_find_programs
+    umask 077
     HL_T=$(mktemp -d "${TMPDIR:-/tmp}/rotp-htest.XXXXXX") || { hl_say "FAIL: mktemp"; exit 1; }
     chmod 700 "$HL_T"
     mkdir -p "$HL_T/cap" "$HL_T/files"
@@ -253,7 +254,6 @@ hl_init() {
     chmod 600 "$HL_T/secrets.lst"
     trap hl_cleanup EXIT
     trap 'exit 130' INT TERM
-    umask 077
 }
 
 hl_done() {

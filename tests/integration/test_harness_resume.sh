@@ -28,7 +28,7 @@ CON=$CFEMU_ST_CONSOLE_PROBE_ID
 VAU=$CFEMU_ST_VAULT_PROBE_ID
 EDG=$CFEMU_ST_EDGE_PROBE_ID
 U=(--kind "$KU" --id "$PID_")
-DELAY=3000
+DELAY=2000
 
 # delay_answered METHOD GLOB N: cfemu's log shows N answered requests that matched METHOD GLOB
 # under a delay fault (the held request finished, its answer went into a closed connection).
