@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,12 +71,16 @@ static int start_cfemu(demo *d)
     snprintf(log, sizeof(log), "%s/cfemu-requests.log", d->dir);
     snprintf(outlog, sizeof(outlog), "%s/cfemu.out", d->dir);
 
+    pid_t parent = getpid();
     d->pid = fork();
     if (d->pid < 0) {
         fprintf(stderr, "rotp-harness: demo: fork: %s\n", strerror(errno));
         return -1;
     }
     if (d->pid == 0) {
+        /* cfemu must not outlive the demo, however the demo ends. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != parent)
+            _exit(125);
         int fd = open(outlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);
