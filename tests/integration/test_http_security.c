@@ -298,6 +298,38 @@ typedef struct cfg {
     const char *token;
 } cfg;
 
+/* Instances a test opened and has not closed yet: teardown closes them when an assertion cut
+ * the test short, so a failure does not also show up as a leak. */
+#define MAX_OPEN 16
+static rotp_instance *g_open[MAX_OPEN];
+
+static void inst_track(rotp_instance *inst)
+{
+    for (size_t i = 0; inst != NULL && i < MAX_OPEN; i++) {
+        if (g_open[i] == NULL) {
+            g_open[i] = inst;
+            return;
+        }
+    }
+}
+
+static void inst_close(rotp_instance *inst)
+{
+    for (size_t i = 0; i < MAX_OPEN; i++)
+        if (g_open[i] == inst)
+            g_open[i] = NULL;
+    g_prov->close(inst);
+}
+
+static void inst_close_all(void)
+{
+    for (size_t i = 0; i < MAX_OPEN; i++) {
+        if (g_open[i] != NULL)
+            g_prov->close(g_open[i]);
+        g_open[i] = NULL;
+    }
+}
+
 /* Opens an instance; returns the code, *inst NULL on failure. err is checked for secrets. */
 static int32_t open_cfg(const cfg *c, rotp_instance **inst, rotp_error *err)
 {
@@ -325,6 +357,7 @@ static int32_t open_cfg(const cfg *c, rotp_instance **inst, rotp_error *err)
     err->struct_size = sizeof(*err);
     *inst = NULL;
     rc = g_prov->open(&g_host, &p, inst, err);
+    inst_track(*inst);
     assert_int_equal(rc, err->code);
     assert_no_secret_in(err->message);
     if (rc != ROTP_E_OK)
@@ -413,9 +446,11 @@ static void out_free(out *o)
 
 #define expect_code(o, code)                                                                       \
     do {                                                                                           \
-        if ((o).rc != (code))                                                                      \
+        if ((o).rc != (code)) {                                                                    \
             fprintf(stderr, "%s:%d: expected %s, got %s: %s\n", __FILE__, __LINE__,                \
                     g_prov->strerror(code), g_prov->strerror((o).rc), (o).err.message);            \
+            out_free(&(o));                                                                        \
+        }                                                                                          \
         assert_int_equal((o).rc, (code));                                                          \
     } while (0)
 
@@ -431,7 +466,7 @@ static void expect_state(const char *value, const char *want)
         fprintf(stderr, "state %s, expected %s\n", get(&o, "state"), want);
     assert_string_equal(get(&o, "state"), want);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
 }
 
 /* The roll target (the seed's PAGES_DEPLOY user token) and its current value. Rolled here, so
@@ -450,7 +485,7 @@ static void fresh_target_value(char *buf, size_t cap)
     assert_non_null(get(&o, "secret"));
     snprintf(buf, cap, "%s", get(&o, "secret"));
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -573,13 +608,16 @@ static void *redirect_main(void *arg)
                          is_get ? "302 Found" : "307 Temporary Redirect", s->location,
                          sizeof(body) - 1, body);
             }
-            write_all(fd, resp, strlen(resp));
             if (verify && s->close_after_verify) {
-                close(fd);
+                /* stop listening before the answer goes out, so the client's next connect is
+                 * refused rather than queued and then reset */
                 close(s->fd);
                 s->fd = -1;
+                write_all(fd, resp, strlen(resp));
+                close(fd);
                 return NULL;
             }
+            write_all(fd, resp, strlen(resp));
         }
         close(fd);
     }
@@ -738,6 +776,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    inst_close_all();
     assert_no_secret_in_log();
     assert_int_equal(cfemu_unknown_routes(&g_fx), 0);
     return 0;
@@ -758,7 +797,7 @@ static void test_tls_verified_ok(void **state)
     expect_code(o, ROTP_E_OK);
     assert_string_equal(get(&o, "state"), "active");
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "GET", "/user/tokens/verify"), 1);
 }
 
@@ -784,7 +823,7 @@ static void test_tls_wrong_ca(void **state)
     expect_code(o, ROTP_E_TLS);
     assert_false(o.err.flags & ROTP_ERRF_REQUEST_SENT);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_no_request(&g_fx);
     assert_no_request(&other);
     assert_int_equal(cfemu_stop(&other), 0);
@@ -803,7 +842,7 @@ static void test_tls_system_store(void **state)
              NULL);
     expect_code(o, ROTP_E_TLS);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_no_request(&g_fx);
 }
 
@@ -830,7 +869,7 @@ static void test_tls_host_name_checked(void **state)
              NULL);
     expect_code(o, ROTP_E_OK);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "GET", "/user/tokens/verify"), 1);
 
     snprintf(base, sizeof(base), "https://127.0.0.2:%d/client/v4", fwd_bad.port);
@@ -839,7 +878,7 @@ static void test_tls_host_name_checked(void **state)
              NULL);
     expect_code(o, ROTP_E_TLS);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_true(atomic_load(&fwd_bad.requests) >= 1); /* the connection was made... */
     assert_int_equal(log_count(&g_fx, "GET", "/user/tokens/verify"), 1); /* ...nothing more */
 
@@ -893,7 +932,7 @@ static void test_http_loopback_with_flag(void **state)
         expect_code(o, ROTP_E_OK);
         assert_string_equal(get(&o, "state"), "active");
         out_free(&o);
-        g_prov->close(inst);
+        inst_close(inst);
     }
     assert_int_equal(log_count(&g_fx_http, "GET", "/user/tokens/verify"), 2);
 }
@@ -987,7 +1026,7 @@ static void test_probe_url_rules(void **state)
         assert_int_equal(o.rc, ROTP_E_INVALID_ARGUMENT);
         out_free(&o);
     }
-    g_prov->close(inst);
+    inst_close(inst);
     /* no probe ever went out: only the positive control's */
     {
         char suffix[128];
@@ -1020,7 +1059,7 @@ static void test_no_redirect_get(void **state)
     expect_code(o, ROTP_E_PROTOCOL);
     assert_int_equal(o.err.http_status, 302);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     mini_stop(&s);
     assert_int_equal(atomic_load(&s.requests), 1); /* a 3xx is not retried either */
     assert_no_request(&g_fx);
@@ -1055,7 +1094,7 @@ static void test_no_redirect_put(void **state)
     expect_code(o, ROTP_E_PROTOCOL);
     assert_int_equal(o.err.http_status, 307);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     mini_stop(&s);
     assert_int_equal(atomic_load(&s.redirects), 1);
     assert_no_request(&g_fx);
@@ -1090,7 +1129,7 @@ static void test_body_over_cap_get(void **state)
              NULL);
     expect_code(o, ROTP_E_PROTOCOL);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 2);
 }
 
@@ -1108,7 +1147,7 @@ static void test_body_under_cap_ok(void **state)
     expect_code(o, ROTP_E_OK);
     assert_string_equal(get(&o, "state"), "active");
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count_fault(&g_fx, "GET", "/verify", "oversize"), 1);
 }
 
@@ -1129,7 +1168,7 @@ static void test_body_over_cap_put(void **state)
     assert_true(o.err.flags & ROTP_ERRF_REQUEST_SENT);
     assert_null(get(&o, "secret"));
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "PUT", "/value"), 2); /* fresh_target_value's + this */
     expect_state(value, "invalid");
 }
@@ -1160,7 +1199,7 @@ static void test_truncated_get(void **state)
     assert_true(o.err.flags & ROTP_ERRF_REQUEST_SENT);
     assert_null(get(&o, "state"));
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 2);
 }
 
@@ -1179,7 +1218,7 @@ static void test_truncated_put(void **state)
     expect_code(o, ROTP_E_OUTCOME_UNKNOWN);
     assert_true(o.err.flags & ROTP_ERRF_REQUEST_SENT);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count_fault(&g_fx, "PUT", "/value", "truncate"), 1);
     expect_state(value, "invalid");
 }
@@ -1200,7 +1239,7 @@ static void test_malformed_json_get(void **state)
     assert_int_equal(o.err.http_status, 200);
     assert_null(get(&o, "state"));
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 1);
 }
 
@@ -1220,7 +1259,7 @@ static void test_malformed_json_put(void **state)
     assert_true(o.err.flags & ROTP_ERRF_REQUEST_SENT);
     assert_null(get(&o, "secret"));
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "PUT", "/value"), 2);
     expect_state(value, "invalid");
 }
@@ -1243,7 +1282,7 @@ static void test_wrong_content_type_get(void **state)
      * content type (PROTOCOL for idempotent calls, OUTCOME_UNKNOWN for state changes). */
     expect_code(o, ROTP_E_PROTOCOL);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 1);
 }
 
@@ -1265,7 +1304,7 @@ static void test_retry_429_get(void **state)
     expect_code(o, ROTP_E_OK);
     assert_string_equal(get(&o, "state"), "active");
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 2);
     assert_int_equal(log_count_fault(&g_fx, "GET", "/verify", "rate_limit"), 1);
 }
@@ -1284,7 +1323,7 @@ static void test_retry_503_twice_get(void **state)
     expect_code(o, ROTP_E_OK);
     assert_string_equal(get(&o, "state"), "active");
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 3);
 }
 
@@ -1304,7 +1343,7 @@ static void test_retry_budget(void **state)
     assert_int_equal(o.err.retryable, 1);
     assert_int_equal(o.err.http_status, 503);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 1);
 
     assert_int_equal(cfemu_log_reset(&g_fx), 0);
@@ -1314,7 +1353,7 @@ static void test_retry_budget(void **state)
     expect_code(o, ROTP_E_TRANSIENT);
     assert_int_equal(o.err.http_status, 503);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 2);
 }
 
@@ -1338,7 +1377,7 @@ static void test_put_503_not_retried(void **state)
     assert_int_equal(o.err.retryable, 0);
     assert_null(get(&o, "secret"));
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "PUT", "/value"), 1);
     expect_state(value, "active");
 }
@@ -1361,7 +1400,7 @@ static void test_put_reset_after(void **state)
     assert_true(o.err.flags & ROTP_ERRF_REQUEST_SENT);
     assert_null(get(&o, "secret"));
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "PUT", "/value"), 1);
     expect_state(value, "invalid");
 }
@@ -1386,7 +1425,7 @@ static void test_put_reset_before(void **state)
     expect_code(o, ROTP_E_OUTCOME_UNKNOWN);
     assert_true(o.err.flags & ROTP_ERRF_REQUEST_SENT);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "PUT", "/value"), 1);
     expect_state(value, "active");
 }
@@ -1403,7 +1442,7 @@ static void test_get_reset_retried(void **state)
              NULL);
     expect_code(o, ROTP_E_OK);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 2);
 }
 
@@ -1425,7 +1464,7 @@ static void test_retry_after_beyond_budget(void **state)
     assert_int_equal(o.err.retryable, 1);
     assert_int_equal(o.err.retry_after_ms, 5000);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 1);
 }
 
@@ -1465,7 +1504,7 @@ static void test_delete_retried(void **state)
              ci, NULL);
     expect_code(o, ROTP_E_NOT_FOUND);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
 }
 
 /* Nothing listens: a failure before sending. A GET: TRANSIENT, retryable, not REQUEST_SENT.
@@ -1487,7 +1526,7 @@ static void test_connect_refused(void **state)
     assert_int_equal(o.err.retryable, 1);
     assert_false(o.err.flags & ROTP_ERRF_REQUEST_SENT);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
 
     memset(&s, 0, sizeof(s));
     snprintf(s.location, sizeof(s.location), "%s/", g_fx.api_base);
@@ -1504,7 +1543,7 @@ static void test_connect_refused(void **state)
     assert_false(o.err.flags & ROTP_ERRF_REQUEST_SENT);
     assert_null(get(&o, "secret"));
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     mini_stop(&s);
     assert_int_equal(atomic_load(&s.requests), 1); /* the verify only */
     assert_no_request(&g_fx);
@@ -1528,7 +1567,7 @@ static void test_timeout_get(void **state)
     expect_code(o, ROTP_E_TRANSIENT);
     assert_int_equal(o.err.retryable, 1);
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     wait_for_delayed("GET");
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 1);
 }
@@ -1551,7 +1590,7 @@ static void test_timeout_put(void **state)
     assert_true(o.err.flags & ROTP_ERRF_REQUEST_SENT);
     assert_null(get(&o, "secret"));
     out_free(&o);
-    g_prov->close(inst);
+    inst_close(inst);
     wait_for_delayed("PUT");
     assert_int_equal(log_count(&g_fx, "PUT", "/value"), 1);
     expect_state(value, "invalid");
@@ -1640,7 +1679,7 @@ static void test_injection_refused(void **state)
         expect_code(o, ROTP_E_INVALID_ARGUMENT);
         out_free(&o);
     }
-    g_prov->close(inst);
+    inst_close(inst);
     assert_no_request(&g_fx);
 }
 
