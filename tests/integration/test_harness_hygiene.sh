@@ -49,6 +49,9 @@ hl_expect_rc 0 "rotate (user token) -v -v"
 hl_out_secrets "$F/h.user.2" dotenv
 OUTS+=("$F/h.user.2")
 
+# An existing, world-readable file at the --out path is replaced by a 0600 one (temp + rename).
+printf 'old content\n' >"$F/h.acct.1"
+chmod 644 "$F/h.acct.1"
 hl_run rotate-acct rotate --kind "$KA" "${A[@]}" --id "$CID_" "${MG[@]}" --secret-file "$F/ci.0" \
     --out "$F/h.acct.1" --audit "$F/h.audit" --journal "$F/h.journal" "${V[@]}" -v -v --json
 hl_expect_rc 0 "rotate (account token) -v -v --json"

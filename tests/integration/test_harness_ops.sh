@@ -237,6 +237,24 @@ hl_expect_rc 2 "verify without a secret source: usage error"
 hl_run usage-config-token describe --kind "$KU" "${MG[@]}" --config api_token=x
 hl_expect_rc 2 "--config api_token=...: refused"
 
+hl_run usage-clientsecret describe --kind "$KS" --id "$VID" "${A[@]}" "${MG[@]}" --param client_secret=notreallyasecret
+hl_expect_rc 2 "--param client_secret=...: refused (usage error)"
+hl_run usage-apitoken-param describe --kind "$KU" "${MG[@]}" --param api_token=notreallyasecret
+hl_expect_rc 2 "--param api_token=...: refused (usage error)"
+
+# rate limited: a 429 on a roll (a PUT: never retried) -> 7, with retry_after_ms in --json
+hl_fault '{"method":"PUT","path":"/client/v4/user/tokens/*/value","kind":"rate_limit","retry_after":1,"count":1}'
+hl_run ratelimited roll --kind "$KU" --id "$CFEMU_TOKEN_PAGES_DEPLOY_ID" "${MG[@]}" --out "$F/rl.out" --json
+hl_expect_rc 7 "a 429 on roll: rate limited"
+hl_json_check "$HL_OUT" "rate limited in --json" "d['ok'] is False and d['exit_code']==7 and d['error']['code']=='RATE_LIMITED' and d['error']['retry_after_ms']>0"
+hl_check "a rate-limited roll writes no sink" test ! -e "$F/rl.out"
+# other failure: deleting a service token an Access policy still names (12139, conflict) -> 1
+hl_run conflict revoke --kind "$KS" --id "$CFEMU_ST_CONSOLE_PROBE_ID" "${A[@]}" "${MG[@]}" --strategy create-swap-delete --json
+hl_expect_rc 1 "deleting a service token a policy names: other failure (conflict)"
+hl_json_check "$HL_OUT" "conflict in --json" "d['ok'] is False and d['exit_code']==1 and d['error']['code']=='CONFLICT' and d['error']['api_code']==12139"
+hl_run conflict-still describe --kind "$KS" --id "$CFEMU_ST_CONSOLE_PROBE_ID" "${A[@]}" "${MG[@]}"
+hl_expect_rc 0 "the referenced token was not deleted"
+
 hl_run notfound describe --kind "$KU" --id 0123456789abcdef0123456789abcdef "${MG[@]}" --json
 hl_expect_rc 6 "describe an unknown id: not found"
 hl_json_check "$HL_OUT" "not found in --json" "d['ok'] is False and d['exit_code']==6 and d['error']['code']=='NOT_FOUND'"

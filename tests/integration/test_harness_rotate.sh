@@ -70,6 +70,22 @@ log_check "user token: a failed pre-check sent no roll" "count('PUT','.')==0"
 hl_run user-precheck-ok verify --kind "$KU" "${MG[@]}" --secret-file "$F/pages.env" --secret-name CF_PAGES_DEPLOY
 hl_expect_rc 0 "user token: unchanged after the failed pre-check"
 
+# An --out that cannot be written (its directory does not exist) is known before the roll: the
+# rotation must stop in the pre-check, before an in-place roll kills the old value and the new
+# one has nowhere to go (docs: "a secret shown once and dropped is a lost credential").
+hl_log_reset
+hl_run user-badsink rotate --kind "$KU" --id "$PID_" "${MG[@]}" --secret-file "$F/pages.env" \
+    --secret-name CF_PAGES_DEPLOY --out "$HL_T/no-such-dir/pages.env" "${V[@]}"
+hl_expect_rc_not 0 "user token: rotate with an --out in a missing directory fails"
+log_check "user token: an unwritable --out is refused before the roll (no PUT sent)" "count('PUT','.')==0"
+hl_run user-badsink-ok verify --kind "$KU" "${MG[@]}" --secret-file "$F/pages.env" --secret-name CF_PAGES_DEPLOY
+hl_expect_rc 0 "user token: the value is still the delivered one after the refused rotation"
+if [ "$HL_RC" != 0 ]; then
+    # keep the rest of the test meaningful: roll forward to a known value
+    hl_run user-badsink-fix roll --kind "$KU" --id "$PID_" "${MG[@]}" --secret-name CF_PAGES_DEPLOY --out "$F/pages.env"
+    hl_out_secrets "$F/pages.env" dotenv
+fi
+
 # ---- account token --------------------------------------------------------------------------------
 hl_run acct-rotate rotate --kind "$KA" "${A[@]}" --id "$CID_" "${MG[@]}" --secret-file "$F/ci.0" --out "$F/ci.1" "${V[@]}" --json
 hl_expect_rc 0 "account token: rotate"
