@@ -4,6 +4,7 @@
  *
  * The group's cfemu uses the built-in seed; tests that need other flags start their own. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -754,6 +755,81 @@ static void test_control_misc(void **state)
     assert_int_equal(cfemu_ctl(&g_fx, "PATCH", "/__cfemu/log", NULL, NULL), 404);
 }
 
+/* --- concurrency --------------------------------------------------------------------------- */
+
+#define CONC_THREADS 4
+#define CONC_CALLS   25
+
+typedef struct conc_arg {
+    const char *token;
+    int ok; /* calls answered 200 */
+} conc_arg;
+
+static size_t conc_discard(char *p, size_t sz, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return sz * n;
+}
+
+static void *conc_worker(void *p)
+{
+    conc_arg *a = p;
+    CURL *c = curl_easy_init();
+    struct curl_slist *hl = NULL;
+    char url[200], auth[200];
+
+    if (c == NULL)
+        return NULL;
+    snprintf(url, sizeof(url), "%s/client/v4/user/tokens/verify", g_fx.origin);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", a->token);
+    hl = curl_slist_append(hl, auth);
+    secret_wipe(auth, sizeof(auth));
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, g_fx.ca_file);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, conc_discard);
+    for (int i = 0; i < CONC_CALLS; i++) {
+        long st = 0;
+
+        if (curl_easy_perform(c) == CURLE_OK &&
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st) == CURLE_OK && st == 200)
+            a->ok++;
+    }
+    for (struct curl_slist *s = hl; s != NULL; s = s->next)
+        secret_wipe(s->data, strlen(s->data));
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* Parallel clients on their own connections are all served, and every request is counted
+ * once (cfemu handles connections in threads around one state lock). */
+static void test_concurrent_clients(void **state)
+{
+    pthread_t th[CONC_THREADS];
+    conc_arg args[CONC_THREADS];
+    const char *tokens[CONC_THREADS] = {g.mgmt, g.readonly, g.pages, g.mgmt};
+    char *body = NULL;
+
+    (void)state;
+    assert_int_equal(cfemu_log_reset(&g_fx), 0);
+    for (int i = 0; i < CONC_THREADS; i++) {
+        args[i].token = tokens[i];
+        args[i].ok = 0;
+        assert_int_equal(pthread_create(&th[i], NULL, conc_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < CONC_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].ok, CONC_CALLS);
+    }
+    assert_int_equal(cfemu_ctl(&g_fx, "GET", "/__cfemu/stats", NULL, &body), 200);
+    assert_non_null(strstr(body, "\"requests\":100,"));
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -777,6 +853,7 @@ int main(void)
         cmocka_unit_test_setup(test_log_has_no_secrets, each_setup),
         cmocka_unit_test_setup(test_clock, each_setup),
         cmocka_unit_test_setup(test_control_misc, each_setup),
+        cmocka_unit_test_setup(test_concurrent_clients, each_setup),
     };
 
     return cmocka_run_group_tests_name("cfemu_infra", tests, group_setup, group_teardown);
