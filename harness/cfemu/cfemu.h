@@ -5,6 +5,7 @@
 #define CFEMU_CFEMU_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,6 +82,7 @@ struct cfemu_ctx {
     long unknown_routes; /* of which answered 400/7000 */
     cf_vec buckets;      /* cfemu_rl_bucket * */
     FILE *log_fp;        /* --log, or NULL */
+    atomic_int stopping; /* set at shutdown: delay faults stop waiting */
 };
 
 /* Frees the faults, log and buckets (not the state). */

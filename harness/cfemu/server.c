@@ -614,6 +614,19 @@ static void apply_body_fault(const cfemu_fault *f, response *resp)
     }
 }
 
+/* Sleeps ms milliseconds in short steps, so a shutdown does not wait for a long delay fault. */
+static void delay_ms(cfemu_ctx *ctx, long ms)
+{
+    while (ms > 0 && !atomic_load(&ctx->stopping)) {
+        long step = ms < 50 ? ms : 50;
+        struct timespec ts = {0, step * 1000000L};
+
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        ms -= step;
+    }
+}
+
 static enum MHD_Result handle(cfemu_ctx *ctx, struct MHD_Connection *conn, const char *url,
                               const char *method, conn_state *cs)
 {
@@ -654,12 +667,8 @@ static enum MHD_Result handle(cfemu_ctx *ctx, struct MHD_Connection *conn, const
     has_fault = fault_take(ctx, &req, &fault);
     pthread_mutex_unlock(&ctx->lock);
 
-    if (has_fault && fault.kind == FAULT_DELAY && fault.delay_ms > 0) {
-        struct timespec ts = {fault.delay_ms / 1000, (fault.delay_ms % 1000) * 1000000L};
-
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
-    }
+    if (has_fault && fault.kind == FAULT_DELAY)
+        delay_ms(ctx, fault.delay_ms);
 
     pthread_mutex_lock(&ctx->lock);
     if (api) {
@@ -827,8 +836,8 @@ int server_run(cfemu_ctx *ctx)
     struct sockaddr_in sin;
     struct sockaddr_in6 sin6;
     struct sockaddr *sa;
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info;
     sigset_t set;
     int sig = 0;
@@ -898,6 +907,7 @@ int server_run(cfemu_ctx *ctx)
     fprintf(stderr, "cfemu: signal %d, stopping\n", sig);
     rc = 0;
 out:
+    atomic_store(&ctx->stopping, 1);
     if (d != NULL)
         MHD_stop_daemon(d);
     tls_material_free(&tls);
