@@ -96,9 +96,9 @@ const char *req_query(const request *req, const char *key);
  * req->authorization / req->cf_access_client_secret instead. */
 const char *req_header(const request *req, const char *name);
 /* Parses the body as JSON into doc (borrowing req->body). Returns 0; on failure fills resp with
- * 400 (code 6007 "Malformed JSON in request body", or 1001-series for no body when required)
- * and returns -1. With allow_empty, an absent/empty body parses as "{}" semantics: returns 1 and
- * leaves doc empty (ntoks 0). The top-level value must be an object. */
+ * 400 code 6007 "Malformed JSON in request body" (no body, not JSON, not an object; 413 when
+ * the body passed CFEMU_MAX_BODY) and returns -1. With allow_empty, an absent or empty body
+ * returns 1 and leaves doc empty (ntoks 0): the handler treats it as "{}". */
 int req_json(const request *req, response *resp, json_doc *doc, bool allow_empty);
 /* true if segment i exists and equals s. */
 bool req_seg_is(const request *req, size_t i, const char *s);

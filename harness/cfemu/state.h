@@ -6,7 +6,10 @@
  * freely. Every object is owned by the state's vectors; the *_free functions are NULL-tolerant
  * and wipe secrets (secret_buf) before freeing. Times are Unix seconds on cfemu's clock
  * (cfemu_now() in server.h); CF_TIME_NONE means "not set" and is written as JSON null or left
- * out, as the schema says for that field. */
+ * out, as the schema says for that field.
+ *
+ * Every object struct below that has an id keeps it as its FIRST member: state.c finds objects
+ * by id through that (find_by_id). */
 #ifndef CFEMU_STATE_H
 #define CFEMU_STATE_H
 
