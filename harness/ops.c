@@ -80,6 +80,8 @@ int cmd_op(const hopts *o)
                         "NAME or --secret-stdin\n");
         return HX_USAGE;
     }
+    if (makes_secret && sinks_preflight(o) != 0)
+        return HX_SINK;
     rc = prov_load(&hp, o);
     if (rc != HX_OK)
         return rc;

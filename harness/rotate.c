@@ -241,6 +241,18 @@ static int phase_precheck(rctx *c)
                 warning[0] ? "; warning: " : "", warning);
     hres_free(&h);
 
+    if (sinks_any(o)) {
+        t0 = now_ms();
+        if (sinks_preflight(o) != 0) {
+            report_step(c->rep, "pre-check: sinks", HSTEP_FAIL, (long)(now_ms() - t0), HX_SINK,
+                        "a sink cannot take the secret (see stderr): nothing was changed");
+            return HX_SINK;
+        }
+        report_step(c->rep, "pre-check: sinks", HSTEP_PASS, (long)(now_ms() - t0), HX_OK,
+                    "%s%s%s%s", o->out ? "out " : "", o->out ? o->out : "",
+                    o->exec ? (o->out ? ", exec" : "exec") : "",
+                    o->print_secret ? (o->out || o->exec ? ", stdout" : "stdout") : "");
+    }
     if (c->current == NULL || c->resuming) {
         report_step(c->rep, "pre-check: verify current secret", HSTEP_SKIP, 0, HX_OK, "%s",
                     c->resuming ? "resuming: the old value may already be dead"

@@ -119,6 +119,45 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
+int sinks_preflight(const hopts *o)
+{
+    if (o->out != NULL) {
+        char dcopy[PATH_MAX], probe[PATH_MAX + 32];
+        struct stat st;
+        if (strlen(o->out) >= sizeof(dcopy) || o->out[0] == '\0') {
+            fprintf(stderr, "rotp-harness: --out: bad path\n");
+            return -1;
+        }
+        if (stat(o->out, &st) == 0 && S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "rotp-harness: --out %s is a directory\n", o->out);
+            return -1;
+        }
+        snprintf(dcopy, sizeof(dcopy), "%s", o->out);
+        const char *dir = dirname(dcopy);
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "rotp-harness: --out %s: directory %s does not exist\n", o->out, dir);
+            return -1;
+        }
+        if (snprintf(probe, sizeof(probe), "%s/.rotp-probe-XXXXXX", dir) >= (int)sizeof(probe)) {
+            fprintf(stderr, "rotp-harness: --out: path too long\n");
+            return -1;
+        }
+        int fd = mkostemp(probe, O_CLOEXEC);
+        if (fd < 0) {
+            fprintf(stderr, "rotp-harness: --out %s: cannot create files in %s: %s\n", o->out, dir,
+                    strerror(errno));
+            return -1;
+        }
+        close(fd);
+        unlink(probe);
+    }
+    if (o->exec != NULL && access("/bin/sh", X_OK) != 0) {
+        fprintf(stderr, "rotp-harness: --exec needs /bin/sh: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int sinks_write_file(const char *path, const char *data, size_t len)
 {
     char dcopy[PATH_MAX], bcopy[PATH_MAX], tmp[PATH_MAX + 32];

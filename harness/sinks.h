@@ -35,6 +35,11 @@ secret_buf *sinks_format(const hsecret *s, const char *const *names, int nnames)
  * stderr (never the secret). */
 int sinks_deliver(const hopts *o, const hsecret *s, char *where, size_t where_cap);
 
+/* Checks, before anything changes, that the sinks can take a secret: --out's directory exists
+ * and a file can be created in it (a probe file is created and removed), --out is not a
+ * directory, and /bin/sh exists for --exec. 0, or -1 with a message on stderr. */
+int sinks_preflight(const hopts *o);
+
 /* Writes data atomically to path: temp file in the same directory (O_EXCL, 0600), write, fsync,
  * rename, fsync the directory. 0, or -1 with errno-style message on stderr. */
 int sinks_write_file(const char *path, const char *data, size_t len);
