@@ -364,8 +364,11 @@ class Run:
             codes = [e.get("code") for e in (parsed or {}).get("errors", []) or []]
             if code not in codes:
                 self.bad("%s: expected error code %d, got %s" % (where, code, codes))
-        if status >= 400 and "Ratelimit" not in hdrs and status != 429:
-            pass  # rate-limit headers are checked separately
+        if path.startswith(API) and ("Ratelimit" not in hdrs or "Ratelimit-Policy" not in hdrs):
+            self.bad("%s: Ratelimit / Ratelimit-Policy headers missing" % where)
+        ctype = hdrs.get("Content-Type", "")
+        if path.startswith(API) and not ctype.startswith("application/json"):
+            self.bad("%s: Content-Type %r, the spec's responses are application/json" % (where, ctype))
         if path.startswith(API):
             self.validate(method, path.split("?", 1)[0][len(API):], status, parsed, raw)
         return status, hdrs, parsed
