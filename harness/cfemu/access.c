@@ -20,6 +20,7 @@
  * Every time comes from cfemu_now() so tests can move the clock past expiries and grace windows.
  * Secrets are compared in constant time, only ever written into create/rotate answers (and a
  * rotating PUT, the only place its new secret can appear), and never logged. */
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -242,8 +243,8 @@ static int rotate_secret(cf_service_token *t, int64_t prev_until)
     return 0;
 }
 
-/* The path's token, checked against the scope: NULL with resp filled (7003 for a malformed id,
- * 404 when absent or in another scope). */
+/* The path's token (its id already checked to be a UUID), or NULL with a 404 in resp when no
+ * token has that id in this scope (a token of another account or zone is not shown). */
 static cf_service_token *path_token(cfemu_ctx *ctx, const request *req, response *resp,
                                     const st_scope *sc)
 {
@@ -298,7 +299,7 @@ static int handle_list(cfemu_ctx *ctx, const request *req, response *resp, const
     const cfemu_state *st = cfemu_st(ctx);
     const char *name = sc->zone ? NULL : req_query(req, "name");
     const char *search = sc->zone ? NULL : req_query(req, "search");
-    long page = 1, per_page = ST_PER_PAGE_MAX, total = 0, count = 0, first;
+    long page = 1, per_page = LONG_MAX, total = 0, count = 0, first;
     dynbuf items;
     int r = 0;
 
