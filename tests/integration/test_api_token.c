@@ -1222,11 +1222,112 @@ static void test_invalid_args(void **state)
     assert_int_equal(log_count(t, NULL, NULL), 0);
 }
 
+/* scopes: nested resources, several groups, a deny policy (seed_api_token_many.json "scoped") */
+static void test_describe_scopes(void **state)
+{
+    T *t = *state;
+    char want[512];
+    out o;
+
+    if (t->k->account)
+        return; /* the seed's "scoped" token is user-owned */
+    o = call(t, g_prov->describe, "id", cred(t, "CFEMU_TOKEN_%s_ID", "SCOPED"), NULL);
+    expect_ok(o);
+    snprintf(want, sizeof(want),
+             "Zone Read, Pages Write @ all zones in account %s; deny:Zone Read @ zone %s", t->acct,
+             cred(t, "%s", "CFEMU_ZONE_ID"));
+    assert_string_equal(get(&o, "scopes"), want);
+    assert_string_equal(get(&o, "expires_on"), "2030-01-01T00:00:00Z");
+    out_free(&o);
+}
+
+/* provision's answer lost: outcome unknown; the token exists and list by name finds it */
+static void test_provision_lost_response(void **state)
+{
+    T *t = *state;
+    char pol[1024], exp[32], fx[256], id[33];
+    const char *items;
+    out p, l;
+
+    zone_read_policies(t, pol, sizeof(pol));
+    future(86400, exp);
+    snprintf(fx, sizeof(fx),
+             "{\"method\":\"POST\",\"path\":\"*/tokens\",\"kind\":\"reset_after\"}");
+    fault(t, fx);
+    p = call(t, g_prov->provision, "name", "it-lost", "policies", pol, "expires_on", exp, NULL);
+    expect_code(p, ROTP_E_OUTCOME_UNKNOWN);
+    assert_true(p.err.flags & ROTP_ERRF_REQUEST_SENT);
+    assert_non_null(strstr(p.err.message, "list by name"));
+    out_free(&p);
+    assert_int_equal(log_count(t, "POST", "/tokens"), 1);
+
+    l = call(t, g_prov->list, "name", "it-lost", NULL);
+    expect_ok(l);
+    assert_string_equal(get(&l, "count"), "1");
+    items = get(&l, "items");
+    assert_non_null(strstr(items, "\"id\":\""));
+    snprintf(id, sizeof(id), "%.32s", strstr(items, "\"id\":\"") + 6);
+    out_free(&l);
+    l = call(t, g_prov->revoke, "id", id, NULL);
+    expect_ok(l);
+    assert_string_equal(get(&l, "state"), "revoked");
+    out_free(&l);
+}
+
+/* a value of the other kind is invalid here; an id that does not match gives a warning */
+static void test_verify_other_kind(void **state)
+{
+    T *t = *state;
+    const char *other =
+        cred(t, "CFEMU_TOKEN_%s_VALUE", t->k->account ? "PAGES_DEPLOY" : "CI_READONLY");
+    out v;
+
+    expect_state(t, other, "invalid");
+    v = call(t, g_prov->verify, "secret", t->target_val, "id",
+             cred(t, "CFEMU_TOKEN_%s_ID", "READONLY"), NULL);
+    expect_ok(v);
+    assert_string_equal(get(&v, "state"), "active");
+    assert_string_equal(get(&v, "id"), t->target_id);
+    assert_non_null(get(&v, "warning"));
+    out_free(&v);
+    v = call(t, g_prov->verify, "secret", t->target_val, "id", t->target_id, NULL);
+    expect_ok(v);
+    assert_null(get(&v, "warning"));
+    out_free(&v);
+}
+
+/* 5xx: a GET is retried and succeeds; a PUT is not retried and is outcome unknown */
+static void test_server_error(void **state)
+{
+    T *t = *state;
+    char fx[256];
+    out o;
+
+    snprintf(fx, sizeof(fx),
+             "{\"method\":\"GET\",\"path\":\"*/tokens/%s\",\"kind\":\"status\",\"status\":502}",
+             t->target_id);
+    fault(t, fx);
+    o = call(t, g_prov->describe, "id", t->target_id, NULL);
+    expect_ok(o);
+    out_free(&o);
+    assert_int_equal(log_count(t, "GET", t->target_id), 2);
+
+    fault(t, "{\"method\":\"PUT\",\"path\":\"*/value\",\"kind\":\"status\",\"status\":500}");
+    o = call(t, g_prov->roll, "id", t->target_id, NULL);
+    expect_code(o, ROTP_E_OUTCOME_UNKNOWN);
+    assert_non_null(strstr(o.err.message, "roll again"));
+    out_free(&o);
+    assert_int_equal(log_count(t, "PUT", "/value"), 1);
+}
+
 static void test_log_captured(void **state)
 {
     (void)state;
     /* the log check after each test is only meaningful if the provider logged */
     assert_true(g_nlines > 0);
+    if (getenv("ROTP_TEST_VERBOSE") != NULL)
+        for (size_t i = 0; i < g_nlines; i++)
+            fprintf(stderr, "log: %s\n", g_lines[i] != NULL ? g_lines[i] : "(null)");
     assert_true(g_nsecrets > 4);
     assert_no_secret_in_log();
 }
@@ -1248,6 +1349,10 @@ int main(void)
         BOTH(test_provision, setup),
         BOTH(test_list, setup),
         BOTH(test_list_pages, setup_many),
+        BOTH(test_describe_scopes, setup_many),
+        BOTH(test_provision_lost_response, setup),
+        BOTH(test_verify_other_kind, setup),
+        BOTH(test_server_error, setup),
         BOTH(test_permission_denied, setup),
         BOTH(test_mgmt_invalid, setup),
         BOTH(test_not_found, setup),
