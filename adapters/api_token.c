@@ -216,8 +216,10 @@ static int32_t tok_call(const tok_ctx *c, const char *method, const char *path, 
     rc = cf_call(cf_inst_http(c->inst), &o, &r->resp, &r->env, err);
     if (rc != ROTP_E_OK) {
         tok_explain(c, what, auth, rc, r, err);
-        cf_log(c->inst, ROTP_LOG_DEBUG, "%s: failed: %s (HTTP %ld)", what, rerr_name(rc),
-               r->resp.status);
+        /* a subject value that Cloudflare refuses is an answer, logged by the caller */
+        if (auth == CF_AUTH_MANAGEMENT || rc != ROTP_E_CREDENTIAL_INVALID)
+            cf_log(c->inst, ROTP_LOG_DEBUG, "%s: failed: %s (HTTP %ld)", what, rerr_name(rc),
+                   r->resp.status);
     }
     return rc;
 }
@@ -453,18 +455,19 @@ out:
 static int32_t mgmt_verify_at(const tok_ctx *c, const char *path, char *id, rotp_error *err)
 {
     tok_reply r;
+    char what[TOK_PATH_MAX + 64];
     int32_t rc;
     int res, t;
 
     tok_reply_init(&r);
-    rc = tok_call(c, "GET", path, NULL, 0, cf_inst_mgmt(c->inst), CF_AUTH_MANAGEMENT, true,
-                  "learn the management token's id", &r, err);
+    snprintf(what, sizeof(what), "learn the management token's id at %s", path);
+    rc = tok_call(c, "GET", path, NULL, 0, cf_inst_mgmt(c->inst), CF_AUTH_MANAGEMENT, true, what,
+                  &r, err);
     if (rc == ROTP_E_OK) {
         res = r.env.result;
         t = res >= 0 ? json_get(&r.env.doc, res, "id") : -1;
         if (t < 0 || json_strcpy(&r.env.doc, t, id, 33) != 0 || !id_is_hex32(id, strlen(id)))
-            rc = rerr_set(err, ROTP_E_PROTOCOL,
-                          "learn the management token's id: verify answered without a token id");
+            rc = rerr_set(err, ROTP_E_PROTOCOL, "%s: verify answered without a token id", what);
     }
     tok_reply_free(&r);
     return rc;
