@@ -190,6 +190,24 @@ verify_rc 0 s5 "the sink's value verifies after resume" "$F/s5.out" --kind "$KU"
 verify_rc 3 s5-old "the S4 value is dead" "$F/s4.out" --kind "$KU" --secret-name CF_PAGES_DEPLOY
 journal_end S5 "$F/s5.journal" completed
 
+# ---- S5b: killed while confirming that the old value is dead (after the new one verified) ------------
+# GET .../tokens/verify runs for: the current value (pre-check), the management token's own id
+# (self-roll guard), the new value, then the old value: let three through, hold the fourth.
+SKIP=3
+hold_and_kill S5b GET "/client/v4/user/tokens/verify" \
+    rotate "${U[@]}" "${MG[@]}" --secret-file "$F/s5.out" --secret-name CF_PAGES_DEPLOY --out "$F/s5b.out" \
+    --journal "$F/s5b.journal" "${V[@]}"
+hl_out_secrets "$F/s5b.out" dotenv
+hl_json_lines_check "$F/s5b.journal" "S5b: verified, the old value not yet confirmed dead, no end" \
+    "any(o['type']=='mark' and o['step']=='verified' for o in L) and not any(o['type']=='mark' and o['step']=='old_dead' for o in L) and not any(o['type']=='end' for o in L)"
+hl_log_reset
+hl_run s5b-resume resume --journal "$F/s5b.journal" "${MG[@]}" --secret-file "$F/s5.out" "${V[@]}" --json
+hl_expect_rc 0 "S5b: resume"
+log_check "S5b: resume confirmed the old value dead without rolling again" "count('PUT','.')==0"
+verify_rc 0 s5b "the sink's value verifies after resume" "$F/s5b.out" --kind "$KU" --secret-name CF_PAGES_DEPLOY
+verify_rc 3 s5b-old "the old value is dead" "$F/s5.out" --kind "$KU" --secret-name CF_PAGES_DEPLOY
+journal_end S5b "$F/s5b.journal" completed
+
 # ---- S6: account token, killed with the roll in flight --------------------------------------------
 hold_and_kill S6 PUT "/client/v4/accounts/$ACC/tokens/$CID_/value" \
     rotate --kind "$KA" "${A[@]}" --id "$CID_" "${MG[@]}" --secret-file "$F/ci.0" --out "$F/s6.out" --journal "$F/s6.journal" "${V[@]}"
@@ -261,7 +279,7 @@ hl_check "S10: the sink's client id is the surviving token's" bash -c '
     c=$(sed -n "s/^CF_ACCESS_CLIENT_ID=//p" "$1"); [ -n "$c" ] && grep -q "\"client_id\": \"$c\"" "$2"' _ "$F/s10.out" "$HL_T/s10b.state"
 
 # ---- at the end, with nothing in flight: every credential is still in the state resume left ------
-verify_rc 0 end-user "user token: the last sink's value still verifies" "$F/s5.out" --kind "$KU" --secret-name CF_PAGES_DEPLOY
+verify_rc 0 end-user "user token: the last sink's value still verifies" "$F/s5b.out" --kind "$KU" --secret-name CF_PAGES_DEPLOY
 verify_rc 0 end-account "account token: the sink's value still verifies" "$F/s6.out" --kind "$KA" "${A[@]}"
 verify_rc 0 end-console "console-probe: the sink's secret still passes" "$F/s8.out" --kind "$KS" "${A[@]}" --probe-url "$PROBE_CONSOLE"
 verify_rc 0 end-vault "vault-probe: the sink's secret still passes" "$F/s9.out" --kind "$KS" "${A[@]}" --probe-url "$PROBE_VAULT"
