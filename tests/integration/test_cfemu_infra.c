@@ -26,6 +26,9 @@
 extern char **environ;
 
 static cfemu_fx g_fx;
+/* cmocka ignores a failing group teardown in its exit status; cfemu's exit status (0 = clean
+ * SIGTERM exit, and under ASan no leak) must fail the run, so main() adds this. */
+static int g_teardown_failed;
 
 static struct {
     char *mgmt, *readonly, *pages, *ci;
@@ -73,8 +76,10 @@ static int group_teardown(void **state)
     if (th_curl != NULL)
         curl_easy_cleanup(th_curl);
     curl_global_cleanup();
-    if (rc != 0)
+    if (rc != 0) {
         fprintf(stderr, "cfemu exit status %d (want 0: clean SIGTERM exit)\n", rc);
+        g_teardown_failed = 1;
+    }
     return rc == 0 ? 0 : -1;
 }
 
@@ -856,5 +861,7 @@ int main(void)
         cmocka_unit_test_setup(test_concurrent_clients, each_setup),
     };
 
-    return cmocka_run_group_tests_name("cfemu_infra", tests, group_setup, group_teardown);
+    int failed = cmocka_run_group_tests_name("cfemu_infra", tests, group_setup, group_teardown);
+
+    return failed != 0 || g_teardown_failed ? 1 : 0;
 }
