@@ -267,7 +267,8 @@ class Cfemu:
         self.port_file = os.path.join(tmp, tag + ".port")
         self.ca = os.path.join(tmp, tag + "-ca.pem")
         self.creds_file = os.path.join(tmp, tag + ".env")
-        self.log = open(os.path.join(tmp, tag + ".log"), "wb")
+        self.log_path = os.path.join(tmp, tag + ".log")
+        self.log = open(self.log_path, "wb")
         argv = [binary, "--listen", "127.0.0.1:0", "--port-file", self.port_file,
                 "--ca-out", self.ca, "--creds-out", self.creds_file] + list(extra)
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
@@ -307,6 +308,12 @@ class Cfemu:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        if self.proc.returncode != 0:
+            # cfemu's own output (sanitizer reports included); it never holds a secret.
+            with open(self.log_path, "rb") as f:
+                tail = f.read()[-6000:]
+            print("cfemu exited with %s; its output ends with:\n%s"
+                  % (self.proc.returncode, tail.decode("utf-8", "replace")))
         return self.proc.returncode
 
     def request(self, method, path, token=None, body=None, headers=None, raw_auth=None):
