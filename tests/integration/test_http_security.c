@@ -625,10 +625,50 @@ static void *redirect_main(void *arg)
     return NULL;
 }
 
-/* TCP relay: each accepted connection is piped to 127.0.0.1:fwd_port until either side closes. */
+/* One relayed connection: bytes both ways between the client (a) and cfemu (b). */
+typedef struct relay {
+    mini_srv *s;
+    int a, b;
+    pthread_t th;
+} relay;
+
+static void *relay_main(void *arg)
+{
+    relay *r = arg;
+
+    while (!atomic_load(&r->s->stop)) {
+        struct pollfd p[2] = {{r->a, POLLIN, 0}, {r->b, POLLIN, 0}};
+        char buf[16384];
+        bool done = false;
+
+        if (poll(p, 2, 100) < 0)
+            break;
+        for (int i = 0; i < 2 && !done; i++) {
+            if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+                ssize_t n = recv(i == 0 ? r->a : r->b, buf, sizeof(buf), 0);
+                if (n <= 0)
+                    done = true;
+                else
+                    write_all(i == 0 ? r->b : r->a, buf, (size_t)n);
+            }
+        }
+        if (done)
+            break;
+    }
+    close(r->a);
+    close(r->b);
+    return NULL;
+}
+
+#define MAX_RELAYS 16
+
+/* TCP relay: each accepted connection (counted in `requests`) is piped to 127.0.0.1:fwd_port
+ * by a thread of its own until either side closes; all are joined before this returns. */
 static void *forward_main(void *arg)
 {
     mini_srv *s = arg;
+    relay rl[MAX_RELAYS];
+    int n = 0;
 
     while (!atomic_load(&s->stop)) {
         struct sockaddr_in sa;
@@ -642,32 +682,22 @@ static void *forward_main(void *arg)
         sa.sin_port = htons((uint16_t)s->fwd_port);
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (b >= 0 && connect(b, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-            for (;;) {
-                struct pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
-                char buf[16384];
-                int r = poll(p, 2, 200);
-                bool done = false;
-
-                if (r < 0 || atomic_load(&s->stop))
-                    break;
-                for (int i = 0; i < 2 && !done; i++) {
-                    if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-                        ssize_t n = recv(i == 0 ? a : b, buf, sizeof(buf), 0);
-                        if (n <= 0)
-                            done = true;
-                        else
-                            write_all(i == 0 ? b : a, buf, (size_t)n);
-                    }
-                }
-                if (done)
-                    break;
-            }
+        if (n == MAX_RELAYS || b < 0 || connect(b, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+            if (b >= 0)
+                close(b);
+            close(a);
+            continue;
         }
-        if (b >= 0)
+        rl[n] = (relay){.s = s, .a = a, .b = b};
+        if (pthread_create(&rl[n].th, NULL, relay_main, &rl[n]) != 0) {
+            close(a);
             close(b);
-        close(a);
+            continue;
+        }
+        n++;
     }
+    for (int i = 0; i < n; i++)
+        pthread_join(rl[i].th, NULL);
     return NULL;
 }
 
@@ -889,6 +919,49 @@ static void test_tls_host_name_checked(void **state)
 
     mini_stop(&fwd_bad);
     mini_stop(&fwd_good);
+}
+
+/* One instance keeps its connection: two GETs travel over one TLS connection (counted by a
+ * relay in front of cfemu). A roll's PUT gets a connection of its own (ABI.md section 8:
+ * libcurl would silently re-send a request whose reused connection died), and a later GET
+ * reuses a cached connection again. */
+static void test_connection_reuse(void **state)
+{
+    mini_srv fwd;
+    char base[128];
+    char value[VAL_MAX];
+    rotp_instance *inst;
+    out o;
+
+    (void)state;
+    memset(&fwd, 0, sizeof(fwd));
+    fwd.fwd_port = g_fx.port;
+    mini_start(&fwd, "127.0.0.1", forward_main);
+    snprintf(base, sizeof(base), "https://127.0.0.1:%d/client/v4", fwd.port);
+    inst = open_main((cfg){.api_base = base});
+    for (int i = 0; i < 2; i++) {
+        o = call(inst, g_prov->verify, "kind", KIND_USER, "secret", cred("CFEMU_TOKEN_MGMT_VALUE"),
+                 NULL);
+        expect_code(o, ROTP_E_OK);
+        out_free(&o);
+    }
+    assert_int_equal(log_count(&g_fx, "GET", "/user/tokens/verify"), 2);
+    assert_int_equal(atomic_load(&fwd.requests), 1);
+
+    o = call(inst, g_prov->roll, "kind", KIND_USER, "id", target_id(), NULL);
+    expect_code(o, ROTP_E_OK);
+    snprintf(value, sizeof(value), "%s", get(&o, "secret"));
+    out_free(&o);
+    assert_int_equal(log_count(&g_fx, "PUT", "/value"), 1);
+    assert_int_equal(atomic_load(&fwd.requests), 2);
+
+    o = call(inst, g_prov->verify, "kind", KIND_USER, "secret", value, NULL);
+    expect_code(o, ROTP_E_OK);
+    assert_string_equal(get(&o, "state"), "active");
+    out_free(&o);
+    assert_int_equal(atomic_load(&fwd.requests), 2);
+    inst_close(inst);
+    mini_stop(&fwd);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1742,6 +1815,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tls_wrong_ca, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_system_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_host_name_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_refused_without_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_loopback_with_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_base_refused, setup, teardown),
