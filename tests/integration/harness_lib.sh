@@ -309,7 +309,10 @@ hl_port_ready() { [ -s "$HL_CFEMU_DIR/port" ] && [ -s "$HL_CFEMU_DIR/creds.env" 
 hl_cfemu_start() {
     HL_CFEMU_DIR=$HL_T/cfemu
     mkdir -p "$HL_CFEMU_DIR"
-    "$CFEMU_BIN" --listen 127.0.0.1:0 --port-file "$HL_CFEMU_DIR/port" \
+    # Under `timeout` so that cfemu cannot outlive a test that is itself killed (CTest's
+    # timeout); timeout passes our SIGTERM on and exits with cfemu's status.
+    timeout -k 5 "${HL_CFEMU_LIFETIME:-290}" "$CFEMU_BIN" --listen 127.0.0.1:0 \
+        --port-file "$HL_CFEMU_DIR/port" \
         --ca-out "$HL_CFEMU_DIR/ca.pem" --creds-out "$HL_CFEMU_DIR/creds.env" \
         --log "$HL_CFEMU_DIR/requests.log" "$@" \
         </dev/null >"$HL_T/cap/cfemu.out" 2>"$HL_T/cap/cfemu.err" &
@@ -320,6 +323,9 @@ hl_cfemu_start() {
         exit 1
     fi
     sleep 0.1 # the port file may be written in more than one write
+    # cfemu's own pid (the child of timeout), for /proc checks
+    HL_CFEMU_REALPID=$(awk '{print $1}' "/proc/$HL_CFEMU_PID/task/$HL_CFEMU_PID/children" 2>/dev/null)
+    : "${HL_CFEMU_REALPID:=$HL_CFEMU_PID}"
     HL_PORT=$(tr -dc '0-9' <"$HL_CFEMU_DIR/port")
     HL_ORIGIN="https://127.0.0.1:$HL_PORT"
     HL_API="$HL_ORIGIN/client/v4"
@@ -351,7 +357,7 @@ hl_cfemu_start() {
     PROBE_CONSOLE="$HL_ORIGIN/cdn-cgi/access/probe/$CFEMU_APP_CONSOLE_ID"
     PROBE_VAULT="$HL_ORIGIN/cdn-cgi/access/probe/$CFEMU_APP_VAULT_ID"
     PROBE_EDGE="$HL_ORIGIN/cdn-cgi/access/probe/$CFEMU_APP_EDGE_ID"
-    hl_say "cfemu on port $HL_PORT (pid $HL_CFEMU_PID)"
+    hl_say "cfemu on port $HL_PORT (pid $HL_CFEMU_REALPID)"
 }
 
 hl_cfemu_stop() {

@@ -129,9 +129,9 @@ HELD_ERR=$HL_ERR
 if hl_wait_for 20 hl_no_fault_queued; then
     # the harness is now waiting for the roll's answer: it holds the management token and the
     # current secret in memory
-    for p in "$HL_BGPID" "$HL_CFEMU_PID"; do
+    for p in "$HL_BGPID" "$HL_CFEMU_REALPID"; do
         name=harness
-        [ "$p" = "$HL_CFEMU_PID" ] && name=cfemu
+        [ "$p" = "$HL_CFEMU_REALPID" ] && name=cfemu
         if tr '\0' '\n' <"/proc/$p/cmdline" >"$PROC/$name.cmdline" 2>/dev/null && [ -s "$PROC/$name.cmdline" ]; then
             hl_pass "read /proc/$p/cmdline ($name)"
         else
@@ -147,6 +147,7 @@ if hl_wait_for 20 hl_no_fault_queued; then
         fi
     done
     hl_check "the held harness's argv is the rotate command (the read worked)" grep -qx rotate "$PROC/harness.cmdline"
+    hl_check "cfemu's argv was read (its --creds-out is there)" grep -qx -- --creds-out "$PROC/cfemu.cmdline"
 else
     hl_fail "the held rotate never reached cfemu"
 fi
