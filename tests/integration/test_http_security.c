@@ -840,7 +840,7 @@ static void test_tls_verified_ok(void **state)
 static void test_tls_wrong_ca(void **state)
 {
     cfemu_fx other;
-    char ca[512];
+    char ca[512], url[512];
     rotp_instance *inst;
     out o;
 
@@ -860,6 +860,20 @@ static void test_tls_wrong_ca(void **state)
     out_free(&o);
     inst_close(inst);
     assert_no_request(&g_fx);
+    assert_no_request(&other);
+
+    /* a probe URL is verified against the instance's CA as well: the management lookup on g_fx
+     * works, the probe to the other cfemu (signed by a CA the instance does not trust) is TLS */
+    inst = open_main((cfg){0});
+    snprintf(url, sizeof(url), "%s/cdn-cgi/access/probe/%s", other.origin,
+             cred("CFEMU_APP_CONSOLE_ID"));
+    o = call(inst, g_prov->verify, "kind", KIND_ST, "account_id", cred("CFEMU_ACCOUNT_ID"), "id",
+             cred("CFEMU_ST_CONSOLE_PROBE_ID"), "client_id",
+             cred("CFEMU_ST_CONSOLE_PROBE_CLIENT_ID"), "client_secret",
+             cred("CFEMU_ST_CONSOLE_PROBE_CLIENT_SECRET"), "probe_url", url, NULL);
+    expect_code(o, ROTP_E_TLS);
+    out_free(&o);
+    inst_close(inst);
     assert_no_request(&other);
     assert_int_equal(cfemu_stop(&other), 0);
 }
