@@ -151,19 +151,27 @@ static int32_t tok_begin(cf_inst *inst, const rotp_params *req, bool account,
 
 /* Rewrites the message of a failed call so that it says what to do, keeping the HTTP fields
  * cf_call() set. `what` names the call ("roll token <id> in account <a>"); never a secret. */
-static void tok_explain(const tok_ctx *c, const char *what, int auth, int32_t code,
-                        const tok_reply *r, rotp_error *err)
+static void tok_explain(const tok_ctx *c, const char *method, const char *what, int auth,
+                        int32_t code, const tok_reply *r, rotp_error *err)
 {
     const char *cfmsg = r->env.error_message;
     int32_t cfcode = r->env.error_code;
+    char need[96];
+
+    /* reads need the Read (or Write) group, changes the Write group */
+    if (strcmp(method, "GET") == 0)
+        snprintf(need, sizeof(need), "'%sAPI Tokens Read' or '%s'", c->account ? "Account " : "",
+                 tok_permission(c));
+    else
+        snprintf(need, sizeof(need), "'%s'", tok_permission(c));
 
     switch (code) {
     case ROTP_E_PERMISSION_DENIED:
         if (auth == CF_AUTH_MANAGEMENT)
             rerr_set(err, code,
                      "%s: permission denied (HTTP %ld, code %d: %s): the management token needs "
-                     "'%s' on %s%s%s",
-                     what, r->resp.status, (int)cfcode, cfmsg, tok_permission(c),
+                     "%s on %s%s%s",
+                     what, r->resp.status, (int)cfcode, cfmsg, need,
                      c->account ? "account " : "the user", c->account ? c->account_id : "",
                      c->id[0] != '\0' ? " to act on this token" : "");
         else
@@ -215,7 +223,7 @@ static int32_t tok_call(const tok_ctx *c, const char *method, const char *path, 
     cf_log(c->inst, ROTP_LOG_DEBUG, "%s: %s %s", what, method, path);
     rc = cf_call(cf_inst_http(c->inst), &o, &r->resp, &r->env, err);
     if (rc != ROTP_E_OK) {
-        tok_explain(c, what, auth, rc, r, err);
+        tok_explain(c, method, what, auth, rc, r, err);
         /* a subject value that Cloudflare refuses is an answer, logged by the caller */
         if (auth == CF_AUTH_MANAGEMENT || rc != ROTP_E_CREDENTIAL_INVALID)
             cf_log(c->inst, ROTP_LOG_DEBUG, "%s: failed: %s (HTTP %ld)", what, rerr_name(rc),

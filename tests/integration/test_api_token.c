@@ -1066,6 +1066,11 @@ static void test_permission_denied(void **state)
     if (t->k->account)
         assert_non_null(strstr(o.err.message, t->acct));
     assert_false(o.err.flags & ROTP_ERRF_MANAGEMENT_CREDENTIAL);
+    /* the message says which permission group the management token lacks */
+    assert_non_null(
+        strstr(o.err.message, t->k->account ? "Account API Tokens Read" : "'API Tokens Read"));
+    if (getenv("ROTP_TEST_VERBOSE") != NULL)
+        fprintf(stderr, "message: %s\n", o.err.message);
     out_free(&o);
 
     o = call(t, g_prov->roll, "id", t->target_id, NULL);
