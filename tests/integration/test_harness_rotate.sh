@@ -138,12 +138,14 @@ hl_expect_rc 0 "service token (--grace 0): the new secret passes"
 # ---- service token: create-swap-delete at account level, then --finish ------------------------------
 hl_log_reset
 hl_run st-csd rotate --kind "$KS" "${A[@]}" --id "$VAU" "${MG[@]}" --secret-file "$F/vault.1" \
-    --probe-url "$PROBE_VAULT" --strategy create-swap-delete --out "$F/vault.2" "${V[@]}" --json
+    --probe-url "$PROBE_VAULT" --strategy create-swap-delete --out "$F/vault.2" --audit "$F/csd.audit" "${V[@]}" --json
 hl_expect_rc 0 "service token (create-swap-delete, account): rotate"
 hl_out_secrets "$F/vault.2" dotenv
 VNEW=$(hl_json_get "$HL_OUT" "d.get('new_id','')" 2>/dev/null)
 hl_json_check "$HL_OUT" "create-swap-delete: a new id, an overlap until --finish" \
     "d['ok'] and steps_ok(d) and d['new_id'] not in ('', '$VAU') and d.get('overlap') is True"
+hl_json_lines_check "$F/csd.audit" "create-swap-delete: the audit names old_token_id and new_token_id" \
+    "L[-1]['action']=='secret.rotate.completed' and L[-1]['context'].get('old_token_id')=='$VAU' and L[-1]['context'].get('new_token_id')=='$VNEW' and L[-1]['context'].get('stage')=='overlap'"
 log_check "create-swap-delete: one create, no delete yet" "count('POST', r'/access/service_tokens\$')==1 and count('DELETE','.')==0"
 hl_check "create-swap-delete: a new client id in --out" \
     bash -c 'c=$(sed -n "s/^CF_ACCESS_CLIENT_ID=//p" "$1"); [ -n "$c" ] && [ "$c" != "$2" ]' _ "$F/vault.2" "$CFEMU_ST_VAULT_PROBE_CLIENT_ID"
