@@ -4,24 +4,28 @@
  *
  * What it proves (issue 2, "HTTP", "Retries", "Secrets"):
  *  - TLS is verified: a CA that did not sign the server, the system store, and a certificate
- *    for another host all give ROTP_E_TLS, and cfemu never sees the request;
+ *    for another host all give ROTP_E_TLS, and cfemu never sees the request (probe URLs too);
+ *  - one instance reuses its connection for reads, and a state change gets a connection of
+ *    its own;
  *  - scheme rules: https anywhere; http only to loopback with allow_insecure_loopback; other
  *    schemes, non-loopback http, CR/LF, spaces, user info refused at open;
  *  - no redirects are followed, for a GET or a PUT;
  *  - bodies are capped at 1 MiB; truncated, malformed and mislabelled bodies are errors;
- *  - GETs are retried (429 with Retry-After, 5xx) within max_retries; a PUT never is, and a lost
- *    answer to a PUT is OUTCOME_UNKNOWN with ROTP_ERRF_REQUEST_SENT, never success;
+ *  - GETs and DELETEs are retried (429 with Retry-After, 5xx, resets) within max_retries and
+ *    timeout_ms; a PUT never is, and a lost answer to a PUT is OUTCOME_UNKNOWN with
+ *    ROTP_ERRF_REQUEST_SENT, never success; a refused connection is TRANSIENT, not sent;
  *  - timeouts: TRANSIENT for a GET, OUTCOME_UNKNOWN for a PUT;
  *  - CR/LF in any value bound for a header or a URL is INVALID_ARGUMENT, and nothing is sent;
  *  - no secret (management token, verified values, rolled values, service-token secrets) ever
  *    appears in a log line (captured at DEBUG level) or an error message.
  *
  * Process layout: one TLS cfemu (built-in seed) for the file, plus an --insecure-http cfemu for
- * the plain-http cases and a second TLS cfemu whose CA is the "wrong" one. In-process helpers:
- * a tiny plain-HTTP server that answers with redirects, and a TCP forwarder that lets a client
- * reach cfemu under a name its certificate does not hold (127.0.0.2). Tests that state-change
- * the roll target learn a fresh value first, so their order does not matter. No test asserts a
- * duration; the only waits are bounded polls for a delayed request to finish inside cfemu. */
+ * the plain-http cases, and (in one test) a second TLS cfemu whose CA is the "wrong" one.
+ * In-process helpers: a tiny plain-HTTP server that answers with redirects, and a TCP relay
+ * that counts connections and lets a client reach cfemu under a name its certificate does not
+ * hold (127.0.0.2). Tests that roll the target learn a fresh value first, so their order does
+ * not matter. No test asserts a duration; the only waits are bounded polls for a delayed
+ * request to finish inside cfemu. */
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
