@@ -45,6 +45,7 @@ typedef struct tok_ctx {
 #define TOK_ID_NONE     0
 #define TOK_ID_OPTIONAL 1
 #define TOK_ID_REQUIRED 2
+#define TOK_ID_DESCRIBE 3 /* optional; without an id, account_id is optional too */
 
 /* The response of one call; free with tok_reply_free() on every path. */
 typedef struct tok_reply {
@@ -114,7 +115,9 @@ static int32_t tok_begin(cf_inst *inst, const rotp_params *req, bool account,
         return rc;
 
     v = params_get(req, "account_id", &len);
-    if (account) {
+    if (account && v == NULL && id_mode == TOK_ID_DESCRIBE && params_get(req, "id", &len) == NULL) {
+        /* describing the kind itself needs no account */
+    } else if (account) {
         if (v == NULL || len == 0)
             return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
                             "missing account_id: cloudflare.account_token needs the 32-hex id of "
@@ -399,7 +402,7 @@ static int32_t tok_describe(cf_inst *inst, const rotp_params *req, result_builde
     tok_reply_init(&r);
     dynbuf_init(&scopes, TOK_SCOPES_MAX);
 
-    rc = tok_begin(inst, req, account, NULL, TOK_ID_OPTIONAL, &c, err);
+    rc = tok_begin(inst, req, account, NULL, TOK_ID_DESCRIBE, &c, err);
     if (rc != ROTP_E_OK)
         goto out;
 
@@ -573,8 +576,12 @@ static int32_t tok_roll(cf_inst *inst, const rotp_params *req, result_builder *r
         rerr_set(err, rc,
                  "%s: the request was sent and no usable answer came: the old value is probably "
                  "already dead. The safe move is to roll again (roll forward) and store the value "
-                 "that call returns",
-                 what);
+                 "that call returns%s",
+                 what,
+                 self ? "; this was the management token itself: if the roll applied, this "
+                        "instance's management value is dead too and a new one must be issued "
+                        "out of band"
+                      : "");
         rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
         goto out;
     }
