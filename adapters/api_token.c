@@ -223,7 +223,8 @@ static int32_t tok_call(const tok_ctx *c, const char *method, const char *path, 
     o.auth = auth;
     o.idempotent = idempotent;
     o.what = what;
-    cf_log(c->inst, ROTP_LOG_DEBUG, "%s: %s %s", what, method, path);
+    /* paths are logged without their query string (ABI.md, section 11) */
+    cf_log(c->inst, ROTP_LOG_DEBUG, "%s: %s %.*s", what, method, (int)strcspn(path, "?"), path);
     rc = cf_call(cf_inst_http(c->inst), &o, &r->resp, &r->env, err);
     if (rc != ROTP_E_OK) {
         tok_explain(c, method, what, auth, rc, r, err);
@@ -761,6 +762,7 @@ static int32_t tok_verify(cf_inst *inst, const rotp_params *req, result_builder 
 probe:
     if (probe_path != NULL) {
         http_request hr;
+        int plen;
 
         probe_copy = rotp__strndup(probe_path, probe_len);
         if (probe_copy == NULL) {
@@ -772,14 +774,16 @@ probe:
         hr.path = probe_copy;
         hr.bearer = subject;
         hr.idempotent = true;
-        cf_log(inst, ROTP_LOG_DEBUG, "%s: probe GET %s", what, probe_copy);
+        plen = (int)strcspn(probe_copy, "?"); /* never log a query string */
+        cf_log(inst, ROTP_LOG_DEBUG, "%s: probe GET %.*s", what, plen, probe_copy);
         rc = http_do(cf_inst_http(inst), &hr, &probe, err);
         if (rc != ROTP_E_OK) {
-            rerr_set(err, rc, "%s: probe GET %s failed: %s", what, probe_copy, rerr_name(rc));
+            rerr_set(err, rc, "%s: probe GET %.*s failed: %s", what, plen, probe_copy,
+                     rerr_name(rc));
             goto out;
         }
         rb_addf(rb, "probe_status", "%ld", probe.status);
-        cf_log(inst, ROTP_LOG_INFO, "%s: probe GET %s answered HTTP %ld", what, probe_copy,
+        cf_log(inst, ROTP_LOG_INFO, "%s: probe GET %.*s answered HTTP %ld", what, plen, probe_copy,
                probe.status);
     }
 

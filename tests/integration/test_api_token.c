@@ -818,6 +818,14 @@ static void test_verify_probe(void **state)
     assert_string_equal(get(&v, "probe_status"), "403");
     out_free(&v);
 
+    /* a probe path may carry a query string; it is sent but never logged */
+    snprintf(denied_path + strlen(denied_path), sizeof(denied_path) - strlen(denied_path),
+             "?per_page=5");
+    v = call(t, g_prov->verify, "secret", t->target_val, "probe_path", denied_path, NULL);
+    expect_ok(v);
+    assert_string_equal(get(&v, "probe_status"), "403");
+    out_free(&v);
+
     /* unsafe probe paths are refused before any request */
     log_reset(t);
     {
@@ -1349,6 +1357,9 @@ static void test_log_captured(void **state)
             fprintf(stderr, "log: %s\n", g_lines[i] != NULL ? g_lines[i] : "(null)");
     assert_true(g_nsecrets > 4);
     assert_no_secret_in_log();
+    /* query strings are never logged (ABI.md section 11): list pages, probe paths */
+    for (size_t i = 0; i < g_nlines; i++)
+        assert_null(strstr(g_lines[i], "per_page="));
 }
 
 #define BOTH(fn, su)                                                                               \
