@@ -1073,6 +1073,7 @@ static void test_api_base_refused(void **state)
         if (rc != ROTP_E_INVALID_ARGUMENT)
             fprintf(stderr, "api_base #%zu accepted or misclassified: %d %s\n", i, rc, err.message);
         assert_int_equal(rc, ROTP_E_INVALID_ARGUMENT);
+        assert_non_null(strstr(err.message, "api_base"));
         assert_null(inst);
     }
     /* the same without the flag */
