@@ -45,7 +45,6 @@ typedef struct tok_ctx {
 #define TOK_ID_NONE     0
 #define TOK_ID_OPTIONAL 1
 #define TOK_ID_REQUIRED 2
-#define TOK_ID_DESCRIBE 3 /* optional; without an id, account_id is optional too */
 
 /* The response of one call; free with tok_reply_free() on every path. */
 typedef struct tok_reply {
@@ -115,9 +114,7 @@ static int32_t tok_begin(cf_inst *inst, const rotp_params *req, bool account,
         return rc;
 
     v = params_get(req, "account_id", &len);
-    if (account && v == NULL && id_mode == TOK_ID_DESCRIBE && params_get(req, "id", &len) == NULL) {
-        /* describing the kind itself needs no account */
-    } else if (account) {
+    if (account) {
         if (v == NULL || len == 0)
             return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
                             "missing account_id: cloudflare.account_token needs the 32-hex id of "
@@ -403,7 +400,7 @@ static int32_t tok_describe(cf_inst *inst, const rotp_params *req, result_builde
     tok_reply_init(&r);
     dynbuf_init(&scopes, TOK_SCOPES_MAX);
 
-    rc = tok_begin(inst, req, account, NULL, TOK_ID_DESCRIBE, &c, err);
+    rc = tok_begin(inst, req, account, NULL, TOK_ID_OPTIONAL, &c, err);
     if (rc != ROTP_E_OK)
         goto out;
 
