@@ -1810,6 +1810,54 @@ static void test_injection_config(void **state)
     assert_no_request(&g_fx);
 }
 
+/* Fails when a log line from index `from` on contains `text`. */
+static void assert_not_logged(size_t from, const char *text, const char *what)
+{
+    for (size_t l = from; l < g_nlines; l++) {
+        if (g_lines[l] != NULL && strstr(g_lines[l], text) != NULL) {
+            fprintf(stderr, "%s: log line %zu shows a query string: %s\n", what, l, g_lines[l]);
+            fail();
+        }
+    }
+}
+
+/* ABI.md section 11: "query strings and headers are never logged" (a probe URL's query may carry
+ * a signature or a key). Both probes are made with a query, at DEBUG level. */
+static void test_query_never_logged(void **state)
+{
+    rotp_instance *inst = open_main((cfg){0});
+    char url[512];
+    size_t from;
+    out o;
+
+    (void)state;
+    from = g_nlines;
+    o = call(inst, g_prov->verify, "kind", KIND_USER, "secret", cred("CFEMU_TOKEN_MGMT_VALUE"),
+             "probe_path", "/user/tokens/verify?marker=qsmarkerapitoken", NULL);
+    expect_code(o, ROTP_E_OK);
+    assert_string_equal(get(&o, "probe_status"), "200");
+    out_free(&o);
+    assert_true(g_nlines > from);
+    assert_not_logged(from, "qsmarker", "api_token probe_path");
+
+    from = g_nlines;
+    snprintf(url, sizeof(url), "%s/cdn-cgi/access/probe/%s?marker=qsmarkerservicetoken",
+             g_fx.origin, cred("CFEMU_APP_CONSOLE_ID"));
+    o = call(inst, g_prov->verify, "kind", KIND_ST, "account_id", cred("CFEMU_ACCOUNT_ID"), "id",
+             cred("CFEMU_ST_CONSOLE_PROBE_ID"), "client_id",
+             cred("CFEMU_ST_CONSOLE_PROBE_CLIENT_ID"), "client_secret",
+             cred("CFEMU_ST_CONSOLE_PROBE_CLIENT_SECRET"), "probe_url", url, NULL);
+    expect_code(o, ROTP_E_OK);
+    assert_string_equal(get(&o, "probe_status"), "200");
+    out_free(&o);
+    inst_close(inst);
+    assert_true(g_nlines > from);
+    /* BUG (adapters/access_service_token.c, ast_probe): logs "access service token: probe GET
+     * %s" with the whole probe_url, query included, at DEBUG. This assertion fails until the
+     * line shows the URL without its query (http.c's loggable_path() does it that way). */
+    assert_not_logged(from, "qsmarker", "access_service_token probe_url");
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Secret hygiene across the whole file (each teardown checks too; this is the final sweep,
  * after a full rotation whose new value must also stay out of the log)
@@ -1864,6 +1912,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timeout_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injection_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injection_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_never_logged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secrets_never_logged, setup, teardown),
     };
 
