@@ -385,6 +385,9 @@ static int scope_build(dynbuf *b, const json_doc *d, int pol)
  * describe
  * ------------------------------------------------------------------------------------------- */
 
+/* describe: with an id, GET the token (the management token reads it) and return its fields and
+ * the scopes text; without one, what the kind supports (no request). Policies themselves are not
+ * returned. ROTP_E_OK, or the classified failure with err filled. */
 static int32_t tok_describe(cf_inst *inst, const rotp_params *req, result_builder *rb,
                             rotp_error *err, bool account)
 {
@@ -529,6 +532,10 @@ static int32_t mgmt_id(const tok_ctx *c, const char **out, rotp_error *err)
     return ROTP_E_OK;
 }
 
+/* roll: PUT <base>/<id>/value with `{}` (never retried). The new value is returned at once as
+ * `secret` (SECRET) with id and rolled_at. Rolling the management token itself is
+ * REFUSED_BY_POLICY unless allow_self_roll; when allowed, the instance switches to the new value.
+ * A lost answer is OUTCOME_UNKNOWN: the old value is probably dead, roll forward. */
 static int32_t tok_roll(cf_inst *inst, const rotp_params *req, result_builder *rb, rotp_error *err,
                         bool account)
 {
@@ -661,6 +668,9 @@ static bool probe_path_ok(const char *p, size_t len)
     return true;
 }
 
+/* verify: GET <base>/verify with the given secret as bearer. An unknown or dead value is OK with
+ * state=invalid; other failures (429, 5xx, TLS) stay errors. With probe_path, also GETs that path
+ * with the secret and reports probe_status. The secret is registered for redaction and wiped. */
 static int32_t tok_verify(cf_inst *inst, const rotp_params *req, result_builder *rb,
                           rotp_error *err, bool account)
 {
@@ -800,6 +810,7 @@ out:
  * revoke
  * ------------------------------------------------------------------------------------------- */
 
+/* revoke: DELETE <base>/<id>. state=revoked, or state=absent when the token is already gone. */
 static int32_t tok_revoke(cf_inst *inst, const rotp_params *req, result_builder *rb,
                           rotp_error *err, bool account)
 {
@@ -878,6 +889,9 @@ static int32_t time_param(const rotp_params *req, const char *key, bool *present
     return ROTP_E_OK;
 }
 
+/* provision: POST <base> with name, the policies verbatim (checked to be a JSON array first),
+ * expires_on (required, in the future) and not_before. Returns id, name, secret (SECRET) and
+ * expires_on. A lost answer is OUTCOME_UNKNOWN: a token may exist; list by name to find it. */
 static int32_t tok_provision(cf_inst *inst, const rotp_params *req, result_builder *rb,
                              rotp_error *err, bool account)
 {
@@ -1062,6 +1076,8 @@ static int list_page(dynbuf *items, const json_doc *d, int arr, const char *name
     return rc;
 }
 
+/* list: every page of <base> (50 per page, at most TOK_MAX_PAGES), filtered by exact name when
+ * given. Returns count and items, a JSON array of {id, name, status, expires_on, modified_on}. */
 static int32_t tok_list(cf_inst *inst, const rotp_params *req, result_builder *rb, rotp_error *err,
                         bool account)
 {
