@@ -597,12 +597,15 @@ static int32_t tok_roll(cf_inst *inst, const rotp_params *req, result_builder *r
     if (res < 0 || !json_is_string(&r.env.doc, res) ||
         json_secretdup(&r.env.doc, res, &fresh) != 0 || fresh == NULL ||
         !secret_shape_ok(fresh->data, fresh->len)) {
-        /* Cloudflare said success: the old value is dead and the new one is unusable. */
+        /* Cloudflare said success: the old value is dead and the new one is unusable (or there
+         * was no memory to copy it). Either way the host must roll forward. */
         rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
-                      "%s: Cloudflare reported success but the new value was missing or "
-                      "malformed: the old value is probably already dead; roll again (roll "
-                      "forward)",
-                      what);
+                      "%s: Cloudflare reported success but the new value was %s: the old value "
+                      "is probably already dead; roll again (roll forward)",
+                      what,
+                      res >= 0 && json_is_string(&r.env.doc, res) && fresh == NULL
+                          ? "lost (out of memory)"
+                          : "missing or malformed");
         rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
         goto out;
     }
@@ -628,6 +631,14 @@ static int32_t tok_roll(cf_inst *inst, const rotp_params *req, result_builder *r
                     "new value (out of memory): reopen the provider with the returned secret");
             cf_log(inst, ROTP_LOG_WARN, "%s: could not switch to the new management value", what);
         }
+    }
+    if (rb->failed) {
+        /* The roll happened but the value cannot be handed over: the host must roll forward. */
+        rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
+                      "%s: rolled, but out of memory handing over the new value: the old value "
+                      "is dead; roll again (roll forward)",
+                      what);
+        rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
     }
 
 out:
@@ -1007,6 +1018,14 @@ static int32_t tok_provision(cf_inst *inst, const rotp_params *req, result_build
     tok_add_member(rb, &r.env.doc, res, "not_before");
     if (rb_get(rb, "expires_on") == NULL)
         rb_adds(rb, "expires_on", exp_s);
+    if (rb->failed) {
+        rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
+                      "%s: token %s was created, but out of memory handing over its value: "
+                      "revoke it and provision again",
+                      what, new_id);
+        rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
+        goto out;
+    }
     cf_log(inst, ROTP_LOG_INFO, "%s: created token %s", what, new_id);
 
 out:
