@@ -74,9 +74,10 @@ static size_t g_nsecrets;
 static char *g_lines[MAX_LINES];
 static size_t g_nlines;
 
-static cfemu_fx g_fx;      /* TLS, the one most tests talk to */
-static cfemu_fx g_fx_http; /* --insecure-http */
-static bool g_fx_up, g_fx_http_up;
+static cfemu_fx g_fx;       /* TLS, the one most tests talk to */
+static cfemu_fx g_fx_http;  /* --insecure-http */
+static cfemu_fx g_fx_other; /* TLS with another CA, only during test_tls_wrong_ca */
+static bool g_fx_up, g_fx_http_up, g_fx_other_up;
 
 typedef struct kv {
     int n;
@@ -705,6 +706,10 @@ static void *forward_main(void *arg)
     return NULL;
 }
 
+/* Servers running now; teardown stops those a failed assertion left behind. */
+#define MAX_MINI 4
+static mini_srv *g_mini[MAX_MINI];
+
 static void mini_start(mini_srv *s, const char *addr, void *(*fn)(void *))
 {
     s->fd = listen_on(addr, &s->port);
@@ -715,10 +720,19 @@ static void mini_start(mini_srv *s, const char *addr, void *(*fn)(void *))
     atomic_store(&s->requests, 0);
     atomic_store(&s->redirects, 0);
     assert_int_equal(pthread_create(&s->th, NULL, fn, s), 0);
+    for (size_t i = 0; i < MAX_MINI; i++) {
+        if (g_mini[i] == NULL) {
+            g_mini[i] = s;
+            break;
+        }
+    }
 }
 
 static void mini_stop(mini_srv *s)
 {
+    for (size_t i = 0; i < MAX_MINI; i++)
+        if (g_mini[i] == s)
+            g_mini[i] = NULL;
     atomic_store(&s->stop, 1);
     pthread_join(s->th, NULL);
     if (s->fd >= 0)
@@ -816,6 +830,13 @@ static int teardown(void **state)
 {
     (void)state;
     inst_close_all();
+    for (size_t i = 0; i < MAX_MINI; i++)
+        if (g_mini[i] != NULL)
+            mini_stop(g_mini[i]);
+    if (g_fx_other_up) { /* a failed assertion skipped the test's own stop */
+        cfemu_stop(&g_fx_other);
+        g_fx_other_up = false;
+    }
     assert_no_secret_in_log(g_first_line);
     assert_int_equal(cfemu_unknown_routes(&g_fx), 0);
     return 0;
@@ -843,14 +864,15 @@ static void test_tls_verified_ok(void **state)
 /* A CA that did not sign cfemu's certificate (another cfemu's): TLS, nothing reaches cfemu. */
 static void test_tls_wrong_ca(void **state)
 {
-    cfemu_fx other;
+    cfemu_fx *other = &g_fx_other;
     char ca[512], url[512];
     rotp_instance *inst;
     out o;
 
     (void)state;
-    assert_int_equal(cfemu_start(&other, NULL, NULL), 0);
-    snprintf(ca, sizeof(ca), "%s", other.ca_file);
+    assert_int_equal(cfemu_start(other, NULL, NULL), 0);
+    g_fx_other_up = true;
+    snprintf(ca, sizeof(ca), "%s", other->ca_file);
     inst = open_main((cfg){.ca_file = ca});
     o = call(inst, g_prov->verify, "kind", KIND_USER, "secret", cred("CFEMU_TOKEN_MGMT_VALUE"),
              NULL);
@@ -864,12 +886,12 @@ static void test_tls_wrong_ca(void **state)
     out_free(&o);
     inst_close(inst);
     assert_no_request(&g_fx);
-    assert_no_request(&other);
+    assert_no_request(other);
 
     /* a probe URL is verified against the instance's CA as well: the management lookup on g_fx
      * works, the probe to the other cfemu (signed by a CA the instance does not trust) is TLS */
     inst = open_main((cfg){0});
-    snprintf(url, sizeof(url), "%s/cdn-cgi/access/probe/%s", other.origin,
+    snprintf(url, sizeof(url), "%s/cdn-cgi/access/probe/%s", other->origin,
              cred("CFEMU_APP_CONSOLE_ID"));
     o = call(inst, g_prov->verify, "kind", KIND_ST, "account_id", cred("CFEMU_ACCOUNT_ID"), "id",
              cred("CFEMU_ST_CONSOLE_PROBE_ID"), "client_id",
@@ -878,8 +900,9 @@ static void test_tls_wrong_ca(void **state)
     expect_code(o, ROTP_E_TLS);
     out_free(&o);
     inst_close(inst);
-    assert_no_request(&other);
-    assert_int_equal(cfemu_stop(&other), 0);
+    assert_no_request(other);
+    g_fx_other_up = false;
+    assert_int_equal(cfemu_stop(other), 0);
 }
 
 /* No ca_file: the system store, which does not hold cfemu's throwaway CA. */
@@ -904,7 +927,7 @@ static void test_tls_system_store(void **state)
  * name. Through a relay on 127.0.0.1 the same call works (so the relay is not the cause). */
 static void test_tls_host_name_checked(void **state)
 {
-    mini_srv fwd_bad, fwd_good;
+    static mini_srv fwd_bad, fwd_good; /* static: teardown stops it if the test fails */
     char base[128];
     rotp_instance *inst;
     out o;
@@ -945,7 +968,7 @@ static void test_tls_host_name_checked(void **state)
  * reuses a cached connection again. */
 static void test_connection_reuse(void **state)
 {
-    mini_srv fwd;
+    static mini_srv fwd; /* static: teardown stops it if the test fails */
     char base[128];
     char value[VAL_MAX];
     rotp_instance *inst;
@@ -1140,7 +1163,7 @@ static void test_probe_url_rules(void **state)
  * not followed (cfemu sees nothing) and the 302 is a protocol error. */
 static void test_no_redirect_get(void **state)
 {
-    mini_srv s;
+    static mini_srv s; /* static: teardown stops it if the test fails */
     char base[128];
     rotp_instance *inst;
     out o;
@@ -1166,7 +1189,7 @@ static void test_no_redirect_get(void **state)
  * keeps its value (the PUT never reached cfemu). */
 static void test_no_redirect_put(void **state)
 {
-    mini_srv s;
+    static mini_srv s; /* static: teardown stops it if the test fails */
     char base[128];
     char value[VAL_MAX];
     rotp_instance *inst;
@@ -1610,7 +1633,7 @@ static void test_delete_retried(void **state)
 static void test_connect_refused(void **state)
 {
     char base[128];
-    mini_srv s;
+    static mini_srv s; /* static: teardown stops it if the test fails */
     rotp_instance *inst;
     out o;
 
