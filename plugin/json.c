@@ -352,7 +352,7 @@ static bool raw_equal(const unsigned char *a, size_t alen, const unsigned char *
     size_t pa = 0, pb = 0;
 
     while (pa < alen && pb < blen) {
-        unsigned char ua[4], ub[4];
+        unsigned char ua[4] = {0}, ub[4] = {0};
         size_t na = str_unit(a, alen, &pa, ua), nb = str_unit(b, blen, &pb, ub);
 
         if (na == 0 || na != nb || memcmp(ua, ub, na) != 0)
@@ -415,11 +415,12 @@ static int keyref_cmp(const void *a, const void *b)
 
 static bool keys_equal(const json_doc *doc, int a, int b)
 {
-    const unsigned char *ra, *rb;
-    size_t la, lb;
+    const unsigned char *ra = NULL, *rb = NULL;
+    size_t la = 0, lb = 0;
 
-    str_raw(doc, a, &ra, &la);
-    str_raw(doc, b, &rb, &lb);
+    /* Object keys are always strings (the validator saw to that); checked anyway. */
+    if (!str_raw(doc, a, &ra, &la) || !str_raw(doc, b, &rb, &lb))
+        return false;
     return raw_equal(ra, la, rb, lb);
 }
 
@@ -440,11 +441,10 @@ static int check_dup_keys(const json_doc *doc)
                 return JSON_ENOMEM;
         }
         for (k = i + 1; nk < doc->toks[i].size; nk++) {
-            const unsigned char *raw;
-            size_t len;
+            const unsigned char *raw = NULL;
+            size_t len = 0;
 
-            str_raw(doc, k, &raw, &len);
-            keys[nk].hash = raw_hash(raw, len);
+            keys[nk].hash = str_raw(doc, k, &raw, &len) ? raw_hash(raw, len) : 0;
             keys[nk].tok = k;
             k = json_skip(doc, k + 1); /* past the key's value */
         }

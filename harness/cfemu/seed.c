@@ -216,6 +216,18 @@ static int load_zones(seed_ctx *s, int arr)
     return 0;
 }
 
+/* Copies a known owner id (32 hex) into the token; -1 if it does not fit. */
+static int set_owner(cf_token *t, cf_owner_kind kind, const char *id)
+{
+    size_t n = strlen(id);
+
+    if (n >= sizeof(t->owner_id))
+        return -1;
+    t->owner_kind = kind;
+    memcpy(t->owner_id, id, n + 1);
+    return 0;
+}
+
 static int token_owner(seed_ctx *s, int o, cf_token *t)
 {
     char owner[80];
@@ -231,16 +243,10 @@ static int token_owner(seed_ctx *s, int o, cf_token *t)
         memcpy(t->owner_id, u->id, sizeof(t->owner_id));
         return 0;
     }
-    if (strncmp(owner, "user:", 5) == 0 && state_user(s->st, owner + 5) != NULL) {
-        t->owner_kind = CF_OWNER_USER;
-        snprintf(t->owner_id, sizeof(t->owner_id), "%s", owner + 5);
-        return 0;
-    }
-    if (strncmp(owner, "account:", 8) == 0 && state_account(s->st, owner + 8) != NULL) {
-        t->owner_kind = CF_OWNER_ACCOUNT;
-        snprintf(t->owner_id, sizeof(t->owner_id), "%s", owner + 8);
-        return 0;
-    }
+    if (strncmp(owner, "user:", 5) == 0 && state_user(s->st, owner + 5) != NULL)
+        return set_owner(t, CF_OWNER_USER, owner + 5);
+    if (strncmp(owner, "account:", 8) == 0 && state_account(s->st, owner + 8) != NULL)
+        return set_owner(t, CF_OWNER_ACCOUNT, owner + 8);
     return -1;
 }
 

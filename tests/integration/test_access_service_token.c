@@ -378,9 +378,10 @@ static char *cfemu_state(void)
 
 static size_t count_substr(const char *hay, const char *needle)
 {
-    size_t n = 0;
-    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
-        n++;
+    size_t n = 0, at = 0, nlen = strlen(needle), hlen = strlen(hay);
+    for (; nlen > 0 && at + nlen <= hlen; at++)
+        if (memcmp(hay + at, needle, nlen) == 0)
+            n++;
     return n;
 }
 
