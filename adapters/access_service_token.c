@@ -835,7 +835,9 @@ static int32_t ast_probe(cf_inst *inst, const char *url, const char *client_id,
     r.headers = h;
     r.nheaders = 2;
     r.idempotent = true;
-    cf_log(inst, ROTP_LOG_DEBUG, "access service token: probe GET %s", url);
+    /* the query and fragment may carry a one-time value: never logged (ABI.md, logging) */
+    cf_log(inst, ROTP_LOG_DEBUG, "access service token: probe GET %.*s", (int)strcspn(url, "?#"),
+           url);
     int32_t rc = http_do(cf_inst_http(inst), &r, &resp, err);
     *status = resp.status;
     http_response_free(&resp);

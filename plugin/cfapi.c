@@ -330,6 +330,21 @@ static int32_t prefix_transport_error(rotp_error *err, int32_t rc, const char *w
     return rerr_set(err, rc, "%s: %s", what, prev[0] != '\0' ? prev : rerr_message(rc));
 }
 
+/* true when a Content-Type names JSON: application/json or application/<x>+json, any case,
+ * parameters (charset) allowed. Cloudflare's API always answers in JSON; an HTML or text body
+ * with a 200 is a proxy, a captive portal or a wrong api_base, never the API's answer. */
+static bool is_json_type(const char *ct)
+{
+    size_t n = strcspn(ct, ";");
+
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return true;
+    return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+           strncasecmp(ct + n - 5, "+json", 5) == 0 && memchr(ct + 12, '/', n - 12) == NULL;
+}
+
 int32_t cf_call(http_client *http, const cf_call_opts *opts, http_response *resp, cf_envelope *env,
                 rotp_error *err)
 {
@@ -337,7 +352,7 @@ int32_t cf_call(http_client *http, const cf_call_opts *opts, http_response *resp
     const char *what;
     int32_t rc;
     int prc;
-    bool retryable = false, ok2xx;
+    bool retryable = false, ok2xx, json_type;
     long status;
 
     envelope_init(env);
@@ -363,8 +378,10 @@ int32_t cf_call(http_client *http, const cf_call_opts *opts, http_response *resp
 
     status = resp->status;
     ok2xx = status >= 200 && status <= 299;
-    prc =
-        resp->body.len > 0 ? cf_envelope_parse(env, resp->body.data, resp->body.len) : JSON_EINVAL;
+    json_type = is_json_type(resp->content_type);
+    prc = resp->body.len > 0 && json_type
+              ? cf_envelope_parse(env, resp->body.data, resp->body.len)
+              : JSON_EINVAL;
     if (prc == JSON_ENOMEM)
         return rerr_set(err, ROTP_E_NO_MEMORY, "%s: out of memory reading the response", what);
     if (ok2xx && prc == JSON_OK && env->success) {
@@ -376,8 +393,10 @@ int32_t cf_call(http_client *http, const cf_call_opts *opts, http_response *resp
     if (ok2xx && prc != JSON_OK) {
         rc = opts->idempotent ? ROTP_E_PROTOCOL : ROTP_E_OUTCOME_UNKNOWN;
         rerr_http(err, (int32_t)status, 0, 0, 0);
-        return rerr_set(err, rc, "%s: HTTP %ld with a body that is not a Cloudflare envelope. %s",
-                        what, status, hint_for(rc, opts->auth));
+        return rerr_set(err, rc, "%s: HTTP %ld with %s. %s", what, status,
+                        json_type ? "a body that is not a Cloudflare envelope"
+                                  : "a body that is not JSON (wrong Content-Type)",
+                        hint_for(rc, opts->auth));
     }
 
     rc = cf_classify(status, env->error_code, &retryable);

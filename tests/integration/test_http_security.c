@@ -1396,14 +1396,37 @@ static void test_wrong_content_type_get(void **state)
           "\"count\":5}");
     o = call(inst, g_prov->verify, "kind", KIND_USER, "secret", cred("CFEMU_TOKEN_MGMT_VALUE"),
              NULL);
-    /* BUG (cfapi.c cf_call): the Content-Type of a response is captured by http.c
-     * (http_response.content_type) but never checked, so a text/html 200 is parsed and
-     * accepted as the API's answer. This assertion fails until cf_call refuses a non-JSON
-     * content type (PROTOCOL for idempotent calls, OUTCOME_UNKNOWN for state changes). */
+    /* cfemu sends the real JSON answer labelled text/html: cf_call must not trust it */
     expect_code(o, ROTP_E_PROTOCOL);
+    assert_null(get(&o, "state"));
     out_free(&o);
     inst_close(inst);
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 1);
+}
+
+/* The same on a roll: the PUT applied (cfemu labels its real answer text/html), so the
+ * answer is OUTCOME_UNKNOWN with REQUEST_SENT, no secret is handed over, and the old value
+ * is dead. */
+static void test_wrong_content_type_put(void **state)
+{
+    char value[VAL_MAX];
+    rotp_instance *inst;
+    out o;
+
+    (void)state;
+    fresh_target_value(value, sizeof(value));
+    assert_int_equal(cfemu_log_reset(&g_fx), 0);
+    inst = open_main((cfg){.max_retries = "3"});
+    fault("{\"method\":\"PUT\",\"path\":\"*/value\",\"kind\":\"wrong_content_type\","
+          "\"count\":5}");
+    o = call(inst, g_prov->roll, "kind", KIND_USER, "id", target_id(), NULL);
+    expect_code(o, ROTP_E_OUTCOME_UNKNOWN);
+    assert_true((o.err.flags & ROTP_ERRF_REQUEST_SENT) != 0);
+    assert_null(get(&o, "secret"));
+    out_free(&o);
+    inst_close(inst);
+    assert_int_equal(log_count(&g_fx, "PUT", "/value"), 1);
+    expect_state(value, "invalid");
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1875,9 +1898,7 @@ static void test_query_never_logged(void **state)
     out_free(&o);
     inst_close(inst);
     assert_true(g_nlines > from);
-    /* BUG (adapters/access_service_token.c, ast_probe): logs "access service token: probe GET
-     * %s" with the whole probe_url, query included, at DEBUG. This assertion fails until the
-     * line shows the URL without its query (http.c's loggable_path() does it that way). */
+    /* ast_probe logs the probe URL up to its query, as http.c's loggable_path() does */
     assert_not_logged(from, "qsmarker", "access_service_token probe_url");
 }
 
@@ -1921,6 +1942,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_json_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_json_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_content_type_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_content_type_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_429_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_503_twice_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_budget, setup, teardown),
