@@ -7,33 +7,22 @@
 # the cloudflare.so beside the executable.
 #
 # The fake providers come from tests/integration/fixtures.cmake through ROTP_FAKE_PROVIDER_V2,
-# ROTP_FAKE_PROVIDER_MAJOR2 and ROTP_FAKE_PROVIDER_SMALL; when those are not set, this test
-# builds them itself from fake_provider_v2.c with ${CC:-cc}.
+# ROTP_FAKE_PROVIDER_MAJOR2 and ROTP_FAKE_PROVIDER_SMALL, which ctest sets.
 . "$(dirname "${BASH_SOURCE[0]}")/harness_lib.sh"
 hl_init
 hl_cfemu_start
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-fake() { # VAR MODE NAME
-    local var=$1 mode=$2 name=$3
-    if [ -n "${!var:-}" ] && [ -f "${!var}" ]; then
-        printf '%s' "${!var}"
-        return 0
-    fi
-    local out="$HL_T/fixtures/fake_provider_$name.so"
-    mkdir -p "$HL_T/fixtures"
-    if ! "${CC:-cc}" -std=c11 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden \
-        -DFAKE_MODE_"$mode"=1 -I"$ROTP_SOURCE_DIR/abi" -o "$out" "$HERE/fake_provider_v2.c" \
-        >"$HL_T/fixtures/$name.log" 2>&1; then
-        hl_say "FAIL: could not build the fake provider $name (log: $HL_T/fixtures/$name.log)" >&2
-        cat "$HL_T/fixtures/$name.log" >&2
+fake() { # VAR: the path CMake put in the environment
+    local var=$1
+    if [ -z "${!var:-}" ] || [ ! -f "${!var}" ]; then
+        hl_say "FAIL: $var is not set to a built fake provider (run through ctest)" >&2
         return 1
     fi
-    printf '%s' "$out"
+    printf '%s' "${!var}"
 }
-FAKE_V2=$(fake ROTP_FAKE_PROVIDER_V2 V2_SYMBOL v2) || hl_fail "fake provider v2"
-FAKE_MAJOR2=$(fake ROTP_FAKE_PROVIDER_MAJOR2 V1_MAJOR2 major2) || hl_fail "fake provider major2"
-FAKE_SMALL=$(fake ROTP_FAKE_PROVIDER_SMALL V1_SMALL small) || hl_fail "fake provider small"
+FAKE_V2=$(fake ROTP_FAKE_PROVIDER_V2) || hl_fail "fake provider v2"
+FAKE_MAJOR2=$(fake ROTP_FAKE_PROVIDER_MAJOR2) || hl_fail "fake provider major2"
+FAKE_SMALL=$(fake ROTP_FAKE_PROVIDER_SMALL) || hl_fail "fake provider small"
 hl_check "the v2-only fake exports rotp_provider_entry_v2 and not v1" \
     bash -c 'nm -D --defined-only "$1" | grep -q " rotp_provider_entry_v2$" && ! nm -D --defined-only "$1" | grep -q rotp_provider_entry_v1' _ "$FAKE_V2"
 
