@@ -243,9 +243,10 @@ static const cf_rule cf_rules[] = {
     /* 12139: an Access service token still named by a policy cannot be deleted (issue 5) */
     {400, 499, 12139, ROTP_E_CONFLICT, false},
     {409, 409, 0, ROTP_E_CONFLICT, false},
-    /* 403: 9109 "Invalid access token" / "Unauthorized to access requested resource", 10000
-     * "Authentication error"/"Forbidden": the token lacks a permission group or the resource is
-     * outside its scope. 9109 on /zones can also mean an invalid token; the message says so. */
+    /* 403: 9109 "Unauthorized to access requested resource", 10000 "Authentication error" /
+     * "Forbidden": the token lacks a permission group or the resource is outside its scope.
+     * 9109 "Invalid access token" (an unknown token on a zone route) is refined by cf_call()
+     * to CREDENTIAL_INVALID from its message. */
     {403, 403, 0, ROTP_E_PERMISSION_DENIED, false},
     /* 408 request timeout and 5xx: Cloudflare-side trouble (cf_call() refines 5xx on
      * state-changing calls to OUTCOME_UNKNOWN) */
@@ -402,6 +403,12 @@ int32_t cf_call(http_client *http, const cf_call_opts *opts, http_response *resp
     rc = cf_classify(status, env->error_code, &retryable);
     if (rc == ROTP_E_INVALID_ARGUMENT && status == 400 && mentions_quota(env->error_message))
         rc = ROTP_E_CONFLICT;
+    /* 9109 is two things (API-NOTES 5): "Unauthorized to access requested resource" is a scope
+     * mismatch, but "Invalid access token" is a zone route's answer to an unknown token, the
+     * same failure as a 401 on user and account routes. */
+    if (rc == ROTP_E_PERMISSION_DENIED && env->error_code == 9109 &&
+        strcasestr(env->error_message, "invalid access token") != NULL)
+        rc = ROTP_E_CREDENTIAL_INVALID;
     if (rc == ROTP_E_TRANSIENT && status >= 500 && !opts->idempotent) {
         /* a gateway error after a state change was sent says nothing about whether it applied */
         rc = ROTP_E_OUTCOME_UNKNOWN;

@@ -945,6 +945,15 @@ static void test_failure_modes(void **state)
     assert_int_equal(call_on(bad, W.prov->describe, &res, &err, ACCT, "id", W.cr.vault_id, NULL),
                      ROTP_E_CREDENTIAL_INVALID);
     assert_true((err.flags & ROTP_ERRF_MANAGEMENT_CREDENTIAL) != 0);
+    assert_int_equal(err.http_status, 401);
+    /* On a zone route Cloudflare answers an unknown token with 403 9109 "Invalid access token":
+     * still the management token's fault, not a scope mismatch. */
+    assert_int_equal(call_on(bad, W.prov->describe, &res, &err, ZONE, "id", W.cr.edge_id, NULL),
+                     ROTP_E_CREDENTIAL_INVALID);
+    assert_true((err.flags & ROTP_ERRF_MANAGEMENT_CREDENTIAL) != 0);
+    assert_int_equal(err.http_status, 403);
+    assert_int_equal(err.api_code, 9109);
+    assert_non_null(strstr(err.message, "escalate"));
     W.prov->close(bad);
 
     /* READONLY has no Access permission. */
