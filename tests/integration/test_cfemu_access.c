@@ -437,6 +437,9 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* cmocka reports a failed group teardown but still returns 0: main checks this too */
+static int g_teardown_failed;
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -445,8 +448,10 @@ static int group_teardown(void **state)
     wipe_free(g_cr.readonly);
     wipe_free(g_cr.console_secret);
     curl_global_cleanup();
-    if (rc != 0)
+    if (rc != 0) {
         fprintf(stderr, "cfemu exit status %d (want 0)\n", rc);
+        g_teardown_failed = 1;
+    }
     return rc == 0 ? 0 : -1;
 }
 
@@ -1200,5 +1205,6 @@ int main(void)
         cmocka_unit_test(test_delete_refused_while_referenced),
         cmocka_unit_test_setup_teardown(test_probe_rules_from_seed, seed_setup, seed_teardown),
     };
-    return cmocka_run_group_tests_name("cfemu_access", tests, group_setup, group_teardown);
+    int failed = cmocka_run_group_tests_name("cfemu_access", tests, group_setup, group_teardown);
+    return failed != 0 || g_teardown_failed ? 1 : 0;
 }

@@ -788,6 +788,9 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* cmocka reports a failed group teardown but still returns 0: main checks this too */
+static int g_teardown_failed;
+
 static int group_teardown(void **state)
 {
     int rc = 0;
@@ -806,6 +809,10 @@ static int group_teardown(void **state)
     g_nlines = g_nsecrets = 0;
     if (g_dl != NULL)
         dlclose(g_dl);
+    if (rc != 0) {
+        fprintf(stderr, "cfemu did not exit cleanly\n");
+        g_teardown_failed = 1;
+    }
     return rc;
 }
 
@@ -1961,5 +1968,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secrets_never_logged, setup, teardown),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return failed != 0 || g_teardown_failed ? 1 : 0;
 }
