@@ -874,7 +874,8 @@ static int32_t ast_verify(cf_inst *inst, const rotp_params *req, result_builder 
         if (!header_value_ok(url, strlen(url), HTTP_MAX_URL) ||
             (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0))
             return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
-                            "probe_url: must be an absolute https:// URL without CR or LF");
+                            "probe_url: must be an absolute https:// URL (http:// only to "
+                            "loopback with allow_insecure_loopback) without CR or LF");
         size_t slen = 0;
         const char *sval = params_get(req, "client_secret", &slen);
         if (sval == NULL || slen == 0)
