@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -328,10 +329,24 @@ int journal_load(const char *path, hjstate *st)
     ssize_t n;
     int lineno = 0;
     int rc = HX_OK;
+    struct stat sb;
 
     memset(st, 0, sizeof(*st));
     if (f == NULL) {
+        /* No such file (or no such directory): no run ever wrote this journal. A run creates it
+         * with its first record, which comes after the pre-checks and before any change. */
+        if (errno == ENOENT) {
+            st->absent = true;
+            return HX_OK;
+        }
         fprintf(stderr, "rotp-harness: cannot open journal %s: %s\n", path, strerror(errno));
+        return HX_USAGE;
+    }
+    /* fopen for reading succeeds on a directory (getline then fails): only a regular file can
+     * be a journal. */
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "rotp-harness: journal %s is not a regular file\n", path);
+        fclose(f);
         return HX_USAGE;
     }
     while ((n = getline(&line, &cap, f)) >= 0) {
@@ -365,6 +380,11 @@ int journal_load(const char *path, hjstate *st)
             }
         }
         json_free(&d);
+    }
+    if (rc == HX_OK && ferror(f)) {
+        fprintf(stderr, "rotp-harness: cannot read journal %s: %s\n", path,
+                strerror(errno != 0 ? errno : EIO));
+        rc = HX_OTHER;
     }
     free(line);
     fclose(f);

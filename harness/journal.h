@@ -49,6 +49,7 @@ int journal_end(hjournal *j, const char *status, int exit_code);
 
 /* The state of the last unfinished run in a journal, as resume needs it. */
 typedef struct hjstate {
+    bool absent; /* the journal file does not exist (no run wrote it): nothing to resume */
     bool found;
     char run_id[40], command[16], kind[64], id[128], account_id[64], zone_id[64], strategy[32];
     bool has_grace;
@@ -70,7 +71,9 @@ typedef struct hjstate {
 } hjstate;
 
 /* Reads path and fills st with the last run that has no end record (st->found false if none).
- * HX_OK, or HX_USAGE/HX_OTHER with a message (unreadable file, malformed line). */
+ * A path that does not exist (ENOENT, also for a missing directory) is HX_OK with st->absent.
+ * HX_USAGE with a message when the file cannot be opened or is not a regular file (a
+ * directory); HX_OTHER for a read error or a malformed line (a torn last line is ignored). */
 int journal_load(const char *path, hjstate *st);
 
 /* The audit event's context. Strings may be NULL (left out, or null for rotated_at). */

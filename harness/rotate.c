@@ -895,13 +895,24 @@ int cmd_resume(const hopts *o)
 
     memset(&hp, 0, sizeof(hp));
     memset(&out, 0, sizeof(out));
-    if (o->journal == NULL) {
+    if (o->journal == NULL || o->journal[0] == '\0') {
         fprintf(stderr, "rotp-harness: resume needs --journal FILE\n");
         return HX_USAGE;
     }
     rc = journal_load(o->journal, &st);
     if (rc != HX_OK)
         return rc;
+    if (st.absent) {
+        /* rotate writes the journal's first record only once its pre-checks pass, before any
+         * change: a run stopped earlier (or given no --journal) left no file and changed nothing. */
+        if (o->json)
+            out_json_report("resume", HX_OK, NULL, "\"resumed\":false,\"journal_exists\":false");
+        else
+            printf("resume: no unfinished run in %s: nothing to resume (the journal does not "
+                   "exist; a rotation creates it once its pre-checks pass, before any change)\n",
+                   o->journal);
+        return HX_OK;
+    }
     if (!st.found) {
         if (o->json) {
             char extra[200];

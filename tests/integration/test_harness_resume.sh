@@ -6,6 +6,8 @@
 # leaves the queue), kills the harness, waits until cfemu has finished the held request (so a held
 # roll really takes effect with nobody reading the answer), then resumes. Each time the
 # credential must end in a working state and the sink must hold a value that verifies.
+#   no journal:    a journal that was never written (or in a missing directory) is nothing to
+#                  resume (exit 0); a directory or a corrupt journal is an error;
 #   user token:    killed in the pre-check; killed with the roll in flight; the roll's answer
 #                  lost (reset after apply, exit 8); killed while delivering (the --exec sink
 #                  kills it); killed while verifying the delivered value (resume verifies the
@@ -101,6 +103,30 @@ hl_expect_rc 0 "S0: resume of a finished journal"
 hl_json_check "$HL_OUT" "S0: resume says there is nothing unfinished" "d['ok'] and d.get('resumed') is False"
 verify_rc 0 s0 "the value is unchanged by a no-op resume" "$CUR" --kind "$KU"
 
+# ---- resume of a journal that was never written (a run stopped before its pre-checks passed) ---------
+# rotate creates the journal with its first record, after the pre-checks: no file, no change.
+hl_log_reset
+hl_run s0m-resume resume --journal "$F/never.journal" "${MG[@]}"
+hl_expect_rc 0 "S0m: resume of a journal that does not exist"
+hl_check "S0m: it says there is nothing to resume" \
+    grep -qF "no unfinished run in $F/never.journal: nothing to resume" "$HL_OUT"
+hl_check "S0m: resume did not create the journal" test ! -e "$F/never.journal"
+log_check "S0m: resume sent nothing to the API" "len(L)==0"
+hl_run s0m-resume-json resume --journal "$F/never.journal" "${MG[@]}" --json
+hl_expect_rc 0 "S0m: --json resume of a journal that does not exist"
+hl_json_check "$HL_OUT" "S0m: --json says nothing was resumed and no journal exists" \
+    "d['ok'] and d.get('resumed') is False and d.get('journal_exists') is False"
+hl_run s0m-resume-nodir resume --journal "$F/no-such-dir/x.journal" "${MG[@]}"
+hl_expect_rc 0 "S0m: resume of a journal in a directory that does not exist"
+hl_check "S0m: it says there is nothing to resume (missing directory)" \
+    grep -qF "nothing to resume" "$HL_OUT"
+mkdir -p "$F/journal.d"
+hl_run s0m-resume-dir resume --journal "$F/journal.d" "${MG[@]}"
+hl_expect_rc 2 "S0m: a directory given as the journal is an error"
+printf '%s\n' 'not json' '{"run_id":"0123456789abcdef","type":"run","command":"rotate"}' >"$F/corrupt.journal"
+hl_run s0m-resume-corrupt resume --journal "$F/corrupt.journal" "${MG[@]}"
+hl_expect_rc 1 "S0m: a corrupt journal is an error"
+
 # ---- S1: killed in the pre-check (describe held) ------------------------------------------------
 hold_and_kill S1 GET "/client/v4/user/tokens/$PID_" \
     rotate "${U[@]}" "${MG[@]}" --secret-file "$CUR" --out "$F/s1.out" --journal "$F/s1.journal" "${V[@]}"
@@ -108,11 +134,11 @@ log_check "S1: nothing was rolled before the kill" "count('PUT','.')==0"
 if [ ! -e "$F/s1.journal" ]; then
     hl_say "note: S1: no journal was written before the kill (the run record comes after the pre-check)"
 fi
+S1_JOURNAL=$([ -e "$F/s1.journal" ] && echo yes)
 hl_run s1-resume resume --journal "$F/s1.journal" "${MG[@]}" --secret-file "$CUR" "${V[@]}"
-if [ -e "$F/s1.journal" ]; then
-    hl_expect_rc 0 "S1: resume"
-else
-    hl_say "note: S1: resume of a journal that was never written: exit $HL_RC"
+hl_expect_rc 0 "S1: resume"
+if [ -z "$S1_JOURNAL" ]; then
+    hl_check "S1: resume says there is nothing to resume" grep -qF "nothing to resume" "$HL_OUT"
 fi
 if [ -f "$F/s1.out" ]; then
     hl_out_secrets "$F/s1.out" raw
