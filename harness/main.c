@@ -227,6 +227,25 @@ static int parse_long_arg(const char *flag, const char *s, long min, long max, l
     return 0;
 }
 
+/* A run id names journals and temporary tokens: 1 to 39 of [A-Za-z0-9_-]. */
+static int check_run_id(const char *s)
+{
+    size_t n = strlen(s), i;
+
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            break;
+    }
+    if (n == 0 || n > 39 || i < n) {
+        fprintf(stderr, "rotp-harness: --run-id needs 1 to 39 letters, digits, '_' or '-'\n");
+        return -1;
+    }
+    return 0;
+}
+
 static int add_list(const char **list, int *n, const char *v, const char *flag)
 {
     if (*n >= HOPT_MAX_LIST) {
@@ -338,6 +357,8 @@ static int parse_args(int argc, char **argv, hopts *o)
             o->probe_path = optarg;
             break;
         case O_RUN_ID:
+            if (check_run_id(optarg) != 0)
+                return -1;
             o->run_id = optarg;
             break;
         case O_PARAM:

@@ -24,7 +24,7 @@ typedef struct sbx {
     const hopts *o;
     hreport *rep;
     bool service;
-    char run_id[17];
+    char run_id[40];
     char dir[64];
     char out_path[128];
     char created_id[128]; /* the token provision made (revoked by cleanup if still live) */
@@ -207,7 +207,10 @@ int sandbox_run(hprov *hp, const hopts *o, hreport *rep)
     s.o = o;
     s.rep = rep;
     s.service = kind_is_service(o->kind);
-    make_run_id(s.run_id);
+    if (o->run_id != NULL) /* the operator's id, so the sandbox's tokens can be traced to it */
+        snprintf(s.run_id, sizeof(s.run_id), "%s", o->run_id);
+    else
+        make_run_id(s.run_id);
     snprintf(s.dir, sizeof(s.dir), "/tmp/rotp-sandbox-XXXXXX");
     if (mkdtemp(s.dir) == NULL) {
         report_step(rep, "private temporary directory", HSTEP_FAIL, 0, HX_OTHER, "mkdtemp failed");

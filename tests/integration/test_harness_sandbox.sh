@@ -48,6 +48,13 @@ hl_run sbx-user-human sandbox --kind "$KU" "${MG[@]}" --zone "$ZONE" "${V[@]}"
 hl_expect_rc 0 "sandbox user token (human report)"
 hl_check "the human report has PASS per step and no FAIL" bash -c '[ "$(grep -c PASS "$1")" -ge 5 ] && ! grep -q FAIL "$1"' _ "$HL_OUT"
 
+hl_run sbx-runid sandbox --kind "$KU" "${MG[@]}" --zone "$ZONE" "${V[@]}" --run-id ops-run_42 --json
+hl_expect_rc 0 "sandbox user token with the operator's --run-id"
+hl_check "the report names the operator's run id" grep -q 'ops-run_42' "$HL_OUT"
+state_clean "sandbox with --run-id: nothing left in cfemu"
+hl_run sbx-badid sandbox --kind "$KU" "${MG[@]}" --zone "$ZONE" "${V[@]}" --run-id 'bad id'
+hl_expect_rc 2 "a --run-id outside [A-Za-z0-9_-] is a usage error"
+
 hl_run sbx-account sandbox --kind "$KA" "${MG[@]}" --account "$ACC" --zone "$ZONE" "${V[@]}" --json
 hl_expect_rc 0 "sandbox account token"
 hl_json_check "$HL_OUT" "sandbox account token: every step PASS" "d['ok'] and steps_ok(d, ('PASS',))"
