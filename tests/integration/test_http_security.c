@@ -1411,31 +1411,6 @@ static void test_wrong_content_type_get(void **state)
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 1);
 }
 
-/* The same on a roll: the PUT applied (cfemu labels its real answer text/html), so the
- * answer is OUTCOME_UNKNOWN with REQUEST_SENT, no secret is handed over, and the old value
- * is dead. */
-static void test_wrong_content_type_put(void **state)
-{
-    char value[VAL_MAX];
-    rotp_instance *inst;
-    out o;
-
-    (void)state;
-    fresh_target_value(value, sizeof(value));
-    assert_int_equal(cfemu_log_reset(&g_fx), 0);
-    inst = open_main((cfg){.max_retries = "3"});
-    fault("{\"method\":\"PUT\",\"path\":\"*/value\",\"kind\":\"wrong_content_type\","
-          "\"count\":5}");
-    o = call(inst, g_prov->roll, "kind", KIND_USER, "id", target_id(), NULL);
-    expect_code(o, ROTP_E_OUTCOME_UNKNOWN);
-    assert_true((o.err.flags & ROTP_ERRF_REQUEST_SENT) != 0);
-    assert_null(get(&o, "secret"));
-    out_free(&o);
-    inst_close(inst);
-    assert_int_equal(log_count(&g_fx, "PUT", "/value"), 1);
-    expect_state(value, "invalid");
-}
-
 /* ---------------------------------------------------------------------------------------------
  * Retries
  * ------------------------------------------------------------------------------------------- */
@@ -1507,77 +1482,71 @@ static void test_retry_budget(void **state)
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 2);
 }
 
-/* A 503 answering a roll: never retried (one PUT), never success. The documented choice
- * (cfapi.c): a 5xx after a state change was sent is OUTCOME_UNKNOWN, not retryable. cfemu did
- * not apply it, so the old value still works. */
-static void test_put_503_not_retried(void **state)
+/* Rolls the target under a fault queued on its PUT (fault_json, with max_retries 3 so a retry
+ * would show) and checks the lost-answer contract: OUTCOME_UNKNOWN with REQUEST_SENT, not
+ * retryable, no secret handed over, exactly one PUT; then the old value's state in cfemu
+ * (old_state: "active" when the fault came before the change, "invalid" when after). */
+static void roll_under_fault(const char *fault_json, const char *old_state)
 {
     char value[VAL_MAX];
     rotp_instance *inst;
     out o;
 
-    (void)state;
     fresh_target_value(value, sizeof(value));
     assert_int_equal(cfemu_log_reset(&g_fx), 0);
     inst = open_main((cfg){.max_retries = "3"});
-    fault("{\"method\":\"PUT\",\"path\":\"*/value\",\"kind\":\"status\",\"status\":503,"
-          "\"count\":5}");
+    fault(fault_json);
     o = call(inst, g_prov->roll, "kind", KIND_USER, "id", target_id(), NULL);
     expect_code(o, ROTP_E_OUTCOME_UNKNOWN);
+    assert_true(o.err.flags & ROTP_ERRF_REQUEST_SENT);
     assert_int_equal(o.err.retryable, 0);
     assert_null(get(&o, "secret"));
     out_free(&o);
     inst_close(inst);
     assert_int_equal(log_count(&g_fx, "PUT", "/value"), 1);
-    expect_state(value, "active");
+    expect_state(value, old_state);
 }
 
-/* The change applied, then the connection reset (the lost answer): OUTCOME_UNKNOWN with
- * REQUEST_SENT, one PUT, and the old value is dead in cfemu. */
+/* A 503 answering a roll: never retried (one PUT), never success. The documented choice
+ * (cfapi.c): a 5xx after a state change was sent is OUTCOME_UNKNOWN, not retryable. cfemu did
+ * not apply it, so the old value still works. */
+static void test_put_503_not_retried(void **state)
+{
+    (void)state;
+    roll_under_fault("{\"method\":\"PUT\",\"path\":\"*/value\",\"kind\":\"status\","
+                     "\"status\":503,\"count\":5}",
+                     "active");
+}
+
+/* The change applied, then the connection reset (the lost answer): one PUT, and the old value
+ * is dead in cfemu. */
 static void test_put_reset_after(void **state)
 {
-    char value[VAL_MAX];
-    rotp_instance *inst;
-    out o;
-
     (void)state;
-    fresh_target_value(value, sizeof(value));
-    assert_int_equal(cfemu_log_reset(&g_fx), 0);
-    inst = open_main((cfg){0});
-    fault("{\"method\":\"PUT\",\"path\":\"*/value\",\"kind\":\"reset_after\",\"count\":3}");
-    o = call(inst, g_prov->roll, "kind", KIND_USER, "id", target_id(), NULL);
-    expect_code(o, ROTP_E_OUTCOME_UNKNOWN);
-    assert_true(o.err.flags & ROTP_ERRF_REQUEST_SENT);
-    assert_null(get(&o, "secret"));
-    out_free(&o);
-    inst_close(inst);
-    assert_int_equal(log_count(&g_fx, "PUT", "/value"), 1);
-    expect_state(value, "invalid");
+    roll_under_fault("{\"method\":\"PUT\",\"path\":\"*/value\",\"kind\":\"reset_after\","
+                     "\"count\":3}",
+                     "invalid");
 }
 
 /* The connection reset before the change: the client cannot tell this from the lost answer
- * (the request left, no byte came back), so the code says OUTCOME_UNKNOWN with REQUEST_SENT:
- * safe, never success. One PUT; the old value still works. */
+ * (the request left, no byte came back), so the code says OUTCOME_UNKNOWN: safe, never
+ * success. One PUT; the old value still works. */
 static void test_put_reset_before(void **state)
 {
-    char value[VAL_MAX];
-    rotp_instance *inst;
-    out o;
-
     (void)state;
-    fresh_target_value(value, sizeof(value));
-    assert_int_equal(cfemu_log_reset(&g_fx), 0);
-    inst = open_main((cfg){0});
-    fault("{\"method\":\"PUT\",\"path\":\"*/value\",\"kind\":\"reset_before\",\"count\":3}");
-    o = call(inst, g_prov->roll, "kind", KIND_USER, "id", target_id(), NULL);
-    assert_int_not_equal(o.rc, ROTP_E_OK);
-    assert_null(get(&o, "secret"));
-    expect_code(o, ROTP_E_OUTCOME_UNKNOWN);
-    assert_true(o.err.flags & ROTP_ERRF_REQUEST_SENT);
-    out_free(&o);
-    inst_close(inst);
-    assert_int_equal(log_count(&g_fx, "PUT", "/value"), 1);
-    expect_state(value, "active");
+    roll_under_fault("{\"method\":\"PUT\",\"path\":\"*/value\",\"kind\":\"reset_before\","
+                     "\"count\":3}",
+                     "active");
+}
+
+/* The roll applied, but cfemu labels its real JSON answer text/html: not trusted, so
+ * OUTCOME_UNKNOWN, and the old value is dead. */
+static void test_wrong_content_type_put(void **state)
+{
+    (void)state;
+    roll_under_fault("{\"method\":\"PUT\",\"path\":\"*/value\","
+                     "\"kind\":\"wrong_content_type\",\"count\":5}",
+                     "invalid");
 }
 
 /* A GET reset before an answer is retried, and succeeds. */
