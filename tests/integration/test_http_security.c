@@ -299,6 +299,7 @@ typedef struct cfg {
     const char *ca_file;
     const char *insecure;
     const char *timeout_ms;
+    const char *connect_timeout_ms;
     const char *max_retries;
     const char *user_agent;
     const char *token;
@@ -308,6 +309,9 @@ typedef struct cfg {
  * the test short, so a failure does not also show up as a leak. */
 #define MAX_OPEN 16
 static rotp_instance *g_open[MAX_OPEN];
+
+/* test_connect_timeout's silent listener: teardown closes it when the test fails */
+static int g_stall_fd = -1;
 
 static void inst_track(rotp_instance *inst)
 {
@@ -355,6 +359,7 @@ static int32_t open_cfg(const cfg *c, rotp_instance **inst, rotp_error *err)
     ADD("ca_file", c->ca_file, 0);
     ADD("allow_insecure_loopback", c->insecure, 0);
     ADD("timeout_ms", c->timeout_ms, 0);
+    ADD("connect_timeout_ms", c->connect_timeout_ms, 0);
     ADD("max_retries", c->max_retries, 0);
     ADD("user_agent", c->user_agent, 0);
 #undef ADD
@@ -837,6 +842,10 @@ static int teardown(void **state)
 {
     (void)state;
     inst_close_all();
+    if (g_stall_fd >= 0) {
+        close(g_stall_fd);
+        g_stall_fd = -1;
+    }
     for (size_t i = 0; i < MAX_MINI; i++)
         if (g_mini[i] != NULL)
             mini_stop(g_mini[i]);
@@ -1716,6 +1725,44 @@ static void test_timeout_put(void **state)
     expect_state(value, "invalid");
 }
 
+/* A server that takes the TCP connection but never answers the TLS handshake (a listening
+ * socket nobody accepts on): connect_timeout_ms, well under timeout_ms, ends each attempt.
+ * Nothing was sent, so a roll (which first learns the management token's id with a GET) fails
+ * TRANSIENT without REQUEST_SENT, safe to repeat, and so does a verify after its retry. */
+static void test_connect_timeout(void **state)
+{
+    char base[128];
+    int port = 0;
+    rotp_instance *inst;
+    out o;
+
+    (void)state;
+    g_stall_fd = listen_on("127.0.0.1", &port);
+    assert_true(g_stall_fd >= 0);
+    snprintf(base, sizeof(base), "https://127.0.0.1:%d/client/v4", port);
+    inst = open_main((cfg){.api_base = base, .connect_timeout_ms = "300", .timeout_ms = "20000",
+                           .max_retries = "0"});
+    o = call(inst, g_prov->roll, "kind", KIND_USER, "id", target_id(), NULL);
+    expect_code(o, ROTP_E_TRANSIENT);
+    assert_false(o.err.flags & ROTP_ERRF_REQUEST_SENT);
+    assert_int_equal(o.err.retryable, 1);
+    assert_non_null(strstr(o.err.message, "nothing was sent"));
+    assert_null(get(&o, "secret"));
+    out_free(&o);
+    inst_close(inst);
+
+    inst = open_main((cfg){.api_base = base, .connect_timeout_ms = "300", .timeout_ms = "20000",
+                           .max_retries = "1"});
+    o = call(inst, g_prov->verify, "kind", KIND_USER, "secret", cred("CFEMU_TOKEN_MGMT_VALUE"),
+             NULL);
+    expect_code(o, ROTP_E_TRANSIENT);
+    assert_false(o.err.flags & ROTP_ERRF_REQUEST_SENT);
+    out_free(&o);
+    inst_close(inst);
+    close(g_stall_fd);
+    g_stall_fd = -1;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Header and URL injection
  * ------------------------------------------------------------------------------------------- */
@@ -1931,6 +1978,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injection_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injection_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_never_logged, setup, teardown),
