@@ -214,49 +214,56 @@ void cf_envelope_free(cf_envelope *env)
 typedef struct cf_rule {
     short status_lo, status_hi; /* HTTP status range */
     int32_t cf_code;            /* Cloudflare errors[0].code; 0 matches any */
+    const char *msg_has;        /* in errors[0].message, any case; NULL matches any */
     int32_t rotp_code;
     bool retryable;
 } cf_rule;
 
 static const cf_rule cf_rules[] = {
     /* 971 "Please wait and consider throttling your request speed", 429 (API-NOTES 5, 6) */
-    {0, 999, 971, ROTP_E_RATE_LIMITED, true},
-    {429, 429, 0, ROTP_E_RATE_LIMITED, true},
+    {0, 999, 971, NULL, ROTP_E_RATE_LIMITED, true},
+    {429, 429, 0, NULL, ROTP_E_RATE_LIMITED, true},
     /* 401: 1000 "Invalid API Token" on verify, 10000 "Authentication error" on account endpoints:
      * the token is unknown, rolled, expired or deleted */
-    {401, 401, 0, ROTP_E_CREDENTIAL_INVALID, false},
+    {401, 401, 0, NULL, ROTP_E_CREDENTIAL_INVALID, false},
     /* 404: the object is gone (API-NOTES 5: "Treat HTTP 404 ... as gone"; terraform's mock even
      * answers 404 with code 1000, hence before the 1000 row) */
-    {404, 404, 0, ROTP_E_NOT_FOUND, false},
+    {404, 404, 0, NULL, ROTP_E_NOT_FOUND, false},
     /* 7003 "Could not route to ..., perhaps your object identifier is invalid?" */
-    {400, 499, 7003, ROTP_E_NOT_FOUND, false},
+    {400, 499, 7003, NULL, ROTP_E_NOT_FOUND, false},
     /* 7000 "No route for that URI": we built a path Cloudflare does not have, our bug */
-    {400, 499, 7000, ROTP_E_PROTOCOL, false},
+    {400, 499, 7000, NULL, ROTP_E_PROTOCOL, false},
     /* 1000 with 403: an account token on /user/tokens/verify (API-NOTES 8.5) */
-    {400, 499, 1000, ROTP_E_CREDENTIAL_INVALID, false},
+    {400, 499, 1000, NULL, ROTP_E_CREDENTIAL_INVALID, false},
     /* 400 1001 missing Authorization header, 6003 (chain 6111) malformed bearer, 9106
      * "Authentication failed": the credential we sent is unusable as such */
-    {400, 499, 1001, ROTP_E_CREDENTIAL_INVALID, false},
-    {400, 499, 6003, ROTP_E_CREDENTIAL_INVALID, false},
-    {400, 499, 6111, ROTP_E_CREDENTIAL_INVALID, false},
-    {400, 499, 9106, ROTP_E_CREDENTIAL_INVALID, false},
+    {400, 499, 1001, NULL, ROTP_E_CREDENTIAL_INVALID, false},
+    {400, 499, 6003, NULL, ROTP_E_CREDENTIAL_INVALID, false},
+    {400, 499, 6111, NULL, ROTP_E_CREDENTIAL_INVALID, false},
+    {400, 499, 9106, NULL, ROTP_E_CREDENTIAL_INVALID, false},
     /* 12139: an Access service token still named by a policy cannot be deleted (issue 5) */
-    {400, 499, 12139, ROTP_E_CONFLICT, false},
-    {409, 409, 0, ROTP_E_CONFLICT, false},
-    /* 403: 9109 "Unauthorized to access requested resource", 10000 "Authentication error" /
-     * "Forbidden": the token lacks a permission group or the resource is outside its scope.
-     * 9109 "Invalid access token" (an unknown token on a zone route) is refined by cf_call()
-     * to CREDENTIAL_INVALID from its message. */
-    {403, 403, 0, ROTP_E_PERMISSION_DENIED, false},
+    {400, 499, 12139, NULL, ROTP_E_CONFLICT, false},
+    {409, 409, 0, NULL, ROTP_E_CONFLICT, false},
+    /* 9109 is two things (API-NOTES 5): "Invalid access token" is a zone route's answer to an
+     * unknown token, the same failure as a 401 on user and account routes ... */
+    {403, 403, 9109, "invalid access token", ROTP_E_CREDENTIAL_INVALID, false},
+    /* ... while 9109 "Unauthorized to access requested resource", and 10000 "Authentication
+     * error" / "Forbidden", say the token lacks a permission group or the resource is outside
+     * its scope */
+    {403, 403, 0, NULL, ROTP_E_PERMISSION_DENIED, false},
     /* 408 request timeout and 5xx: Cloudflare-side trouble (cf_call() refines 5xx on
      * state-changing calls to OUTCOME_UNKNOWN) */
-    {408, 408, 0, ROTP_E_TRANSIENT, true},
-    {500, 599, 0, ROTP_E_TRANSIENT, true},
+    {408, 408, 0, NULL, ROTP_E_TRANSIENT, true},
+    {500, 599, 0, NULL, ROTP_E_TRANSIENT, true},
+    /* Cloudflare has no documented quota code (API-NOTES 5): a 400 whose message talks about a
+     * quota or a limit is CONFLICT, which the ABI defines to include "quota reached" */
+    {400, 400, 0, "quota", ROTP_E_CONFLICT, false},
+    {400, 400, 0, "limit", ROTP_E_CONFLICT, false},
     /* any other 4xx: the request itself was wrong */
-    {400, 499, 0, ROTP_E_INVALID_ARGUMENT, false},
+    {400, 499, 0, NULL, ROTP_E_INVALID_ARGUMENT, false},
 };
 
-int32_t cf_classify(long http_status, int32_t cf_code, bool *retryable)
+int32_t cf_classify(long http_status, int32_t cf_code, const char *cf_message, bool *retryable)
 {
     size_t i;
 
@@ -266,6 +273,9 @@ int32_t cf_classify(long http_status, int32_t cf_code, bool *retryable)
         if (http_status < r->status_lo || http_status > r->status_hi)
             continue;
         if (r->cf_code != 0 && r->cf_code != cf_code)
+            continue;
+        if (r->msg_has != NULL &&
+            (cf_message == NULL || strcasestr(cf_message, r->msg_has) == NULL))
             continue;
         if (retryable != NULL)
             *retryable = r->retryable;
@@ -310,13 +320,6 @@ static const char *hint_for(int32_t code, int auth)
     default:
         return "unexpected response from Cloudflare; check api_base or report a provider bug";
     }
-}
-
-/* Cloudflare has no documented quota code (API-NOTES 5); a 400 whose message talks about a quota
- * or a limit is reported as CONFLICT, which the ABI defines to include "quota reached". */
-static bool mentions_quota(const char *msg)
-{
-    return strcasestr(msg, "quota") != NULL || strcasestr(msg, "limit") != NULL;
 }
 
 /* Prefixes what http_do() wrote with `what`, keeping its code and other fields. */
@@ -380,9 +383,8 @@ int32_t cf_call(http_client *http, const cf_call_opts *opts, http_response *resp
     status = resp->status;
     ok2xx = status >= 200 && status <= 299;
     json_type = is_json_type(resp->content_type);
-    prc = resp->body.len > 0 && json_type
-              ? cf_envelope_parse(env, resp->body.data, resp->body.len)
-              : JSON_EINVAL;
+    prc = resp->body.len > 0 && json_type ? cf_envelope_parse(env, resp->body.data, resp->body.len)
+                                          : JSON_EINVAL;
     if (prc == JSON_ENOMEM)
         return rerr_set(err, ROTP_E_NO_MEMORY, "%s: out of memory reading the response", what);
     if (ok2xx && prc == JSON_OK && env->success) {
@@ -400,15 +402,7 @@ int32_t cf_call(http_client *http, const cf_call_opts *opts, http_response *resp
                         hint_for(rc, opts->auth));
     }
 
-    rc = cf_classify(status, env->error_code, &retryable);
-    if (rc == ROTP_E_INVALID_ARGUMENT && status == 400 && mentions_quota(env->error_message))
-        rc = ROTP_E_CONFLICT;
-    /* 9109 is two things (API-NOTES 5): "Unauthorized to access requested resource" is a scope
-     * mismatch, but "Invalid access token" is a zone route's answer to an unknown token, the
-     * same failure as a 401 on user and account routes. */
-    if (rc == ROTP_E_PERMISSION_DENIED && env->error_code == 9109 &&
-        strcasestr(env->error_message, "invalid access token") != NULL)
-        rc = ROTP_E_CREDENTIAL_INVALID;
+    rc = cf_classify(status, env->error_code, env->error_message, &retryable);
     if (rc == ROTP_E_TRANSIENT && status >= 500 && !opts->idempotent) {
         /* a gateway error after a state change was sent says nothing about whether it applied */
         rc = ROTP_E_OUTCOME_UNKNOWN;

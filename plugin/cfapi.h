@@ -2,7 +2,8 @@
  *
  * cf_envelope_parse() reads {success, errors[], messages[], result, result_info} with the strict
  * JSON reader. cf_classify() is the one table that maps an HTTP status plus a Cloudflare error
- * code to a rotp code (API-NOTES section 5). cf_call() is what adapters use: send, parse, classify. */
+ * code (and, for a few rows, its message) to a rotp code (API-NOTES section 5). cf_call() is what
+ * adapters use: send, parse, classify. */
 #ifndef ROTP_CFAPI_H
 #define ROTP_CFAPI_H
 
@@ -34,8 +35,9 @@ int cf_envelope_parse(cf_envelope *env, const char *body, size_t len);
 /* NULL-tolerant. */
 void cf_envelope_free(cf_envelope *env);
 
-/* Maps an HTTP status and a Cloudflare code (0 if none) to a ROTP_E_* code; sets *retryable. */
-int32_t cf_classify(long http_status, int32_t cf_code, bool *retryable);
+/* Maps an HTTP status, a Cloudflare code (0 if none) and its message (NULL if none; a few rows
+ * look into it) to a ROTP_E_* code; sets *retryable. */
+int32_t cf_classify(long http_status, int32_t cf_code, const char *cf_message, bool *retryable);
 
 /* How cf_call() authenticates. */
 #define CF_AUTH_MANAGEMENT 0 /* the instance's management token: a 401/1000 gets

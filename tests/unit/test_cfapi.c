@@ -283,13 +283,13 @@ static void classification_table(void **state)
     (void)state;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         bool retry = !cases[i].retry;
-        int32_t got = cf_classify(cases[i].status, cases[i].code, &retry);
+        int32_t got = cf_classify(cases[i].status, cases[i].code, NULL, &retry);
 
         if (got != cases[i].want || retry != cases[i].retry)
             fail_msg("HTTP %ld code %d: got %d retry %d, want %d retry %d", cases[i].status,
                      (int)cases[i].code, (int)got, retry, (int)cases[i].want, cases[i].retry);
     }
-    assert_int_equal(cf_classify(401, 0, NULL), ROTP_E_CREDENTIAL_INVALID);
+    assert_int_equal(cf_classify(401, 0, NULL, NULL), ROTP_E_CREDENTIAL_INVALID);
 }
 
 int main(void)
