@@ -143,21 +143,6 @@ static int32_t ast_id_read(const rotp_params *req, bool required, char *id, size
     return ROTP_E_OK;
 }
 
-static bool ast_run_id_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > AST_RUN_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
 /* The request's run_id (validated), or a fresh one: 12 lowercase hex digits from getrandom. */
 static int32_t ast_run_id(const rotp_params *req, char *out, size_t cap, rotp_error *err)
 {
@@ -165,7 +150,7 @@ static int32_t ast_run_id(const rotp_params *req, char *out, size_t cap, rotp_er
     if (rc != ROTP_E_OK)
         return rc;
     if (out[0] != '\0') {
-        if (!ast_run_id_ok(out))
+        if (!id_is_run_id(out, strlen(out), AST_RUN_ID_MAX))
             return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
                             "run_id: must be 1 to %d characters of [A-Za-z0-9_-]", AST_RUN_ID_MAX);
         return ROTP_E_OK;
@@ -690,7 +675,7 @@ static void ast_base_name(const char *name, char *out, size_t cap)
     const char *tag = NULL;
     for (const char *p = strstr(name, ".rot-"); p != NULL; p = strstr(p + 1, ".rot-"))
         tag = p;
-    if (tag != NULL && tag != name && ast_run_id_ok(tag + 5))
+    if (tag != NULL && tag != name && id_is_run_id(tag + 5, strlen(tag + 5), AST_RUN_ID_MAX))
         n = (size_t)(tag - name);
     if (n >= cap)
         n = cap - 1;

@@ -10,6 +10,7 @@
 #include "creds.h"
 #include "demo.h"
 #include "harness.h"
+#include "ids.h"
 #include "loader.h"
 #include "ops.h"
 #include "output.h"
@@ -227,19 +228,11 @@ static int parse_long_arg(const char *flag, const char *s, long min, long max, l
     return 0;
 }
 
-/* A run id names journals and temporary tokens: 1 to 39 of [A-Za-z0-9_-]. */
+/* A run id names journals and temporary tokens: 1 to 39 of [A-Za-z0-9_-] (the journal's field
+ * holds 39). */
 static int check_run_id(const char *s)
 {
-    size_t n = strlen(s), i;
-
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            break;
-    }
-    if (n == 0 || n > 39 || i < n) {
+    if (!id_is_run_id(s, strlen(s), 39)) {
         fprintf(stderr, "rotp-harness: --run-id needs 1 to 39 letters, digits, '_' or '-'\n");
         return -1;
     }

@@ -19,6 +19,22 @@ bool id_is_hex32(const char *s, size_t len)
     return true;
 }
 
+bool id_is_run_id(const char *s, size_t len, size_t max)
+{
+    size_t i;
+
+    if (s == NULL || len == 0 || len > max)
+        return false;
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
 bool id_is_uuid(const char *s, size_t len)
 {
     size_t i;

@@ -39,6 +39,20 @@ static void uuid_accepts_only_lowercase_8_4_4_4_12(void **state)
     assert_false(id_is_uuid(S("ed17574386854bf78a67040be0a770b0")));
 }
 
+static void run_ids_are_short_names_without_separators(void **state)
+{
+    (void)state;
+    assert_true(id_is_run_id("ops-run_42", 10, 39));
+    assert_true(id_is_run_id("a", 1, 1));
+    assert_false(id_is_run_id("", 0, 39));
+    assert_false(id_is_run_id(NULL, 0, 39));
+    assert_false(id_is_run_id("ab", 2, 1));       /* over max */
+    assert_false(id_is_run_id("bad id", 6, 39));  /* space */
+    assert_false(id_is_run_id("a.rot-b", 7, 39)); /* '.', the name tag's separator */
+    assert_false(id_is_run_id("../x", 4, 39));
+    assert_false(id_is_run_id("a\r\nb", 4, 39));
+}
+
 static void header_values_refuse_cr_lf_nul_and_overlong(void **state)
 {
     (void)state;
@@ -72,6 +86,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hex32_accepts_only_32_lowercase_hex),
         cmocka_unit_test(uuid_accepts_only_lowercase_8_4_4_4_12),
+        cmocka_unit_test(run_ids_are_short_names_without_separators),
         cmocka_unit_test(header_values_refuse_cr_lf_nul_and_overlong),
         cmocka_unit_test(secret_shape_follows_api_notes),
     };
