@@ -1,5 +1,5 @@
 /*
- * rotp.h - the rotation-provider ABI, version 1.
+ * rotp.h - the rotation-provider ABI, version 1.1.
  *
  * One header is the whole contract between a host (a secrets manager, rotp-harness, a Python
  * ctypes script) and a rotation provider loaded with dlopen(). See abi/ABI.md for the prose
@@ -29,8 +29,9 @@ extern "C" {
 
 /* The major version is part of the entry symbol's name; a new major is a new symbol. */
 #define ROTP_ABI_MAJOR 1
-/* Minor versions only append fields and operations. Host and provider use min(host, provider). */
-#define ROTP_ABI_MINOR 0
+/* Minor versions only append fields and operations. Host and provider use min(host, provider).
+ * 1.0: the operations. 1.1: self-description (rotp_kind_info, config_keys; section 15 of ABI.md). */
+#define ROTP_ABI_MINOR 1
 
 #define ROTP_ENTRY_SYMBOL "rotp_provider_entry_v1"
 
@@ -155,6 +156,186 @@ typedef struct rotp_host {
 } rotp_host;
 
 /* ---------------------------------------------------------------------------------------------
+ * Self-description (ABI 1.1). Static, immutable data the provider publishes in its table, so a
+ * host learns every kind's keys, secret parts, companions, strategies and verify states without
+ * reading ABI.md (compare OpenSSL's gettable params, PKCS#11's mechanism info, LV2's ports).
+ * Arrays of these structs follow the stride rule of rotp_param: element i is at
+ * (char *)array + i * array[0].struct_size. Every string is NUL-terminated; NULL means "none".
+ * ------------------------------------------------------------------------------------------- */
+
+/* Operations as bits (rotp_kind_info.ops, rotp_key_info.ops/required_ops). */
+#define ROTP_OP_DESCRIBE  0x01u
+#define ROTP_OP_ROLL      0x02u
+#define ROTP_OP_VERIFY    0x04u
+#define ROTP_OP_REVOKE    0x08u
+#define ROTP_OP_PROVISION 0x10u
+#define ROTP_OP_LIST      0x20u
+
+/* rotp_key_info.flags */
+#define ROTP_KEY_SECRET 0x1u /* the value is a secret (send it with ROTP_PARAM_SECRET) */
+
+/*
+ * What a key means to a host that knows no provider (rotp_key_info.role). A role names the one
+ * key of a kind (or config) that plays it, so a generic host finds "the credential id" or "the
+ * expiry" without knowing the provider's vocabulary. ROTP_ROLE_NONE: only for humans.
+ */
+#define ROTP_ROLE_NONE          0u
+#define ROTP_ROLE_ID            1u  /* request/result: the credential's id */
+#define ROTP_ROLE_SCOPE         2u  /* request: where the credential lives (account, zone, ...) */
+#define ROTP_ROLE_SECRET_PART   3u  /* verify request, roll/provision result: a part of the secret
+                                       (rotp_part_info names the parts) */
+#define ROTP_ROLE_STRATEGY      4u  /* request: the rotation strategy (rotp_strategy_info.name) */
+#define ROTP_ROLE_OVERLAP       5u  /* request: seconds the old secret keeps working after roll */
+#define ROTP_ROLE_RUN_ID        6u  /* request: the host's run id, for idempotent retries */
+#define ROTP_ROLE_PROBE         7u  /* verify request: where to try the secret for real */
+#define ROTP_ROLE_NAME          8u  /* request/result: the credential's name */
+#define ROTP_ROLE_EXPIRES       9u  /* result: when the credential expires (RFC 3339) */
+#define ROTP_ROLE_STATE         10u /* result of verify/revoke: the answer (rotp_state_info) */
+#define ROTP_ROLE_STATUS        11u /* result: the provider's own status text of the credential */
+#define ROTP_ROLE_REPLACED_ID   12u /* roll result: id of the credential the new one replaces */
+#define ROTP_ROLE_OVERLAP_END   13u /* result: when the previous secret stops working */
+#define ROTP_ROLE_PERMISSIONS   14u /* result: a readable summary of what the credential may do */
+#define ROTP_ROLE_MODIFIED      15u /* result: when the credential last changed (RFC 3339) */
+#define ROTP_ROLE_WARNING       16u /* result: something a host must show a human */
+#define ROTP_ROLE_SELF_ROLL     17u /* roll request: a boolean that allows the management
+                                       credential to roll itself */
+#define ROTP_ROLE_TTL           18u /* provision request: lifetime of a new credential */
+#define ROTP_ROLE_MANAGEMENT    19u /* config: the management credential (secret) */
+#define ROTP_ROLE_ENDPOINT      20u /* config: the API base URL */
+#define ROTP_ROLE_CA_FILE       21u /* config: a PEM bundle to verify the endpoint with */
+#define ROTP_ROLE_INSECURE_LOOPBACK 22u /* config: boolean, allow plain http to loopback */
+#define ROTP_ROLE_PROXY         23u /* config: the proxy to use */
+#define ROTP_ROLE_TIMEOUT       24u /* config: total time of one call, in milliseconds */
+
+/*
+ * One key of a config, a request or a result.
+ *  format: the value's syntax, one of "text", "hex32", "uuid", "int", "bool", "rfc3339",
+ *          "duration" (Go style: 1h30m), "url", "path", "json", "token" (a secret value),
+ *          "enum" (one of `choices`); a host may refuse a value before sending it.
+ *  ops / required_ops: the operations that take (request) or produce (result) the key, and
+ *          among them the ones where a request must carry it; 0 for config keys, where
+ *          ROTP_KEY_REQUIRED_CONFIG in required_ops marks a required key.
+ *  one_of: non-zero on keys of which exactly one must be present (same number), in the
+ *          operations where they are listed in required_ops.
+ *  env:    NULL-terminated environment variables a host may read the value from, in order of
+ *          preference (NULL: none). A host that finds two with different values must refuse.
+ */
+#define ROTP_KEY_REQUIRED_CONFIG 0x80000000u
+
+typedef struct rotp_key_info {
+    uint32_t struct_size;
+    uint32_t flags; /* ROTP_KEY_* */
+    const char *key;
+    const char *format;
+    const char *summary;       /* one sentence for a human */
+    uint32_t role;             /* ROTP_ROLE_* */
+    uint32_t ops;              /* ROTP_OP_* bits */
+    uint32_t required_ops;     /* ROTP_OP_* bits (ROTP_KEY_REQUIRED_CONFIG for config keys) */
+    uint32_t one_of;
+    const char *default_value; /* as text, NULL: none */
+    const char *const *env;    /* NULL-terminated, NULL: none */
+    const char *const *choices; /* format "enum": the allowed values, NULL-terminated */
+    int64_t min_value;         /* format "int": inclusive range, when min_value < max_value */
+    int64_t max_value;
+} rotp_key_info;
+
+/* rotp_part_info.flags */
+#define ROTP_PART_SECRET  0x1u /* this part is secret (a client id is not, its secret is) */
+#define ROTP_PART_PRIMARY 0x2u /* the part stored under the host's name for the credential */
+
+/*
+ * One part of a credential's secret. `key` is the result key of roll and provision that carries
+ * it, and the request key of verify that takes it. `env_name` is the conventional variable name
+ * (e.g. "CF_ACCESS_CLIENT_ID") when the host has no name of its own; NULL: the host's name.
+ */
+typedef struct rotp_part_info {
+    uint32_t struct_size;
+    uint32_t flags; /* ROTP_PART_* */
+    const char *key;
+    const char *env_name;
+    const char *summary;
+} rotp_part_info;
+
+/*
+ * A companion value a host stores beside the secret, as NAME__<suffix> (e.g. EXPIRES_AT,
+ * SCOPES, TOKEN_ID, CLIENT_ID), taken from result key `key` of roll, or of describe with the id
+ * when roll did not return it.
+ */
+typedef struct rotp_companion_info {
+    uint32_t struct_size;
+    uint32_t reserved0;
+    const char *suffix;
+    const char *key;
+} rotp_companion_info;
+
+/* rotp_strategy_info.flags */
+#define ROTP_STRATEGY_DEFAULT 0x1u /* the default where requires_key is satisfied (first wins) */
+#define ROTP_STRATEGY_OVERLAP 0x2u /* the old secret keeps working after roll, until the overlap
+                                      ends or the host finishes; without it, it dies at roll */
+#define ROTP_STRATEGY_NEW_ID  0x4u /* roll creates a new credential (result role ID) and names
+                                      the old one (role REPLACED_ID) */
+#define ROTP_STRATEGY_FINISH  0x8u /* finishing is a revoke: of the replaced id (NEW_ID), else of
+                                      the id with this strategy, which ends the overlap */
+
+/*
+ * How a kind can be rotated. A kind without a request key of role STRATEGY has exactly one
+ * strategy, used implicitly. Overlap times are seconds; max 0 with OVERLAP: until finished.
+ */
+typedef struct rotp_strategy_info {
+    uint32_t struct_size;
+    uint32_t flags; /* ROTP_STRATEGY_* */
+    const char *name;
+    const char *summary;
+    const char *requires_key; /* a request key that must be present to use it, NULL: none */
+    uint64_t default_overlap_seconds;
+    uint64_t max_overlap_seconds;
+} rotp_strategy_info;
+
+/* rotp_state_info.meaning */
+#define ROTP_STATE_ACCEPTED 1u /* the secret works */
+#define ROTP_STATE_REJECTED 2u /* a definite rejection: the secret does not work (dead) */
+#define ROTP_STATE_INACTIVE 3u /* the credential exists but cannot be used (disabled, expired) */
+#define ROTP_STATE_REFUSED  4u /* the secret authenticates but is not admitted (policy) */
+#define ROTP_STATE_GONE     5u /* revoke: the credential or overlap is gone (or already was) */
+
+/* One value that verify or revoke may put in the result key of role STATE. */
+typedef struct rotp_state_info {
+    uint32_t struct_size;
+    uint32_t meaning; /* ROTP_STATE_* */
+    uint32_t ops;     /* ROTP_OP_VERIFY and/or ROTP_OP_REVOKE */
+    uint32_t reserved0;
+    const char *state;
+    const char *summary;
+} rotp_state_info;
+
+/* Everything a host needs to drive one credential kind. */
+typedef struct rotp_kind_info {
+    uint32_t struct_size;
+    uint32_t ops; /* ROTP_OP_* the kind supports */
+    const char *kind;
+    const char *summary;
+    const char *management;   /* what the management credential needs, for a human */
+    uint32_t nrequest_keys;
+    uint32_t nresult_keys;
+    const rotp_key_info *request_keys;
+    const rotp_key_info *result_keys;
+    uint32_t nparts;
+    uint32_t ncompanions;
+    const rotp_part_info *parts;
+    const rotp_companion_info *companions;
+    uint32_t nstrategies;
+    uint32_t nstates;
+    const rotp_strategy_info *strategies;
+    const rotp_state_info *states;
+    /* "key=value" pairs a host adds to a provision request to make a throwaway credential
+       (least privilege, short life) for a sandbox run; it adds the name and scope keys itself.
+       NULL-terminated; NULL when the kind cannot be provisioned. */
+    const char *const *sandbox;
+    uint32_t cadence_days; /* recommended rotation interval, 0: none */
+    uint32_t reserved0;
+} rotp_kind_info;
+
+/* ---------------------------------------------------------------------------------------------
  * The operations table
  * ------------------------------------------------------------------------------------------- */
 
@@ -194,6 +375,12 @@ typedef struct rotp_provider {
     void (*result_free)(rotp_result *res);
     /* A static message for a code; never NULL, unknown codes give a generic text. */
     const char *(*strerror)(int32_t code);
+
+    /* ---- ABI 1.1: check ROTP_HAS_FIELD(table, rotp_provider, kind_info) first ---- */
+    uint32_t nconfig_keys;
+    uint32_t reserved1;
+    const rotp_key_info *config_keys;       /* the keys open() takes */
+    const rotp_kind_info *const *kind_info; /* NULL-terminated, in the order of `kinds` */
 } rotp_provider;
 
 /*
@@ -238,6 +425,16 @@ ROTP_STATIC_ASSERT(offsetof(rotp_provider, open) == 16 + 3 * sizeof(void *),
                    "rotp_provider layout");
 ROTP_STATIC_ASSERT(offsetof(rotp_provider, strerror) == 16 + 12 * sizeof(void *),
                    "rotp_provider layout");
+ROTP_STATIC_ASSERT(offsetof(rotp_provider, nconfig_keys) == 16 + 13 * sizeof(void *),
+                   "rotp_provider 1.1 layout");
+ROTP_STATIC_ASSERT(offsetof(rotp_provider, kind_info) == 24 + 14 * sizeof(void *),
+                   "rotp_provider 1.1 layout");
+ROTP_STATIC_ASSERT(offsetof(rotp_key_info, key) == 8, "rotp_key_info layout");
+ROTP_STATIC_ASSERT(offsetof(rotp_kind_info, kind) == 8, "rotp_kind_info layout");
+ROTP_STATIC_ASSERT(offsetof(rotp_part_info, key) == 8, "rotp_part_info layout");
+ROTP_STATIC_ASSERT(offsetof(rotp_companion_info, suffix) == 8, "rotp_companion_info layout");
+ROTP_STATIC_ASSERT(offsetof(rotp_strategy_info, name) == 8, "rotp_strategy_info layout");
+ROTP_STATIC_ASSERT(offsetof(rotp_state_info, state) == 16, "rotp_state_info layout");
 ROTP_STATIC_ASSERT(sizeof(int32_t) == 4 && sizeof(uint64_t) == 8, "fixed-width types");
 #endif
 

@@ -23,6 +23,7 @@
 #include <sys/random.h>
 
 #include "adapter.h"
+#include "kind_info.h"
 #include "cfapi.h"
 #include "dynbuf.h"
 #include "error.h"
@@ -1227,10 +1228,164 @@ static int32_t ast_list(cf_inst *inst, const rotp_params *req, result_builder *r
 
 const adapter adapter_access_service_token = {
     .kind = "cloudflare.access_service_token",
+    .info = &kind_info_access_service_token,
     .describe = ast_describe,
     .roll = ast_roll,
     .verify = ast_verify,
     .revoke = ast_revoke,
     .provision = ast_provision,
     .list = ast_list,
+};
+
+/* ------------------------------------------------------------------------------------------- */
+/* Self-description (ABI 1.1): what a host needs to drive this kind without reading ABI.md. */
+
+static const char *const ast_account_env[] = {"CF_ACCOUNT_ID", "CLOUDFLARE_ACCOUNT_ID", NULL};
+static const char *const ast_strategy_choices[] = {"rotate", "create-swap-delete", "refresh",
+                                                   NULL};
+
+static const rotp_key_info ast_request_keys[] = {
+    KI_FULL("account_id", "hex32", 0, ROTP_ROLE_SCOPE, OPS_ALL, OPS_ALL, 1, NULL, ast_account_env,
+            NULL, 0, 0, "the account of an account-level token (exactly one of account_id, zone_id)"),
+    KI_FULL("zone_id", "hex32", 0, ROTP_ROLE_SCOPE, OPS_ALL, OPS_ALL, 1, NULL, NULL, NULL, 0, 0,
+            "the zone of a zone-level token (exactly one of account_id, zone_id)"),
+    KI("id", "uuid", 0, ROTP_ROLE_ID, OPS_BY_ID, ROTP_OP_ROLL | ROTP_OP_REVOKE,
+       "the service token's id (a lowercase UUID)"),
+    KI_FULL("strategy", "enum", 0, ROTP_ROLE_STRATEGY,
+            ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_REVOKE, 0, 0, NULL, NULL,
+            ast_strategy_choices, 0, 0,
+            "rotate (account level, the default there) or create-swap-delete (the default and "
+            "only one at zone level); refresh only in describe, to explain why it is not a "
+            "rotation"),
+    KI_FULL("grace_seconds", "int", 0, ROTP_ROLE_OVERLAP, ROTP_OP_ROLL, 0, 0, "3600", NULL, NULL,
+            0, 2592000, "strategy rotate: how long the previous client secret keeps working"),
+    KI("run_id", "text", 0, ROTP_ROLE_RUN_ID, ROTP_OP_ROLL | ROTP_OP_PROVISION, 0,
+       "the host's run id (1 to 40 of [A-Za-z0-9_-]), put in the names of created tokens so a "
+       "retry finds them"),
+    KI("client_id", "text", 0, ROTP_ROLE_SECRET_PART, ROTP_OP_VERIFY, ROTP_OP_VERIFY,
+       "the Access client id to check"),
+    KI("client_secret", "token", ROTP_KEY_SECRET, ROTP_ROLE_SECRET_PART, ROTP_OP_VERIFY, 0,
+       "the Access client secret; required with probe_url"),
+    KI("probe_url", "url", 0, ROTP_ROLE_PROBE, ROTP_OP_VERIFY, 0,
+       "an Access-protected URL to GET with the client id and secret; without it only the "
+       "token's existence, enabled flag and expiry are checked"),
+    KI("name", "text", 0, ROTP_ROLE_NAME, ROTP_OP_PROVISION | ROTP_OP_LIST, ROTP_OP_PROVISION,
+       "provision: the new token's name; list: keep this name only"),
+    KI("search", "text", 0, ROTP_ROLE_NONE, ROTP_OP_LIST, 0,
+       "list: keep tokens whose name holds this text"),
+    KI_FULL("duration", "duration", 0, ROTP_ROLE_TTL, ROTP_OP_PROVISION, 0, 0, "1h", NULL, NULL,
+            0, 0, "provision: how long the new token lives (more than 0, at most 168h)"),
+};
+
+static const rotp_key_info ast_result_keys[] = {
+    KR("id", "uuid", 0, ROTP_ROLE_ID, OPS_BY_ID | ROTP_OP_PROVISION,
+       "the token's id (after create-swap-delete: the new token's)"),
+    KR("name", "text", 0, ROTP_ROLE_NAME,
+       ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_VERIFY | ROTP_OP_PROVISION, "the token's name"),
+    KR("client_id", "text", 0, ROTP_ROLE_SECRET_PART,
+       ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_VERIFY | ROTP_OP_PROVISION,
+       "the Access client id"),
+    KR("client_secret", "token", ROTP_KEY_SECRET, ROTP_ROLE_SECRET_PART,
+       ROTP_OP_ROLL | ROTP_OP_PROVISION, "the new client secret, shown once"),
+    KR("duration", "duration", 0, ROTP_ROLE_NONE,
+       ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_PROVISION, "the token's duration"),
+    KR("expires_at", "rfc3339", 0, ROTP_ROLE_EXPIRES,
+       ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_VERIFY | ROTP_OP_PROVISION,
+       "when the token expires"),
+    KR("created_at", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "when it was created"),
+    KR("updated_at", "rfc3339", 0, ROTP_ROLE_MODIFIED, ROTP_OP_DESCRIBE,
+       "when it last changed"),
+    KR("last_seen_at", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "when it was last used"),
+    KR("previous_secret_expires_at", "rfc3339", 0, ROTP_ROLE_OVERLAP_END,
+       ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_VERIFY | ROTP_OP_REVOKE,
+       "when the previous client secret stops working"),
+    KR("client_secret_version", "int", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE | ROTP_OP_ROLL,
+       "Cloudflare's secret version counter"),
+    KR("replaced_id", "uuid", 0, ROTP_ROLE_REPLACED_ID, ROTP_OP_ROLL,
+       "create-swap-delete: the old token, to revoke once the new one works"),
+    KR("run_id", "text", 0, ROTP_ROLE_RUN_ID, ROTP_OP_ROLL | ROTP_OP_PROVISION,
+       "the run id used in the new token's name"),
+    KR("enabled", "bool", 0, ROTP_ROLE_STATUS, ROTP_OP_DESCRIBE, "true or false"),
+    KR("days_to_expiry", "int", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE | ROTP_OP_VERIFY,
+       "whole days until expires_at (negative once past)"),
+    KR("probe_status", "int", 0, ROTP_ROLE_NONE, ROTP_OP_VERIFY,
+       "HTTP status of the probe_url request"),
+    KR("strategy", "text", 0, ROTP_ROLE_STRATEGY,
+       ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_REVOKE, "the strategy (default or used)"),
+    KR("strategies", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,
+       "the strategies the scope supports"),
+    KR("operations", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,
+       "comma-separated operations of the kind"),
+    KR("permission_required", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,
+       "the permission group the management token needs"),
+    KR("warning", "text", 0, ROTP_ROLE_WARNING,
+       ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_VERIFY, "something to tell a human"),
+    KR("state", "text", 0, ROTP_ROLE_STATE, ROTP_OP_VERIFY | ROTP_OP_REVOKE,
+       "the answer of verify or revoke (see the kind's states)"),
+    KR("count", "int", 0, ROTP_ROLE_NONE, ROTP_OP_LIST, "how many tokens are listed"),
+    KR("items", "json", 0, ROTP_ROLE_NONE, ROTP_OP_LIST,
+       "a JSON array of {id, name, client_id, expires_at}"),
+};
+
+static const rotp_part_info ast_parts[] = {
+    PART("client_id", 0, "CF_ACCESS_CLIENT_ID", "the Access client id (not secret)"),
+    PART("client_secret", ROTP_PART_SECRET | ROTP_PART_PRIMARY, "CF_ACCESS_CLIENT_SECRET",
+         "the Access client secret"),
+};
+static const rotp_companion_info ast_companions[] = {
+    COMPANION("EXPIRES_AT", "expires_at"),
+    COMPANION("TOKEN_ID", "id"),
+    COMPANION("CLIENT_ID", "client_id"),
+};
+static const rotp_strategy_info ast_strategies[] = {
+    STRATEGY("rotate", ROTP_STRATEGY_DEFAULT | ROTP_STRATEGY_OVERLAP | ROTP_STRATEGY_FINISH,
+             "account_id", 3600, 2592000,
+             "a new client secret, same client id; the previous secret keeps working for "
+             "grace_seconds or until finished (account level only)"),
+    STRATEGY("create-swap-delete",
+             ROTP_STRATEGY_DEFAULT | ROTP_STRATEGY_OVERLAP | ROTP_STRATEGY_NEW_ID |
+                 ROTP_STRATEGY_FINISH,
+             NULL, 0, 0,
+             "a new token (new client id) beside the old one; finishing deletes the old one, "
+             "which fails while an Access policy names it"),
+};
+static const rotp_state_info ast_states[] = {
+    STATE("active", ROTP_STATE_ACCEPTED, ROTP_OP_VERIFY,
+          "the token exists, is enabled and not expired; with probe_url the origin admitted it"),
+    STATE("invalid", ROTP_STATE_REJECTED, ROTP_OP_VERIFY,
+          "with probe_url: the origin refused the client id and secret (401)"),
+    STATE("absent", ROTP_STATE_REJECTED, ROTP_OP_VERIFY, "no such token"),
+    STATE("disabled", ROTP_STATE_INACTIVE, ROTP_OP_VERIFY, "the token is not enabled"),
+    STATE("expired", ROTP_STATE_INACTIVE, ROTP_OP_VERIFY, "the token has expired"),
+    STATE("not_admitted", ROTP_STATE_REFUSED, ROTP_OP_VERIFY,
+          "with probe_url: the origin answered 403: the policy does not admit this token"),
+    STATE("revoked", ROTP_STATE_GONE, ROTP_OP_REVOKE,
+          "the overlap was ended (rotate) or the token deleted (create-swap-delete)"),
+    STATE("absent", ROTP_STATE_GONE, ROTP_OP_REVOKE, "the token was already gone"),
+};
+static const char *const ast_sandbox[] = {"duration=1h", NULL};
+
+const rotp_kind_info kind_info_access_service_token = {
+    .struct_size = sizeof(rotp_kind_info),
+    .ops = OPS_ALL,
+    .kind = "cloudflare.access_service_token",
+    .summary = "a Cloudflare Access service token (client id and client secret), account or "
+               "zone level",
+    .management = "an API token with Access: Service Tokens Write on the account or zone (read "
+                  "operations: Access: Service Tokens Read)",
+    .nrequest_keys = COUNT_OF(ast_request_keys),
+    .nresult_keys = COUNT_OF(ast_result_keys),
+    .request_keys = ast_request_keys,
+    .result_keys = ast_result_keys,
+    .nparts = COUNT_OF(ast_parts),
+    .ncompanions = COUNT_OF(ast_companions),
+    .parts = ast_parts,
+    .companions = ast_companions,
+    .nstrategies = COUNT_OF(ast_strategies),
+    .nstates = COUNT_OF(ast_states),
+    .strategies = ast_strategies,
+    .states = ast_states,
+    .sandbox = ast_sandbox,
+    .cadence_days = 90,
+    .reserved0 = 0,
 };

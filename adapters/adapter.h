@@ -17,6 +17,7 @@ typedef int32_t (*adapter_op)(cf_inst *inst, const rotp_params *req, result_buil
 
 typedef struct adapter {
     const char *kind; /* e.g. "cloudflare.user_token" */
+    const rotp_kind_info *info; /* the kind's self-description (ABI 1.1) */
     adapter_op describe;
     adapter_op roll;
     adapter_op verify;
@@ -24,6 +25,11 @@ typedef struct adapter {
     adapter_op provision; /* NULL: ROTP_E_UNSUPPORTED */
     adapter_op list;      /* NULL: ROTP_E_UNSUPPORTED */
 } adapter;
+
+/* The kinds' self-descriptions, defined at the end of each adapter's file. */
+extern const rotp_kind_info kind_info_user_token;
+extern const rotp_kind_info kind_info_account_token;
+extern const rotp_kind_info kind_info_access_service_token;
 
 /* adapters/api_token.c */
 extern const adapter adapter_user_token;    /* cloudflare.user_token */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "kind_info.h"
 #include "alloc.h"
 #include "cfapi.h"
 #include "dynbuf.h"
@@ -900,13 +901,37 @@ static int32_t time_param(const rotp_params *req, const char *key, bool *present
     return ROTP_E_OK;
 }
 
+/* ttl_seconds (60 .. 31536000): expires_on = now + ttl. Exactly one of the two may be given;
+ * *has_exp says whether expires_on was, and is set when the ttl gives the expiry. */
+static int32_t ttl_param(cf_inst *inst, const rotp_params *req, bool *has_exp, int64_t *secs,
+                         char canon[RFC3339_LEN], rotp_error *err)
+{
+    int64_t ttl = 0;
+    int32_t rc;
+
+    if (params_find(req, "ttl_seconds") == NULL)
+        return ROTP_E_OK;
+    if (*has_exp)
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                        "ttl_seconds: give either expires_on or ttl_seconds, not both");
+    rc = params_int(req, "ttl_seconds", 0, 60, 31536000, &ttl, err);
+    if (rc != ROTP_E_OK)
+        return rc;
+    *secs = cf_inst_now(inst) + ttl;
+    if (rfc3339_format(*secs, canon, RFC3339_LEN) != 0)
+        return rerr_set(err, ROTP_E_INTERNAL, "ttl_seconds: the expiry cannot be written");
+    *has_exp = true;
+    return ROTP_E_OK;
+}
+
 /* provision: POST <base> with name, the policies verbatim (checked to be a JSON array first),
  * expires_on (required, in the future) and not_before. Returns id, name, secret (SECRET) and
  * expires_on. A lost answer is OUTCOME_UNKNOWN: a token may exist; list by name to find it. */
 static int32_t tok_provision(cf_inst *inst, const rotp_params *req, result_builder *rb,
                              rotp_error *err, bool account)
 {
-    static const char *const keys[] = {"name", "policies", "expires_on", "not_before", NULL};
+    static const char *const keys[] = {"name",       "policies",    "expires_on",
+                                       "not_before", "ttl_seconds", NULL};
     tok_ctx c;
     tok_reply r;
     json_doc pol;
@@ -952,11 +977,14 @@ static int32_t tok_provision(cf_inst *inst, const rotp_params *req, result_build
     rc = time_param(req, "expires_on", &has_exp, &exp, exp_s, err);
     if (rc == ROTP_E_OK)
         rc = time_param(req, "not_before", &has_nbf, &nbf, nbf_s, err);
+    if (rc == ROTP_E_OK)
+        rc = ttl_param(inst, req, &has_exp, &exp, exp_s, err);
     if (rc != ROTP_E_OK)
         goto out;
     if (!has_exp) {
         rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT,
-                      "missing expires_on: every provisioned token needs an expiry backstop");
+                      "missing expires_on or ttl_seconds: every provisioned token needs an "
+                      "expiry backstop");
         goto out;
     }
     if (exp <= cf_inst_now(inst)) {
@@ -1224,6 +1252,7 @@ TOK_KIND_OPS(account, true)
 
 const adapter adapter_user_token = {
     .kind = "cloudflare.user_token",
+    .info = &kind_info_user_token,
     .describe = user_describe,
     .roll = user_roll,
     .verify = user_verify,
@@ -1234,6 +1263,7 @@ const adapter adapter_user_token = {
 
 const adapter adapter_account_token = {
     .kind = "cloudflare.account_token",
+    .info = &kind_info_account_token,
     .describe = account_describe,
     .roll = account_roll,
     .verify = account_verify,
@@ -1241,3 +1271,134 @@ const adapter adapter_account_token = {
     .provision = account_provision,
     .list = account_list,
 };
+
+/* ------------------------------------------------------------------------------------------- */
+/* Self-description (ABI 1.1): what a host needs to drive these kinds without reading ABI.md. */
+
+static const char *const account_env[] = {"CF_ACCOUNT_ID", "CLOUDFLARE_ACCOUNT_ID", NULL};
+
+#define TOK_REQUEST_KEYS                                                                       \
+    KI("id", "hex32", 0, ROTP_ROLE_ID, OPS_BY_ID, ROTP_OP_ROLL | ROTP_OP_REVOKE,               \
+       "the token's id (32 lowercase hex); verify: the token the value must belong to"),       \
+        KI_FULL("allow_self_roll", "bool", 0, ROTP_ROLE_SELF_ROLL, ROTP_OP_ROLL, 0, 0, "0",    \
+                NULL, NULL, 0, 0,                                                              \
+                "1 lets the management token roll itself (the instance switches to the new "   \
+                "value)"),                                                                     \
+        KI("secret", "token", ROTP_KEY_SECRET, ROTP_ROLE_SECRET_PART, ROTP_OP_VERIFY,          \
+           ROTP_OP_VERIFY, "the token value to check"),                                        \
+        KI("probe_path", "path", 0, ROTP_ROLE_PROBE, ROTP_OP_VERIFY, 0,                        \
+           "a path under the API base to GET with the value as bearer, proving a permission"), \
+        KI("name", "text", 0, ROTP_ROLE_NAME, ROTP_OP_PROVISION | ROTP_OP_LIST,                \
+           ROTP_OP_PROVISION,                                                                  \
+           "provision: the new token's name (1 to 120 characters); list: keep this name only"), \
+        KI("policies", "json", 0, ROTP_ROLE_NONE, ROTP_OP_PROVISION, ROTP_OP_PROVISION,        \
+           "the token's policies, a non-empty JSON array sent to Cloudflare as given"),        \
+        KI_FULL("expires_on", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_PROVISION,                 \
+                ROTP_OP_PROVISION, 1, NULL, NULL, NULL, 0, 0,                                  \
+                "when the new token expires (in the future)"),                                 \
+        KI_FULL("ttl_seconds", "int", 0, ROTP_ROLE_TTL, ROTP_OP_PROVISION, ROTP_OP_PROVISION,  \
+                1, NULL, NULL, NULL, 60, 31536000,                                             \
+                "instead of expires_on: the new token expires this many seconds from now"),    \
+        KI("not_before", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_PROVISION, 0,                   \
+           "when the new token starts to work (before expires_on)")
+
+#define TOK_RESULT_KEYS                                                                        \
+    KR("id", "hex32", 0, ROTP_ROLE_ID,                                                         \
+       OPS_BY_ID | ROTP_OP_PROVISION, "the token's id"),                                       \
+        KR("name", "text", 0, ROTP_ROLE_NAME, ROTP_OP_DESCRIBE | ROTP_OP_PROVISION,            \
+           "the token's name"),                                                                \
+        KR("status", "text", 0, ROTP_ROLE_STATUS,                                              \
+           ROTP_OP_DESCRIBE | ROTP_OP_VERIFY | ROTP_OP_PROVISION,                              \
+           "Cloudflare's status of the token (active, disabled, expired)"),                    \
+        KR("state", "text", 0, ROTP_ROLE_STATE, ROTP_OP_VERIFY | ROTP_OP_REVOKE,               \
+           "the answer of verify or revoke (see the kind's states)"),                          \
+        KR("issued_on", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "when it was issued"), \
+        KR("modified_on", "rfc3339", 0, ROTP_ROLE_MODIFIED, ROTP_OP_DESCRIBE,                  \
+           "when it last changed (a roll changes it)"),                                        \
+        KR("last_used_on", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,                     \
+           "when it was last used"),                                                           \
+        KR("not_before", "rfc3339", 0, ROTP_ROLE_NONE,                                         \
+           ROTP_OP_DESCRIBE | ROTP_OP_VERIFY | ROTP_OP_PROVISION, "start of validity"),        \
+        KR("expires_on", "rfc3339", 0, ROTP_ROLE_EXPIRES,                                      \
+           ROTP_OP_DESCRIBE | ROTP_OP_VERIFY | ROTP_OP_PROVISION, "end of validity"),          \
+        KR("scopes", "text", 0, ROTP_ROLE_PERMISSIONS, ROTP_OP_DESCRIBE,                       \
+           "a readable summary of the token's policies"),                                      \
+        KR("secret", "token", ROTP_KEY_SECRET, ROTP_ROLE_SECRET_PART,                          \
+           ROTP_OP_ROLL | ROTP_OP_PROVISION, "the new token value, shown once"),               \
+        KR("rolled_at", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_ROLL, "when the roll happened"), \
+        KR("probe_status", "int", 0, ROTP_ROLE_NONE, ROTP_OP_VERIFY,                           \
+           "HTTP status of the probe_path request"),                                           \
+        KR("strategy", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "how a roll behaves"),     \
+        KR("operations", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,                          \
+           "comma-separated operations of the kind"),                                          \
+        KR("permission_required", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,                 \
+           "the permission group the management token needs"),                                \
+        KR("kind", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "the request's kind"),         \
+        KR("note", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "how an in-place roll behaves"), \
+        KR("warning", "text", 0, ROTP_ROLE_WARNING, ROTP_OP_VERIFY | ROTP_OP_ROLL,             \
+           "something to tell a human"),                                                       \
+        KR("count", "int", 0, ROTP_ROLE_NONE, ROTP_OP_LIST, "how many tokens are listed"),     \
+        KR("items", "json", 0, ROTP_ROLE_NONE, ROTP_OP_LIST,                                   \
+           "a JSON array of {id, name, status, expires_on, modified_on}")
+
+static const rotp_key_info user_request_keys[] = {TOK_REQUEST_KEYS};
+static const rotp_key_info account_request_keys[] = {
+    KI_FULL("account_id", "hex32", 0, ROTP_ROLE_SCOPE, OPS_ALL, OPS_ALL, 0, NULL, account_env,
+            NULL, 0, 0, "the account that owns the token (32 lowercase hex)"),
+    TOK_REQUEST_KEYS,
+};
+static const rotp_key_info tok_result_keys[] = {TOK_RESULT_KEYS};
+
+static const rotp_part_info tok_parts[] = {
+    PART("secret", ROTP_PART_SECRET | ROTP_PART_PRIMARY, NULL, "the token value"),
+};
+static const rotp_companion_info tok_companions[] = {
+    COMPANION("EXPIRES_AT", "expires_on"),
+    COMPANION("SCOPES", "scopes"),
+    COMPANION("TOKEN_ID", "id"),
+};
+static const rotp_strategy_info tok_strategies[] = {
+    STRATEGY("in-place", ROTP_STRATEGY_DEFAULT, NULL, 0, 0,
+             "the value is replaced in place: the old value dies the moment the roll is answered; "
+             "id, name, policies and expiry stay"),
+};
+static const rotp_state_info tok_states[] = {
+    STATE("active", ROTP_STATE_ACCEPTED, ROTP_OP_VERIFY, "Cloudflare accepts the value"),
+    STATE("invalid", ROTP_STATE_REJECTED, ROTP_OP_VERIFY,
+          "Cloudflare refuses the value (401 code 1000): unknown, rolled or deleted"),
+    STATE("disabled", ROTP_STATE_INACTIVE, ROTP_OP_VERIFY, "the token exists and is disabled"),
+    STATE("expired", ROTP_STATE_INACTIVE, ROTP_OP_VERIFY, "the token exists and has expired"),
+    STATE("revoked", ROTP_STATE_GONE, ROTP_OP_REVOKE, "the token was deleted"),
+    STATE("absent", ROTP_STATE_GONE, ROTP_OP_REVOKE, "the token was already gone"),
+};
+/* Least privilege for a throwaway token: Zone Read on one zone the host names. */
+static const char *const tok_sandbox[] = {
+    "policies=[{\"effect\":\"allow\",\"permission_groups\":[{\"id\":"
+    "\"c8fed203ed3043cba015a93ad1616f1f\"}],\"resources\":{"
+    "\"com.cloudflare.api.account.zone.{zone_id}\":\"*\"}}]",
+    "ttl_seconds=3600",
+    NULL,
+};
+
+#define TOK_KIND_INFO(kind_, summary_, mgmt_, reqkeys)                                         \
+    {                                                                                          \
+        .struct_size = sizeof(rotp_kind_info), .ops = OPS_ALL, .kind = (kind_),                \
+        .summary = (summary_), .management = (mgmt_), .nrequest_keys = COUNT_OF(reqkeys),     \
+        .nresult_keys = COUNT_OF(tok_result_keys), .request_keys = (reqkeys),                  \
+        .result_keys = tok_result_keys, .nparts = COUNT_OF(tok_parts),                         \
+        .ncompanions = COUNT_OF(tok_companions), .parts = tok_parts,                           \
+        .companions = tok_companions, .nstrategies = COUNT_OF(tok_strategies),                 \
+        .nstates = COUNT_OF(tok_states), .strategies = tok_strategies, .states = tok_states,   \
+        .sandbox = tok_sandbox, .cadence_days = 90, .reserved0 = 0                             \
+    }
+
+const rotp_kind_info kind_info_user_token = TOK_KIND_INFO(
+    "cloudflare.user_token", "a user-owned Cloudflare API token (/user/tokens)",
+    "a user API token with API Tokens Write (read operations: API Tokens Read)",
+    user_request_keys);
+const rotp_kind_info kind_info_account_token = TOK_KIND_INFO(
+    "cloudflare.account_token",
+    "an account-owned Cloudflare API token (/accounts/{account_id}/tokens)",
+    "an API token with Account API Tokens Write on the account (read operations: Account API "
+    "Tokens Read)",
+    account_request_keys);

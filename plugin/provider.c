@@ -25,6 +25,7 @@
 #include "http.h"
 #include "ids.h"
 #include "instance.h"
+#include "kind_info.h"
 #include "log.h"
 #include "params.h"
 #include "rotp.h"
@@ -80,7 +81,8 @@ static const char *const request_keys[] = {
     "kind",          "id",         "account_id",      "zone_id",       "name",
     "search",        "secret",     "client_id",       "client_secret", "strategy",
     "grace_seconds", "run_id",     "allow_self_roll", "probe_url",     "probe_path",
-    "policies",      "expires_on", "duration",        "not_before",    NULL,
+    "policies",      "expires_on", "duration",        "not_before",    "ttl_seconds",
+    NULL,
 };
 
 /* kinds[i] is served by adapters[i]. */
@@ -94,6 +96,40 @@ static const adapter *const adapters[] = {
     &adapter_user_token,
     &adapter_account_token,
     &adapter_access_service_token,
+};
+/* kind_info[i] describes kinds[i] (ABI 1.1). */
+static const rotp_kind_info *const kind_info[] = {
+    &kind_info_user_token,
+    &kind_info_account_token,
+    &kind_info_access_service_token,
+    NULL,
+};
+
+/* The config vocabulary as published to hosts (ABI 1.1); config_keys above is what open()
+ * accepts, and the ABI test checks that the two name the same keys. */
+static const char *const mgmt_env[] = {"CF_ACCESS_MGMT", "CLOUDFLARE_ACCESS_MGMT_TOKEN",
+                                       "CLOUDFLARE_API_TOKEN", NULL};
+static const char *const api_base_env[] = {"CLOUDFLARE_API_BASE_URL", "CF_API_BASE", NULL};
+
+static const rotp_key_info config_key_info[] = {
+    KI_FULL("api_token", "token", ROTP_KEY_SECRET, ROTP_ROLE_MANAGEMENT, 0,
+            ROTP_KEY_REQUIRED_CONFIG, 0, NULL, mgmt_env, NULL, 0, 0,
+            "the management token that calls Cloudflare (never echoed)"),
+    KI_FULL("api_base", "url", 0, ROTP_ROLE_ENDPOINT, 0, 0, 0, DEFAULT_API_BASE, api_base_env,
+            NULL, 0, 0,
+            "API base URL; https:// only, http:// only to loopback with allow_insecure_loopback"),
+    KI("ca_file", "path", 0, ROTP_ROLE_CA_FILE, 0, 0,
+       "a PEM bundle to verify the server with (default: the system store)"),
+    KI_FULL("allow_insecure_loopback", "bool", 0, ROTP_ROLE_INSECURE_LOOPBACK, 0, 0, 0, "0",
+            NULL, NULL, 0, 0, "1 permits plain http:// to 127.0.0.1, ::1 or localhost only"),
+    KI_FULL("timeout_ms", "int", 0, ROTP_ROLE_TIMEOUT, 0, 0, 0, "30000", NULL, NULL, 100, 600000,
+            "total time of one call, retries included, in milliseconds"),
+    KI_FULL("connect_timeout_ms", "int", 0, ROTP_ROLE_NONE, 0, 0, 0, "10000", NULL, NULL, 100,
+            600000, "connect timeout in milliseconds (capped at timeout_ms)"),
+    KI_FULL("max_retries", "int", 0, ROTP_ROLE_NONE, 0, 0, 0, "3", NULL, NULL, 0, 10,
+            "extra attempts for idempotent requests"),
+    KI_FULL("user_agent", "text", 0, ROTP_ROLE_NONE, 0, 0, 0, DEFAULT_USER_AGENT, NULL, NULL, 0,
+            0, "HTTP User-Agent (no CR/LF, at most 256 bytes)"),
 };
 #define KIND_LIST "cloudflare.user_token, cloudflare.account_token, cloudflare.access_service_token"
 
@@ -502,6 +538,10 @@ static const rotp_provider provider_table = {
     .list = op_list,
     .result_free = params_result_free,
     .strerror = rerr_message,
+    .nconfig_keys = COUNT_OF(config_key_info),
+    .reserved1 = 0,
+    .config_keys = config_key_info,
+    .kind_info = kind_info,
 };
 
 ROTP_EXPORT const rotp_provider *rotp_provider_entry_v1(uint32_t host_minor, const rotp_host *host,
@@ -520,7 +560,8 @@ ROTP_EXPORT const rotp_provider *rotp_provider_entry_v1(uint32_t host_minor, con
                                   (unsigned)host->struct_size, (size_t)HOST_V1_0_SIZE));
         return NULL;
     }
-    /* min(host_minor, ROTP_ABI_MINOR) is served; ABI 1.0 has nothing that depends on it. */
+    /* min(host_minor, ROTP_ABI_MINOR) is served. The one table serves every minor: a 1.0 host
+     * never reads the 1.1 fields appended after strerror. */
     (void)host_minor;
     return &provider_table;
 }
