@@ -5,50 +5,59 @@ usage: freescan_check.py SECRETS_FILE RUNS_FILE...
 
 SECRETS_FILE holds one secret per line, each optionally preceded by a label and a TAB
 ("management token<TAB>value"). RUNS_FILE is a freescan output (one run of secret characters per
-line, "#freescan ..." summary lines). A secret counts as found in a freed block when a run holds:
-  - any 24-character piece of it (pieces start every 8 characters, so any 32 consecutive
-    characters of the secret always include one), which covers the raw value and every encoding
-    that leaves such a stretch alone; or
-  - the whole secret in one of its encodings: percent-encoded (reserved characters, or every
-    character; upper- or lower-case hex), JSON-escaped ("\\/", or every character as \\u00XX).
-Prints one line per finding (label, form and how many runs; never a value) and exits 1 if
-anything was found, 2 if the module was not active (no summary line, or no frees), else 0.
+line, "#freescan ..." summary lines). Each recorded run is looked at as it was recorded and
+decoded: percent-decoded (once and twice), JSON-unescaped (\\uXXXX, \\/, \\\\), and both in
+either order, so any mix of encoded characters is undone. A secret counts as found in a freed
+block when one of those texts holds the whole secret or any 24-character piece of it (pieces
+start every 8 characters, so any 32 consecutive characters of the secret include one).
+Prints one line per secret found (label, how many runs, in which form; never a value) and exits
+1 if anything was found, 2 if the module was not active (no summary line, or no frees), else 0.
 """
+import re
 import sys
 
 PIECE = 24
 STRIDE = 8
-UNRESERVED = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+PCT = re.compile(rb"%([0-9A-Fa-f]{2})")
+JSU = re.compile(rb"\\u([0-9A-Fa-f]{4})")
 
 
-def pct(s, every, upper):
-    fmt = "%%%02X" if upper else "%%%02x"
-    return "".join(fmt % ord(c) if every or c not in UNRESERVED else c for c in s)
+def pct_decode(b):
+    return PCT.sub(lambda m: bytes([int(m.group(1), 16)]), b)
 
 
-def forms(secret):
-    out = []
-    n = len(secret)
+def json_unescape(b):
+    def one(m):
+        v = int(m.group(1), 16)
+        return bytes([v]) if v < 0x100 else m.group(0)
+    return JSU.sub(one, b).replace(b"\\/", b"/").replace(b"\\\\", b"\\")
+
+
+def views(run):
+    """The run as recorded and decoded in every order that matters, each with its form's name."""
+    pd = pct_decode(run)
+    ju = json_unescape(run)
+    out = [("raw", run), ("percent-decoded", pd), ("percent-decoded twice", pct_decode(pd)),
+           ("json-unescaped", ju), ("json-unescaped then percent-decoded", pct_decode(ju)),
+           ("percent-decoded then json-unescaped", json_unescape(pd))]
+    seen, uniq = set(), []
+    for name, text in out:
+        if text not in seen:
+            seen.add(text)
+            uniq.append((name, text))
+    return uniq
+
+
+def pieces(secret):
+    """The whole secret and its 24-byte pieces."""
+    b = secret.encode()
+    n = len(b)
     if n <= PIECE:
-        out.append(("raw", secret))
-    else:
-        starts = list(range(0, n - PIECE + 1, STRIDE))
-        if starts[-1] != n - PIECE:
-            starts.append(n - PIECE)
-        for k in starts:
-            out.append(("raw[%d:%d]" % (k, k + PIECE), secret[k:k + PIECE]))
-    for every in (False, True):
-        for upper in (True, False):
-            enc = pct(secret, every, upper)
-            if enc != secret:
-                out.append(("percent-%s-%s" % ("all" if every else "reserved",
-                                               "upper" if upper else "lower"), enc))
-    js = secret.replace("\\", "\\\\").replace("/", "\\/")
-    if js != secret:
-        out.append(("json-escaped", js))
-    out.append(("json-\\u00XX", "".join("\\u%04x" % ord(c) for c in secret)))
-    out.append(("json-\\u00XX-upper", "".join("\\u%04X" % ord(c) for c in secret)))
-    return [(name, f.encode()) for name, f in out]
+        return [b]
+    starts = list(range(0, n - PIECE + 1, STRIDE))
+    if starts[-1] != n - PIECE:
+        starts.append(n - PIECE)
+    return [b] + [b[k:k + PIECE] for k in starts]
 
 
 def main():
@@ -86,18 +95,20 @@ def main():
         print("freescan_check: the scanner was not active (no summary line or no frees)")
         return 2
     found = 0
+    decoded = [views(r) for r in runs]
     for label, value in secrets:
-        hit_runs = set()
-        hit_forms = []
-        for name, needle in forms(value):
-            hits = [i for i, r in enumerate(runs) if needle in r]
-            if hits:
-                hit_runs.update(hits)
-                hit_forms.append(name.split("[")[0])
+        needles = pieces(value)
+        hit_runs, hit_forms = set(), set()
+        for i, forms in enumerate(decoded):
+            for name, text in forms:
+                if any(nd in text for nd in needles):
+                    hit_runs.add(i)
+                    hit_forms.add(name)
+                    break
         if hit_runs:
             found += 1
             print("FOUND: %s in %d freed run(s), as %s" %
-                  (label, len(hit_runs), ", ".join(sorted(set(hit_forms)))))
+                  (label, len(hit_runs), "; ".join(sorted(hit_forms))))
     print("freescan_check: %d secret(s), %d recorded run(s) from %d frees: %s" %
           (len(secrets), len(runs), frees, "LEAKS FOUND" if found else "clean"))
     return 1 if found else 0

@@ -8,7 +8,8 @@
 # token, the old secret and the new secret (raw, any 24-character piece, percent-encoded and
 # JSON-escaped): none may be there. The rotations: a user token, an account token, a service
 # token with strategy rotate (overlap, then --finish) and one with create-swap-delete, each
-# with the verification probes and -v -v (so log lines are formatted too).
+# with the verification probes and -v -v (so log lines are formatted too); then provision (an API
+# token and a service token), list and revoke.
 #
 # It fails without the provider's wiping transport (dynbuf, http.c) and without the harness's
 # wiping allocators for libcurl and OpenSSL (harness/harden.c). Skipped (exit 77) in sanitizer
@@ -21,9 +22,45 @@ fi
 hl_init
 if [ -z "${ROTP_FREESCAN:-}" ] || [ ! -f "$ROTP_FREESCAN" ]; then
     hl_fail "ROTP_FREESCAN is not set to the built freescan.so (run through ctest)"
-    hl_done
+    # ---- the other operations: provision (both families), list, revoke ---------------------------------
+FUT=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
+POL='[{"effect":"allow","permission_groups":[{"id":"c8fed203ed3043cba015a93ad1616f1f","name":"Zone Read"}],"resources":{"com.cloudflare.api.account.zone.'$ZONE'":"*"}}]'
+scan_run prov-user provision --kind "$KU" "${MG[@]}" --name freed-user --param "policies=$POL" \
+    --param "expires_on=$FUT" --out "$F/prov.user" --json -v -v
+hl_expect_rc 0 "provision a user token under the scanner"
+PROV_ID=$(hl_json_get "$HL_OUT" "d['result']['id']" 2>/dev/null)
+check_freed prov-user "management token=$F/mgmt.tok" "new secret=$F/prov.user"
+scan_run prov-st provision --kind "$KS" --account "$ACC" "${MG[@]}" --name freed-st \
+    --param duration=1h --out "$F/prov.st" -v -v
+hl_expect_rc 0 "provision a service token under the scanner"
+check_freed prov-st "management token=$F/mgmt.tok" "new client secret=$F/prov.st"
+scan_run list-st list --kind "$KS" --account "$ACC" "${MG[@]}" -v -v
+hl_expect_rc 0 "list service tokens under the scanner"
+check_freed list-st "management token=$F/mgmt.tok"
+scan_run revoke-user revoke --kind "$KU" --id "${PROV_ID:-0123456789abcdef0123456789abcdef}" \
+    "${MG[@]}" -v -v
+hl_expect_rc 0 "revoke the provisioned user token under the scanner"
+check_freed revoke-user "management token=$F/mgmt.tok"
+
+hl_done
 fi
 CHECK=$(dirname "${BASH_SOURCE[0]}")/freescan_check.py
+
+# ---- the positive control: the scanner and the checker find a secret freed unwiped -----------------
+CONTROL=made-up-secret-0123456789-abcdefghijklmnop
+mkdir -p "$HL_T/scan/control"
+printf '%s\n' "$CONTROL" | LD_PRELOAD=$ROTP_FREESCAN ROTP_FREESCAN_DIR=$HL_T/scan/control \
+    "$ROTP_FREESCAN_CONTROL"
+printf 'control\t%s\n' "$CONTROL" >"$HL_T/control.lst"
+"$HL_PY" "$CHECK" "$HL_T/control.lst" "$HL_T"/scan/control/freescan_control.*.runs \
+    >"$HL_T/control.out" 2>&1
+if grep -q '^FOUND: control in 4 freed run(s), as .*json-unescaped.*percent-decoded\|^FOUND: control in 4 freed run(s), as .*percent-decoded.*json-unescaped' \
+    "$HL_T/control.out" && grep -q '^FOUND: control .*raw' "$HL_T/control.out"; then
+    hl_pass "positive control: a secret freed unwiped is found in all 4 blocks (raw, %2D, \\u00XX, realloc's old block)"
+else
+    hl_fail "positive control: the scanner or the checker missed a secret freed unwiped:"
+    sed 's/^/    /' "$HL_T/control.out"
+fi
 hl_cfemu_start
 V=(--verify-delay-ms 100)
 SCANS=$HL_T/scan
@@ -65,7 +102,7 @@ EOF
         return 1
     fi
     if "$HL_PY" "$CHECK" "$lst" "$SCANS/$name"/rotp-harness.*.runs >"$HL_T/freed.$name.out" 2>&1; then
-        hl_pass "$name: no management token, old or new secret in a freed block ($(tail -n 1 "$HL_T/freed.$name.out"))"
+        hl_pass "$name: none of the $# secrets in a freed block ($(tail -n 1 "$HL_T/freed.$name.out"))"
     else
         hl_fail "$name: a secret survived in freed memory (or the scanner was not active):"
         sed 's/^/    /' "$HL_T/freed.$name.out"
@@ -104,5 +141,25 @@ scan_run st-csd rotate --kind "$KS" --zone "$ZONE" --id "$CFEMU_ST_EDGE_PROBE_ID
 hl_expect_rc 0 "rotate a service token (create-swap-delete) under the scanner"
 check_freed st-csd "management token=$F/mgmt.tok" "old client secret=$F/edge.0" \
     "new client secret=$F/edge.new"
+
+# ---- the other operations: provision (both families), list, revoke ---------------------------------
+FUT=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
+POL='[{"effect":"allow","permission_groups":[{"id":"c8fed203ed3043cba015a93ad1616f1f","name":"Zone Read"}],"resources":{"com.cloudflare.api.account.zone.'$ZONE'":"*"}}]'
+scan_run prov-user provision --kind "$KU" "${MG[@]}" --name freed-user --param "policies=$POL" \
+    --param "expires_on=$FUT" --out "$F/prov.user" --json -v -v
+hl_expect_rc 0 "provision a user token under the scanner"
+PROV_ID=$(hl_json_get "$HL_OUT" "d['result']['id']" 2>/dev/null)
+check_freed prov-user "management token=$F/mgmt.tok" "new secret=$F/prov.user"
+scan_run prov-st provision --kind "$KS" --account "$ACC" "${MG[@]}" --name freed-st \
+    --param duration=1h --out "$F/prov.st" -v -v
+hl_expect_rc 0 "provision a service token under the scanner"
+check_freed prov-st "management token=$F/mgmt.tok" "new client secret=$F/prov.st"
+scan_run list-st list --kind "$KS" --account "$ACC" "${MG[@]}" -v -v
+hl_expect_rc 0 "list service tokens under the scanner"
+check_freed list-st "management token=$F/mgmt.tok"
+scan_run revoke-user revoke --kind "$KU" --id "${PROV_ID:-0123456789abcdef0123456789abcdef}" \
+    "${MG[@]}" -v -v
+hl_expect_rc 0 "revoke the provisioned user token under the scanner"
+check_freed revoke-user "management token=$F/mgmt.tok"
 
 hl_done
