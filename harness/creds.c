@@ -91,9 +91,8 @@ static const char *unsafe_file(const struct stat *st, const char *path, char *fi
     }
     if ((st->st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0) {
         snprintf(fix, cap, "chmod 600 %s", path);
-        return (st->st_mode & (S_IROTH | S_IWOTH)) != 0
-                   ? "can be read or written by others"
-                   : "can be read or written by its group";
+        return (st->st_mode & (S_IROTH | S_IWOTH)) != 0 ? "can be read or written by others"
+                                                        : "can be read or written by its group";
     }
     return NULL;
 }
@@ -121,9 +120,8 @@ static int read_file_checked(const char *path, const char *what, bool allow_unsa
     }
     why = unsafe_file(&st, path, fix, sizeof(fix));
     if (why != NULL && (!allow_unsafe || (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)))) {
-        fprintf(stderr,
-                "rotp-harness: refusing %s file %s: it %s (mode %04o, uid %u). Fix: %s%s\n", what,
-                path, why, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, fix,
+        fprintf(stderr, "rotp-harness: refusing %s file %s: it %s (mode %04o, uid %u). Fix: %s%s\n",
+                what, path, why, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, fix,
                 S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)
                     ? " (or pass --allow-unsafe-secret-files if it must be shared)"
                     : "");

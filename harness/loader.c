@@ -173,7 +173,7 @@ static int sealed_copy(int fd)
     if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
         goto out_fail;
     return mfd;
-out_fail: {
+out_fail : {
     int e = errno;
     close(mfd);
     errno = e;
@@ -309,8 +309,8 @@ static int open_pinned(hprov *hp, const hopts *o)
         goto out_close;
     mfd = sealed_copy(fd);
     if (mfd < 0) {
-        fprintf(stderr, "rotp-harness: cannot copy provider %s into sealed memory: %s\n",
-                hp->path, strerror(errno));
+        fprintf(stderr, "rotp-harness: cannot copy provider %s into sealed memory: %s\n", hp->path,
+                strerror(errno));
         goto out_close;
     }
     if (hash_fd(mfd, hp->sha256) != 0) {

@@ -216,10 +216,14 @@ out:
  * from its environment, and the metadata names it sets itself. */
 static bool exec_env_dropped(const char *entry, const hopts *o)
 {
-    static const char *const names[] = {"CF_ACCESS_MGMT",  "CLOUDFLARE_ACCESS_MGMT_TOKEN",
-                                        "CLOUDFLARE_API_TOKEN", "ROTP_SECRET_NAME",
-                                        "ROTP_ID",         "ROTP_EXPIRES_ON",
-                                        "ROTP_KIND",       "ROTP_CLIENT_ID"};
+    static const char *const names[] = {"CF_ACCESS_MGMT",
+                                        "CLOUDFLARE_ACCESS_MGMT_TOKEN",
+                                        "CLOUDFLARE_API_TOKEN",
+                                        "ROTP_SECRET_NAME",
+                                        "ROTP_ID",
+                                        "ROTP_EXPIRES_ON",
+                                        "ROTP_KIND",
+                                        "ROTP_CLIENT_ID"};
     size_t n = strcspn(entry, "=");
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -13,11 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#define REDACTED         "[REDACTED]"
-#define REDACT_RUN_MIN   40 /* a legacy API token is 40 chars of [A-Za-z0-9_-] (API-NOTES 7) */
-#define REDACT_PART_MIN  12 /* this much of the start of a known secret is masked anywhere */
-#define REDACT_TAIL_MIN  6  /* a cut message ending in this much of a secret loses that tail */
-#define LOG_QUERY_MARK   "?[query]"
+#define REDACTED        "[REDACTED]"
+#define REDACT_RUN_MIN  40 /* a legacy API token is 40 chars of [A-Za-z0-9_-] (API-NOTES 7) */
+#define REDACT_PART_MIN 12 /* this much of the start of a known secret is masked anywhere */
+#define REDACT_TAIL_MIN 6  /* a cut message ending in this much of a secret loses that tail */
+#define LOG_QUERY_MARK  "?[query]"
 
 /* Where redacted text goes: a growable dynbuf, or a fixed buffer that is cut when full. */
 typedef struct rsink {
@@ -61,7 +61,7 @@ static bool is_secret_tail_char(unsigned char c)
     return is_run_char(c) || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
 }
 
-/* The value of the hex digit c, or -1. */
+/* The value of the hex digit c, or -1. (json.c has the same helper for \u escapes.) */
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')
@@ -82,6 +82,7 @@ static int hexbyte(const char *in, size_t len, size_t i, size_t n)
         return -1;
     for (size_t k = 0; k < n; k++) {
         int d = hexval(in[i + k]);
+
         if (d < 0)
             return -1;
         v = v * 16 + d;

@@ -41,9 +41,9 @@ static unsigned long long g_frees, g_bytes;
 
 static bool scan_char(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=' || c == '-' ||
-           c == '%' || c == '\\';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '~' || c == '+' || c == '/' || c == '=' || c == '-' || c == '%' ||
+           c == '\\';
 }
 
 static void put_run(const unsigned char *p, size_t n)

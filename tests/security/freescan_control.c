@@ -37,8 +37,8 @@ int main(void)
     secret[n] = '\0';
     free_copy(secret, n);
     for (size_t i = 0; i < n; i++)
-        o += (size_t)snprintf(enc + o, sizeof(enc) - o, secret[i] == '-' ? "%%2D" : "%c",
-                              secret[i]);
+        o +=
+            (size_t)snprintf(enc + o, sizeof(enc) - o, secret[i] == '-' ? "%%2D" : "%c", secret[i]);
     free_copy(enc, o);
     o = 0;
     for (size_t i = 0; i < n; i++)

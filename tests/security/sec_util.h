@@ -71,28 +71,42 @@ static inline const rotp_provider *sec_load(void **dl_out)
     return p;
 }
 
-/* Opens an instance from NULL-terminated key, value pairs; "api_token" is flagged secret. Returns
- * the code; *inst is set on success; err gets the error. */
-static inline int32_t sec_open(const rotp_provider *p, rotp_instance **inst, rotp_error *err, ...)
+/* Fills items (at most cap) from NULL-terminated key, value pairs; keys listed in secret_keys
+ * are flagged ROTP_PARAM_SECRET. Returns the count. */
+static inline uint32_t sec_params(rotp_param *items, uint32_t cap, va_list ap,
+                                  const char *const *secret_keys)
 {
-    rotp_param items[16];
     uint32_t n = 0;
-    va_list ap;
     const char *k;
 
-    va_start(ap, err);
-    while ((k = va_arg(ap, const char *)) != NULL && n < 16) {
+    while (n < cap && (k = va_arg(ap, const char *)) != NULL) {
         const char *v = va_arg(ap, const char *);
 
         items[n].struct_size = sizeof(rotp_param);
-        items[n].flags = strcmp(k, "api_token") == 0 ? ROTP_PARAM_SECRET : 0;
+        items[n].flags = 0;
+        for (size_t i = 0; secret_keys[i] != NULL; i++) {
+            if (strcmp(k, secret_keys[i]) == 0)
+                items[n].flags = ROTP_PARAM_SECRET;
+        }
         items[n].key = k;
         items[n].value = v;
         items[n].value_len = strlen(v);
         n++;
     }
+    return n;
+}
+
+/* Opens an instance from NULL-terminated key, value pairs; "api_token" is flagged secret. Returns
+ * the code; *inst is set on success; err gets the error. */
+static inline int32_t sec_open(const rotp_provider *p, rotp_instance **inst, rotp_error *err, ...)
+{
+    static const char *const secret_keys[] = {"api_token", NULL};
+    rotp_param items[16];
+    va_list ap;
+
+    va_start(ap, err);
+    rotp_params cfg = {sizeof(cfg), sec_params(items, 16, ap, secret_keys), items};
     va_end(ap);
-    rotp_params cfg = {sizeof(cfg), n, items};
     memset(err, 0, sizeof(*err));
     err->struct_size = sizeof(*err);
     *inst = NULL;
@@ -106,27 +120,15 @@ static inline int32_t sec_call(const rotp_provider *p, rotp_instance *inst,
                                              rotp_error *),
                                rotp_error *err, ...)
 {
+    static const char *const secret_keys[] = {"secret", "client_secret", NULL};
     rotp_param items[16];
-    uint32_t n = 0;
     va_list ap;
-    const char *k;
     rotp_result res;
     int32_t rc;
 
     va_start(ap, err);
-    while ((k = va_arg(ap, const char *)) != NULL && n < 16) {
-        const char *v = va_arg(ap, const char *);
-
-        items[n].struct_size = sizeof(rotp_param);
-        items[n].flags =
-            strcmp(k, "secret") == 0 || strcmp(k, "client_secret") == 0 ? ROTP_PARAM_SECRET : 0;
-        items[n].key = k;
-        items[n].value = v;
-        items[n].value_len = strlen(v);
-        n++;
-    }
+    rotp_params req = {sizeof(req), sec_params(items, 16, ap, secret_keys), items};
     va_end(ap);
-    rotp_params req = {sizeof(req), n, items};
     memset(&res, 0, sizeof(res));
     res.struct_size = sizeof(res);
     memset(err, 0, sizeof(*err));

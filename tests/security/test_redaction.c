@@ -21,25 +21,25 @@
 
 #include "sec_util.h"
 
-#define MGMT    "8M7wS6hCpXVc-DoRnPPY_UCWPgy8aea4Wy6kCe5T"
-#define SUBJECT "Zq4xT9pLmN2vB7cD-eF1gH3jK5sR8wY0uI6oA_tE"
+#define MGMT     "8M7wS6hCpXVc-DoRnPPY_UCWPgy8aea4Wy6kCe5T"
+#define SUBJECT  "Zq4xT9pLmN2vB7cD-eF1gH3jK5sR8wY0uI6oA_tE"
 #define TOKEN_ID "0123456789abcdef0123456789abcdef"
 
 enum quote_mode {
     Q_RAW,
-    Q_ONE_UPPER,   /* the '-' as %2D */
-    Q_ONE_LOWER,   /* the first character as %38 / %5a */
-    Q_ALL,         /* every character percent-encoded */
-    Q_TWICE,       /* the '-' as %252D */
-    Q_JSON_BODY,   /* the '-' as \u002d in the JSON body (the envelope reader decodes it) */
-    Q_JSON_TEXT,   /* the message holds the text \u002d (escaped twice in the body) */
-    Q_CUT,         /* only the first 25 characters */
+    Q_ONE_UPPER, /* the '-' as %2D */
+    Q_ONE_LOWER, /* the first character as %38 / %5a */
+    Q_ALL,       /* every character percent-encoded */
+    Q_TWICE,     /* the '-' as %252D */
+    Q_JSON_BODY, /* the '-' as \u002d in the JSON body (the envelope reader decodes it) */
+    Q_JSON_TEXT, /* the message holds the text \u002d (escaped twice in the body) */
+    Q_CUT,       /* only the first 25 characters */
     Q_COUNT
 };
 
 static const char *const mode_names[Q_COUNT] = {
-    "raw", "one char %XX", "one char %xx", "all %XX", "twice encoded", "JSON \\u in the body",
-    "JSON \\u in the text", "cut after 25",
+    "raw",           "one char %XX",         "one char %xx",         "all %XX",
+    "twice encoded", "JSON \\u in the body", "JSON \\u in the text", "cut after 25",
 };
 
 static atomic_int g_mode;

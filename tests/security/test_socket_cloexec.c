@@ -33,7 +33,7 @@ static int teardown(void **state)
 }
 
 typedef struct sock_scan {
-    int inet;           /* TCP sockets found */
+    int inet; /* TCP sockets found */
     int inet_no_cloexec;
     int unix_no_cloexec;
     unsigned long inodes[64];

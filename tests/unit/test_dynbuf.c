@@ -5,29 +5,6 @@
 #include "alloc.h"
 #include "dynbuf.h"
 
-/* Records whether every byte of a watched block was zero when rotp__free() released it. */
-typedef struct free_watch {
-    const void *ptr;
-    size_t len;
-    int seen;
-    int all_zero;
-} free_watch;
-
-static void on_free(void *ptr, void *user)
-{
-    free_watch *w = user;
-    const unsigned char *p = ptr;
-
-    if (ptr != w->ptr)
-        return;
-    w->seen = 1;
-    w->all_zero = 1;
-    for (size_t i = 0; i < w->len; i++) {
-        if (p[i] != 0)
-            w->all_zero = 0;
-    }
-}
-
 static void max_is_enforced_and_buffer_unchanged(void **state)
 {
     dynbuf b;
@@ -141,7 +118,7 @@ static void growth_wipes_the_old_block_before_freeing_it(void **state)
     w.ptr = b.data;
     w.len = b.cap;
     memset(big, 'x', sizeof(big));
-    rotp__alloc_on_free(on_free, &w);
+    rotp__alloc_on_free(unit_on_free, &w);
     assert_int_equal(dynbuf_add(&b, big, sizeof(big)), DYNBUF_OK);
     rotp__alloc_on_free(NULL, NULL);
     assert_true(w.seen);     /* the old block was released... */
@@ -162,7 +139,7 @@ static void free_wipes_the_whole_allocation(void **state)
     assert_int_equal(dynbuf_adds(&b, "{}"), DYNBUF_OK);
     w.ptr = b.data;
     w.len = b.cap;
-    rotp__alloc_on_free(on_free, &w);
+    rotp__alloc_on_free(unit_on_free, &w);
     dynbuf_free(&b);
     rotp__alloc_on_free(NULL, NULL);
     assert_true(w.seen && w.all_zero);

@@ -204,12 +204,12 @@ static void known_secrets_are_masked_in_every_encoding(void **state)
     secret_buf *odd = secret_new("ab/cd+ef=", 9);
     const secret_buf *known[] = {tok, odd};
     static const char *const quoted[] = {
-        "token 8M7wS6hCpXVc%2DDoRnPPY_UCWPgy8aea4Wy6kCe5T is invalid",   /* one char, upper */
-        "token 8M7wS6hCpXVc%2dDoRnPPY_UCWPgy8aea4Wy6kCe5T is invalid",   /* one char, lower */
+        "token 8M7wS6hCpXVc%2DDoRnPPY_UCWPgy8aea4Wy6kCe5T is invalid",         /* one char, upper */
+        "token 8M7wS6hCpXVc%2dDoRnPPY_UCWPgy8aea4Wy6kCe5T is invalid",         /* one char, lower */
         "token %38%4d7wS6hCpXVc%2DDoRnPPY%5fUCWPgy8aea4Wy6kCe5%54 is invalid", /* a mix */
-        "token 8M7wS6hCpXVc%252DDoRnPPY_UCWPgy8aea4Wy6kCe5T is invalid", /* twice encoded */
-        "token 8M7wS6hCpXVc\\u002dDoRnPPY_UCWPgy8aea4Wy6kCe5T is invalid", /* JSON \\u */
-        "token 8M7wS6hCpXVc\\u002DDoRnPPY_UCWPgy8aea4Wy6kCe5T is invalid", /* JSON \\U */
+        "token 8M7wS6hCpXVc%252DDoRnPPY_UCWPgy8aea4Wy6kCe5T is invalid",       /* twice encoded */
+        "token 8M7wS6hCpXVc\\u002dDoRnPPY_UCWPgy8aea4Wy6kCe5T is invalid",     /* JSON \\u */
+        "token 8M7wS6hCpXVc\\u002DDoRnPPY_UCWPgy8aea4Wy6kCe5T is invalid",     /* JSON \\U */
     };
 
     (void)state;
