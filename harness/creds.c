@@ -1,11 +1,18 @@
-/* creds.c - reading credentials from files, the environment and stdin. */
+/* creds.c - reading credentials from files, the environment and stdin.
+ *
+ * A file that holds a secret must be the caller's (or root's) and neither readable nor writable
+ * by its group or others, as ssh demands of a private key: otherwise someone else has the
+ * credential already, or can swap it. --allow-unsafe-secret-files lifts that for a file that must
+ * be shared. Pipes (`--token-file <(pass show cf)`) are fine; other kinds of file are refused. */
 #include "creds.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "secret.h"
@@ -70,17 +77,65 @@ out_free:
     return rc;
 }
 
-int creds_read_file(const char *path, const char *what, secret_buf **out)
+/* Why a file that holds a secret is not safe to take it from (st from the opened descriptor):
+ * NULL when it is; else the reason and, in fix, what to run. */
+static const char *unsafe_file(const struct stat *st, const char *path, char *fix, size_t cap)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (!S_ISREG(st->st_mode) && !S_ISFIFO(st->st_mode)) {
+        snprintf(fix, cap, "give a regular file or a pipe");
+        return "is not a regular file or a pipe";
+    }
+    if (st->st_uid != geteuid() && st->st_uid != 0) {
+        snprintf(fix, cap, "chown %u %s && chmod 600 %s", (unsigned)geteuid(), path, path);
+        return "is owned by another user, who can read and change it";
+    }
+    if ((st->st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0) {
+        snprintf(fix, cap, "chmod 600 %s", path);
+        return (st->st_mode & (S_IROTH | S_IWOTH)) != 0 ? "can be read or written by others"
+                                                        : "can be read or written by its group";
+    }
+    return NULL;
+}
+
+/* creds_read_file(), with the ownership and mode checks skipped when allow_unsafe is set. A
+ * symlink is followed: the file it leads to is what is checked (fstat of the descriptor read). */
+static int read_file_checked(const char *path, const char *what, bool allow_unsafe,
+                             secret_buf **out)
+{
+    struct stat st;
+    char fix[PATH_MAX * 2 + 64];
+    const char *why;
+    int rc;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
     *out = NULL;
     if (fd < 0) {
         fprintf(stderr, "rotp-harness: cannot open %s file %s: %s\n", what, path, strerror(errno));
         return HX_USAGE;
     }
-    int rc = read_fd_secret(fd, what, path, out);
+    if (fstat(fd, &st) != 0) {
+        fprintf(stderr, "rotp-harness: cannot stat %s file %s: %s\n", what, path, strerror(errno));
+        close(fd);
+        return HX_USAGE;
+    }
+    why = unsafe_file(&st, path, fix, sizeof(fix));
+    if (why != NULL && (!allow_unsafe || (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)))) {
+        fprintf(stderr, "rotp-harness: refusing %s file %s: it %s (mode %04o, uid %u). Fix: %s%s\n",
+                what, path, why, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, fix,
+                S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)
+                    ? " (or pass --allow-unsafe-secret-files if it must be shared)"
+                    : "");
+        close(fd);
+        return HX_USAGE;
+    }
+    rc = read_fd_secret(fd, what, path, out);
     close(fd);
     return rc;
+}
+
+int creds_read_file(const char *path, const char *what, secret_buf **out)
+{
+    return read_file_checked(path, what, false, out);
 }
 
 static int env_secret(const char *name, const char *what, secret_buf **out)
@@ -110,7 +165,8 @@ int creds_mgmt(const hopts *o, secret_buf **out)
                                        "CLOUDFLARE_API_TOKEN"};
     *out = NULL;
     if (o->token_file != NULL)
-        return creds_read_file(o->token_file, "management token", out);
+        return read_file_checked(o->token_file, "management token", o->allow_unsafe_secret_files,
+                                 out);
     for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
         if (getenv(envs[i]) != NULL)
             return env_secret(envs[i], "management token", out);
@@ -209,7 +265,7 @@ int creds_secret(const hopts *o, const char *kind, secret_buf **out, char *clien
         return HX_USAGE;
     }
     if (o->secret_file != NULL) {
-        rc = creds_read_file(o->secret_file, "secret", &raw);
+        rc = read_file_checked(o->secret_file, "secret", o->allow_unsafe_secret_files, &raw);
     } else if (o->secret_env != NULL) {
         rc = env_secret(o->secret_env, "secret", &raw);
         if (rc == HX_USAGE && raw == NULL && getenv(o->secret_env) == NULL)

@@ -10,11 +10,14 @@
 #include "secret.h"
 
 /* Reads a whole file (at most 64 KiB) into a new secret_buf, strips one trailing newline
- * ("\n" or "\r\n") and refuses an empty result. HX_OK, else HX_USAGE/HX_OTHER with a message
- * on stderr naming `what` and the path (never the content). */
+ * ("\n" or "\r\n") and refuses an empty result. The file (a symlink is followed) must be a
+ * regular file or a pipe, owned by the caller or root, with no read or write permission for its
+ * group or others: else HX_USAGE with the reason and the fix (`chmod 600 FILE`). HX_OK, else
+ * HX_USAGE/HX_OTHER with a message on stderr naming `what` and the path (never the content). */
 int creds_read_file(const char *path, const char *what, secret_buf **out);
 
-/* The management token: --token-file, else $CF_ACCESS_MGMT, $CLOUDFLARE_ACCESS_MGMT_TOKEN,
+/* The management token: --token-file (checked as creds_read_file() does, unless
+ * --allow-unsafe-secret-files), else $CF_ACCESS_MGMT, $CLOUDFLARE_ACCESS_MGMT_TOKEN,
  * $CLOUDFLARE_API_TOKEN. HX_OK with *out set, or HX_USAGE (none found) with a message. */
 int creds_mgmt(const hopts *o, secret_buf **out);
 
@@ -24,7 +27,8 @@ const char *creds_account(const hopts *o);
 /* True when one of --secret-file / --secret-env / --secret-stdin was given. */
 bool creds_secret_given(const hopts *o);
 
-/* Reads the secret to check from the one source given. For dotenv text in the --out format the
+/* Reads the secret to check from the one source given (--secret-file checked as
+ * creds_read_file() does, unless --allow-unsafe-secret-files). For dotenv text in the --out format the
  * wanted value is picked out (service token: CF_ACCESS_CLIENT_SECRET or NAME, and the client id
  * into client_id from CF_ACCESS_CLIENT_ID or NAME__CLIENT_ID; API token: NAME). client_id may
  * be NULL. HX_OK, or HX_USAGE/HX_OTHER with a message. *out is NULL if no source was given. */

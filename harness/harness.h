@@ -38,6 +38,11 @@ typedef struct hopts {
     int verbose;
     bool json;
 
+    /* security overrides and the proxy (loader.c, creds.c, docs/rotp-harness.md) */
+    bool allow_unsafe_plugin;       /* --allow-unsafe-plugin */
+    bool allow_unsafe_secret_files; /* --allow-unsafe-secret-files */
+    const char *proxy;              /* --proxy URL|none: the provider's config key proxy */
+
     /* management credential and API */
     const char *token_file;
     const char *account;

@@ -1,16 +1,23 @@
-/* loader.c - finding, pinning, loading and checking the provider. */
+/* loader.c - finding, pinning, loading and checking the provider.
+ *
+ * The pin (--sha256) covers the bytes that run: the file is read once into a sealed memfd, that
+ * copy is hashed and that copy is loaded, so a later write to the file changes nothing in the
+ * process. A provider file or directory on its path that someone other than the caller or root
+ * could write is refused unless --allow-unsafe-plugin says otherwise. The pin does not cover the
+ * provider's own dependencies (libcurl, OpenSSL, libc), which the dynamic linker loads from the
+ * system as usual. */
 #include "loader.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -87,35 +94,91 @@ static void default_plugin_path(char *out, size_t cap)
     snprintf(out, cap, "%s/cloudflare.so", ROTP_LIBDIR);
 }
 
-/* SHA-256 of everything readable from fd, as lowercase hex. 0 or -1. */
+/* ------------------------------------------------------------------------------------------- */
+/* The pin: one sealed copy of the file is hashed and loaded */
+
+#define PLUGIN_MAX_BYTES (256u * 1024u * 1024u)
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U /* Linux 6.3: ask for an executable memfd where memfd_noexec is set */
+#endif
+
+/* Lowercase hex SHA-256 of the whole content of fd (read with pread from offset 0). 0 or -1. */
 static int hash_fd(int fd, char hex[65])
 {
-    gnutls_hash_hd_t h;
-    unsigned char digest[32];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned char buf[65536];
+    unsigned int dlen = 0;
+    off_t off = 0;
     int rc = -1;
 
-    if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+        goto out_free;
+    for (;;) {
+        ssize_t n = pread(fd, buf, sizeof(buf), off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            goto out_free;
+        if (n == 0)
+            break;
+        if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+            goto out_free;
+        off += n;
+    }
+    if (EVP_DigestFinal_ex(ctx, digest, &dlen) != 1 || dlen != 32)
+        goto out_free;
+    for (unsigned int i = 0; i < dlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    rc = 0;
+out_free:
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+/* A new sealed memfd holding a copy of everything fd holds: no one can change its bytes after
+ * this returns, whatever happens to the file. The fd, or -1 with errno set. */
+static int sealed_copy(int fd)
+{
+    char buf[65536];
+    size_t total = 0;
+    int mfd = memfd_create("rotp-provider", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+
+    if (mfd < 0 && errno == EINVAL)
+        mfd = memfd_create("rotp-provider", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (mfd < 0)
         return -1;
     for (;;) {
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            goto out_deinit;
+            goto out_fail;
         if (n == 0)
             break;
-        if (gnutls_hash(h, buf, (size_t)n) < 0)
-            goto out_deinit;
+        total += (size_t)n;
+        if (total > PLUGIN_MAX_BYTES) {
+            errno = EFBIG;
+            goto out_fail;
+        }
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(mfd, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                goto out_fail;
+            off += w;
+        }
     }
-    rc = 0;
-out_deinit:
-    gnutls_hash_deinit(h, digest);
-    if (rc == 0) {
-        for (int i = 0; i < 32; i++)
-            snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-    }
-    return rc;
+    if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+        goto out_fail;
+    return mfd;
+out_fail : {
+    int e = errno;
+    close(mfd);
+    errno = e;
+    return -1;
+}
 }
 
 static bool is_hex64(const char *s)
@@ -131,6 +194,135 @@ static bool is_hex64(const char *s)
     return true;
 }
 
+/* ------------------------------------------------------------------------------------------- */
+/* Who could have put code there: the file and every directory on its path */
+
+/* Why st (of path) lets someone other than us or root change what it holds: NULL if nothing.
+ * A directory that others may write is fine when it is sticky (/tmp): they cannot rename or
+ * remove what they do not own. */
+static const char *unsafe_reason(const struct stat *st, bool is_dir)
+{
+    if (st->st_uid != 0 && st->st_uid != geteuid())
+        return "is owned by another user";
+    if ((st->st_mode & (S_IWGRP | S_IWOTH)) == 0)
+        return NULL;
+    if (is_dir && (st->st_mode & S_ISVTX) != 0)
+        return NULL;
+    return (st->st_mode & S_IWOTH) != 0 ? "is writable by others" : "is writable by its group";
+}
+
+/* Refuses directory dir (mode in st) when unsafe_reason() finds a reason, naming the provider as
+ * shown. 0 or -1 (message on stderr). */
+static int check_dir(const char *dir, const char *shown)
+{
+    struct stat st;
+    const char *why;
+
+    if (stat(dir, &st) != 0)
+        return 0; /* gone or unreadable: opening the provider through it would have failed */
+    why = unsafe_reason(&st, true);
+    if (why == NULL)
+        return 0;
+    fprintf(stderr,
+            "rotp-harness: refusing provider %s: directory %s on its path %s (mode %04o, uid %u), "
+            "so someone else could replace the provider. Fix: chmod go-w %s (or move the "
+            "provider), or pass --allow-unsafe-plugin\n",
+            shown, dir, why, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, dir);
+    return -1;
+}
+
+/* Checks every directory that leads to path (made absolute against the working directory),
+ * from / down. 0, or -1 with the offending directory and the reason on stderr. */
+static int check_dirs(const char *path, const char *shown)
+{
+    char buf[PATH_MAX];
+    size_t len = 0;
+
+    if (path[0] != '/') {
+        if (getcwd(buf, sizeof(buf)) == NULL)
+            return -1;
+        len = strlen(buf);
+    }
+    if (snprintf(buf + len, sizeof(buf) - len, "%s%s", path[0] == '/' ? "" : "/", path) >=
+        (int)(sizeof(buf) - len))
+        return -1;
+    if (check_dir("/", shown) != 0)
+        return -1;
+    len = strlen(buf);
+    /* every proper prefix that ends before a '/': the directories, not the file itself */
+    for (size_t i = 1; i < len; i++) {
+        int rc;
+
+        if (buf[i] != '/')
+            continue;
+        buf[i] = '\0';
+        rc = check_dir(buf, shown);
+        buf[i] = '/';
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The file behind fd and the directories of both the path as given and its resolved form. */
+static int check_plugin_safety(const char *path, int fd)
+{
+    struct stat st;
+    char real[PATH_MAX];
+    const char *why;
+
+    if (fstat(fd, &st) != 0)
+        return -1;
+    why = unsafe_reason(&st, false);
+    if (why != NULL) {
+        fprintf(stderr,
+                "rotp-harness: refusing provider %s: it %s (mode %04o, uid %u), so someone else "
+                "could put code in it. Fix: chmod go-w %s (and chown it to you or root), or pass "
+                "--allow-unsafe-plugin\n",
+                path, why, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, path);
+        return -1;
+    }
+    if (check_dirs(path, path) != 0)
+        return -1;
+    if (realpath(path, real) != NULL && strcmp(real, path) != 0 && check_dirs(real, path) != 0)
+        return -1;
+    return 0;
+}
+
+/* Opens the provider file, checks who could have written it, and makes the sealed copy whose
+ * hash goes into hp->sha256. The memfd, or -1 with a message on stderr. */
+static int open_pinned(hprov *hp, const hopts *o)
+{
+    struct stat st;
+    int fd, mfd = -1;
+
+    fd = open(hp->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "rotp-harness: cannot open provider %s: %s\n", hp->path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "rotp-harness: provider %s is not a regular file\n", hp->path);
+        goto out_close;
+    }
+    if (!o->allow_unsafe_plugin && check_plugin_safety(hp->path, fd) != 0)
+        goto out_close;
+    mfd = sealed_copy(fd);
+    if (mfd < 0) {
+        fprintf(stderr, "rotp-harness: cannot copy provider %s into sealed memory: %s\n", hp->path,
+                strerror(errno));
+        goto out_close;
+    }
+    if (hash_fd(mfd, hp->sha256) != 0) {
+        fprintf(stderr, "rotp-harness: cannot hash provider %s\n", hp->path);
+        close(mfd);
+        mfd = -1;
+    }
+out_close:
+    close(fd);
+    return mfd;
+}
+
 int prov_load(hprov *hp, const hopts *o)
 {
     char fdpath[64];
@@ -138,7 +330,6 @@ int prov_load(hprov *hp, const hopts *o)
     void *dl = NULL;
     rotp_entry_fn entry = NULL;
     rotp_error err;
-    struct stat st;
     int rc = HX_LOAD;
 
     memset(hp, 0, sizeof(*hp));
@@ -151,26 +342,18 @@ int prov_load(hprov *hp, const hopts *o)
         fprintf(stderr, "rotp-harness: --sha256 needs 64 hex digits\n");
         return HX_USAGE;
     }
-    fd = open(hp->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        fprintf(stderr, "rotp-harness: cannot open provider %s: %s\n", hp->path, strerror(errno));
+    fd = open_pinned(hp, o);
+    if (fd < 0)
         goto out;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "rotp-harness: provider %s is not a regular file\n", hp->path);
-        goto out;
-    }
-    if (hash_fd(fd, hp->sha256) != 0) {
-        fprintf(stderr, "rotp-harness: cannot hash provider %s\n", hp->path);
-        goto out;
-    }
     if (o->sha256 != NULL && strcasecmp(o->sha256, hp->sha256) != 0) {
         fprintf(stderr,
                 "rotp-harness: refusing to load %s: its SHA-256 is %s, but --sha256 pins %s\n",
                 hp->path, hp->sha256, o->sha256);
         goto out;
     }
-    /* Load the very file descriptor we hashed, so the bytes checked are the bytes loaded. */
+    /* Load the sealed copy that was hashed: the bytes checked are the bytes that run, even if
+     * the file changes afterwards. The descriptor stays open for the life of the process, so its
+     * /proc/self/fd name is never reused for another object. */
     snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
     dl = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
     if (dl == NULL) {
@@ -179,7 +362,8 @@ int prov_load(hprov *hp, const hopts *o)
                 e != NULL ? e : "dlopen failed");
         goto out;
     }
-    /* Never dlclose: the provider's libcurl/GnuTLS must not be unloaded. */
+    fd = -1;
+    /* Never dlclose: the provider's libcurl and OpenSSL must not be unloaded. */
     *(void **)(&entry) = dlsym(dl, ROTP_ENTRY_SYMBOL);
     if (entry == NULL) {
         char sym[40];
@@ -261,6 +445,8 @@ int prov_open(hprov *hp, const hopts *o, const secret_buf *mgmt)
         hreq_add(&cfg, "ca_file", o->ca_file);
     if (o->allow_insecure_loopback)
         hreq_add(&cfg, "allow_insecure_loopback", "1");
+    if (o->proxy != NULL)
+        hreq_add(&cfg, "proxy", o->proxy);
     for (int i = 0; i < o->nconfig; i++) {
         if (hreq_add_kv(&cfg, o->config[i], "--config") != 0)
             return HX_USAGE;

@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include "creds.h"
 #include "demo.h"
+#include "harden.h"
 #include "harness.h"
 #include "ids.h"
 #include "loader.h"
@@ -29,12 +29,12 @@ typedef struct cmd_help {
     const char *text;
 } cmd_help;
 
-#define OPTS_LOAD "  --plugin PATH --sha256 HEX -v/--verbose --json\n"
+#define OPTS_LOAD "  --plugin PATH --sha256 HEX --allow-unsafe-plugin -v/--verbose --json\n"
 #define OPTS_API                                                                                   \
     "  --token-file FILE (or $CF_ACCESS_MGMT, $CLOUDFLARE_ACCESS_MGMT_TOKEN,\n"                    \
     "  $CLOUDFLARE_API_TOKEN)  --account ID (or $CF_ACCOUNT_ID, $CLOUDFLARE_ACCOUNT_ID)\n"         \
     "  --zone ID  --api-base URL (or $CF_API_BASE)  --ca-file PATH  --allow-insecure-loopback\n"   \
-    "  --config KEY=VALUE\n"
+    "  --proxy URL|none  --allow-unsafe-secret-files  --config KEY=VALUE\n"
 #define OPTS_REQ                                                                                   \
     "  --kind KIND --id ID --name NAME --strategy S --grace SECONDS --probe-url URL\n"             \
     "  --probe-path PATH --run-id ID --param KEY=VALUE (never a secret)\n"
@@ -168,7 +168,10 @@ enum {
     O_JOURNAL,
     O_KEEP,
     O_CFEMU,
-    O_VERSION
+    O_VERSION,
+    O_ALLOW_UNSAFE_PLUGIN,
+    O_ALLOW_UNSAFE_SECRETS,
+    O_PROXY
 };
 
 static const struct option k_long[] = {
@@ -212,6 +215,9 @@ static const struct option k_long[] = {
     {"journal", required_argument, NULL, O_JOURNAL},
     {"keep", no_argument, NULL, O_KEEP},
     {"cfemu", required_argument, NULL, O_CFEMU},
+    {"allow-unsafe-plugin", no_argument, NULL, O_ALLOW_UNSAFE_PLUGIN},
+    {"allow-unsafe-secret-files", no_argument, NULL, O_ALLOW_UNSAFE_SECRETS},
+    {"proxy", required_argument, NULL, O_PROXY},
     {NULL, 0, NULL, 0},
 };
 
@@ -413,6 +419,15 @@ static int parse_args(int argc, char **argv, hopts *o)
         case O_CFEMU:
             o->cfemu = optarg;
             break;
+        case O_ALLOW_UNSAFE_PLUGIN:
+            o->allow_unsafe_plugin = true;
+            break;
+        case O_ALLOW_UNSAFE_SECRETS:
+            o->allow_unsafe_secret_files = true;
+            break;
+        case O_PROXY:
+            o->proxy = optarg;
+            break;
         case '?':
         default:
             if (optopt != 0)
@@ -473,9 +488,14 @@ static int dispatch(hopts *o)
 int main(int argc, char **argv)
 {
     hopts o;
+    char hmsg[160];
 
-    /* No core files (they would hold secrets) and no ptrace by other users' tools. */
-    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* Before anything else: wiping allocators for libcurl and OpenSSL, no core files, no ptrace
+     * by other processes (harden.h). */
+    if (harden_process(hmsg, sizeof(hmsg)) != 0) {
+        fprintf(stderr, "rotp-harness: cannot harden the process: %s\n", hmsg);
+        return HX_OTHER;
+    }
     signal(SIGPIPE, SIG_IGN);
     umask(077);
 

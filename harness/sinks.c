@@ -212,17 +212,107 @@ out:
     return rc;
 }
 
-/* Runs /bin/sh -c cmd with data on its stdin and the metadata in its environment. 0 when the
- * command exited 0; -1 otherwise (message on stderr). */
+/* Variables the --exec command must not inherit: the credentials the harness may have taken
+ * from its environment, and the metadata names it sets itself. */
+static bool exec_env_dropped(const char *entry, const hopts *o)
+{
+    static const char *const names[] = {"CF_ACCESS_MGMT",
+                                        "CLOUDFLARE_ACCESS_MGMT_TOKEN",
+                                        "CLOUDFLARE_API_TOKEN",
+                                        "ROTP_SECRET_NAME",
+                                        "ROTP_ID",
+                                        "ROTP_EXPIRES_ON",
+                                        "ROTP_KIND",
+                                        "ROTP_CLIENT_ID"};
+    size_t n = strcspn(entry, "=");
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strlen(names[i]) == n && strncmp(entry, names[i], n) == 0)
+            return true;
+    }
+    return o->secret_env != NULL && strlen(o->secret_env) == n &&
+           strncmp(entry, o->secret_env, n) == 0;
+}
+
+/* The --exec command's environment, built before fork() (the child only calls async-signal-safe
+ * functions): ours without the dropped variables, plus the metadata. The ROTP_* strings are
+ * allocated (from index *first_own on); the rest are borrowed from environ. NULL on OOM. */
+static char **exec_env(const hopts *o, const hsecret *s, size_t *first_own)
+{
+    const char *meta[][2] = {{"ROTP_SECRET_NAME", o->secret_name ? o->secret_name : ""},
+                             {"ROTP_ID", s->token_id},
+                             {"ROTP_EXPIRES_ON", s->expires_at},
+                             {"ROTP_KIND", s->kind},
+                             {"ROTP_CLIENT_ID", s->client_id}};
+    size_t nmeta = sizeof(meta) / sizeof(meta[0]), n = 0, k = 0;
+    char **env;
+
+    while (environ != NULL && environ[n] != NULL)
+        n++;
+    env = calloc(n + nmeta + 1, sizeof(*env));
+    if (env == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!exec_env_dropped(environ[i], o))
+            env[k++] = environ[i];
+    }
+    *first_own = k;
+    for (size_t i = 0; i < nmeta; i++) {
+        size_t len = strlen(meta[i][0]) + strlen(meta[i][1]) + 2;
+        env[k] = malloc(len);
+        if (env[k] == NULL)
+            goto out_fail;
+        snprintf(env[k++], len, "%s=%s", meta[i][0], meta[i][1]);
+    }
+    return env;
+out_fail:
+    for (size_t i = *first_own; i < k; i++)
+        free(env[i]);
+    free(env);
+    return NULL;
+}
+
+static void exec_env_free(char **env, size_t first_own)
+{
+    if (env == NULL)
+        return;
+    for (size_t i = first_own; env[i] != NULL; i++)
+        free(env[i]);
+    free(env);
+}
+
+/* In the child: closes every descriptor from 3 up, so the command inherits stdin, stdout and
+ * stderr only (a provider's library may keep descriptors that are not close-on-exec, such as
+ * libcurl's internal socket pair). */
+static void close_from_3(int max_fd)
+{
+    if (close_range(3, ~0U, 0) == 0)
+        return;
+    for (int fd = 3; fd < max_fd; fd++)
+        close(fd);
+}
+
+/* Runs /bin/sh -c cmd with data on its stdin and the metadata in its environment; the child gets
+ * descriptors 0, 1 and 2 only. 0 when the command exited 0; -1 otherwise (message on stderr). */
 static int run_exec_sink(const hopts *o, const hsecret *s, const char *data, size_t len)
 {
+    char *argv[] = {"sh", "-c", (char *)o->exec, NULL};
+    long open_max = sysconf(_SC_OPEN_MAX);
+    int max_fd = open_max > 0 && open_max < 65536 ? (int)open_max : 65536;
+    size_t first_own = 0;
+    char **env = exec_env(o, s, &first_own);
     int pfd[2];
     pid_t pid;
     int status = 0;
     int wrc;
 
+    if (env == NULL) {
+        fprintf(stderr, "rotp-harness: --exec: out of memory\n");
+        return -1;
+    }
     if (pipe2(pfd, O_CLOEXEC) != 0) {
         fprintf(stderr, "rotp-harness: --exec: pipe: %s\n", strerror(errno));
+        exec_env_free(env, first_own);
         return -1;
     }
     pid = fork();
@@ -230,27 +320,18 @@ static int run_exec_sink(const hopts *o, const hsecret *s, const char *data, siz
         fprintf(stderr, "rotp-harness: --exec: fork: %s\n", strerror(errno));
         close(pfd[0]);
         close(pfd[1]);
+        exec_env_free(env, first_own);
         return -1;
     }
     if (pid == 0) {
-        /* The command gets the new secret on stdin only: drop the credentials the harness was
-         * given through the environment. */
-        unsetenv("CF_ACCESS_MGMT");
-        unsetenv("CLOUDFLARE_ACCESS_MGMT_TOKEN");
-        unsetenv("CLOUDFLARE_API_TOKEN");
-        if (o->secret_env != NULL)
-            unsetenv(o->secret_env);
-        setenv("ROTP_SECRET_NAME", o->secret_name ? o->secret_name : "", 1);
-        setenv("ROTP_ID", s->token_id, 1);
-        setenv("ROTP_EXPIRES_ON", s->expires_at, 1);
-        setenv("ROTP_KIND", s->kind, 1);
-        setenv("ROTP_CLIENT_ID", s->client_id, 1);
         signal(SIGPIPE, SIG_DFL);
         if (dup2(pfd[0], STDIN_FILENO) < 0)
             _exit(126);
-        execl("/bin/sh", "sh", "-c", o->exec, (char *)NULL);
+        close_from_3(max_fd);
+        execve("/bin/sh", argv, env);
         _exit(127);
     }
+    exec_env_free(env, first_own);
     close(pfd[0]);
     wrc = write_all(pfd[1], data, len);
     close(pfd[1]);

@@ -16,43 +16,50 @@ void dynbuf_init(dynbuf *b, size_t max)
     b->max = max;
 }
 
-/* Makes room for len more bytes plus the NUL. 0, -1 (no memory) or -2 (over max). */
+/* Makes room for len more bytes plus the NUL. DYNBUF_OK, DYNBUF_ENOMEM or DYNBUF_ETOOBIG.
+ * The content moves to a fresh block and the old block is wiped before it is freed: realloc()
+ * could leave a copy of it in freed memory. */
 static int dynbuf_grow(dynbuf *b, size_t len)
 {
     size_t need, cap;
     char *p;
 
     if (len > b->max || b->len > b->max - len)
-        return -2;
+        return DYNBUF_ETOOBIG;
     need = b->len + len + 1;
     if (b->data != NULL && need <= b->cap)
-        return 0;
+        return DYNBUF_OK;
     cap = b->cap < 64 ? 64 : b->cap;
     while (cap < need)
         cap = cap > (size_t)-1 / 2 ? need : cap * 2;
     if (b->max < (size_t)-1 && cap > b->max + 1)
         cap = b->max + 1;
-    p = rotp__realloc(b->data, cap);
+    p = rotp__malloc(cap);
     if (p == NULL)
-        return -1;
-    if (b->data == NULL)
+        return DYNBUF_ENOMEM;
+    if (b->data != NULL) {
+        memcpy(p, b->data, b->len + 1);
+        secret_wipe(b->data, b->cap);
+        rotp__free(b->data);
+    } else {
         p[0] = '\0';
+    }
     b->data = p;
     b->cap = cap;
-    return 0;
+    return DYNBUF_OK;
 }
 
 int dynbuf_add(dynbuf *b, const void *data, size_t len)
 {
     int rc = dynbuf_grow(b, len);
 
-    if (rc != 0)
+    if (rc != DYNBUF_OK)
         return rc;
     if (len > 0)
         memcpy(b->data + b->len, data, len);
     b->len += len;
     b->data[b->len] = '\0';
-    return 0;
+    return DYNBUF_OK;
 }
 
 int dynbuf_adds(dynbuf *b, const char *s)
@@ -70,7 +77,7 @@ int dynbuf_printf(dynbuf *b, const char *fmt, ...)
     n = vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);
     if (n < 0)
-        return -1;
+        return DYNBUF_ETOOBIG;
     if ((size_t)n < sizeof(small)) {
         rc = dynbuf_add(b, small, (size_t)n);
         secret_wipe(small, sizeof(small));
@@ -78,20 +85,20 @@ int dynbuf_printf(dynbuf *b, const char *fmt, ...)
     }
     secret_wipe(small, sizeof(small));
     rc = dynbuf_grow(b, (size_t)n);
-    if (rc != 0)
+    if (rc != DYNBUF_OK)
         return rc;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
-    return 0;
+    return DYNBUF_OK;
 }
 
 void dynbuf_reset(dynbuf *b)
 {
-    b->len = 0;
     if (b->data != NULL)
-        b->data[0] = '\0';
+        secret_wipe(b->data, b->len + 1);
+    b->len = 0;
 }
 
 char *dynbuf_take(dynbuf *b)
@@ -111,6 +118,8 @@ void dynbuf_free(dynbuf *b)
 {
     if (b == NULL)
         return;
+    if (b->data != NULL)
+        secret_wipe(b->data, b->cap);
     rotp__free(b->data);
     b->data = NULL;
     b->len = 0;
@@ -119,10 +128,6 @@ void dynbuf_free(dynbuf *b)
 
 void dynbuf_free_wipe(dynbuf *b)
 {
-    if (b == NULL)
-        return;
-    if (b->data != NULL)
-        secret_wipe(b->data, b->cap);
     dynbuf_free(b);
 }
 
@@ -133,7 +138,7 @@ int dynbuf_json_str(dynbuf *b, const char *s, size_t len)
     int rc;
 
     rc = dynbuf_add(b, "\"", 1);
-    for (i = 0; rc == 0 && i < len; i++) {
+    for (i = 0; rc == DYNBUF_OK && i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         char esc[6];
         size_t n = 0;
@@ -164,15 +169,16 @@ int dynbuf_json_str(dynbuf *b, const char *s, size_t len)
         /* flush the plain run before the escape */
         rc = dynbuf_add(b, s + i - run, run);
         run = 0;
-        if (rc == 0)
+        if (rc == DYNBUF_OK)
             rc = dynbuf_add(b, esc, n);
     }
-    if (rc == 0)
+    if (rc == DYNBUF_OK)
         rc = dynbuf_add(b, s + len - run, run);
-    if (rc == 0)
+    if (rc == DYNBUF_OK)
         rc = dynbuf_add(b, "\"", 1);
-    if (rc != 0 && b->data != NULL) {
-        /* leave the buffer as it was */
+    if (rc != DYNBUF_OK && b->data != NULL) {
+        /* leave the buffer as it was, and wipe the part that was written */
+        secret_wipe(b->data + start, b->len - start);
         b->len = start;
         b->data[start] = '\0';
     }

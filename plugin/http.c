@@ -3,18 +3,21 @@
  * One easy handle per client: curl_easy_reset() between requests clears the options but keeps
  * the connection, DNS and TLS-session caches, so consecutive calls reuse the connection. Every
  * request sets all of its options again from scratch, so nothing leaks from one call to the
- * next. Secrets only ever sit in the Authorization header (and headers marked secret): they are
- * composed in a secret_buf, and the curl_slist nodes holding them are wiped before they are
- * freed. CURLOPT_VERBOSE is never set. */
+ * next. Secrets sit in the Authorization header (and headers marked secret), request bodies and
+ * response bodies: header lines are composed in a secret_buf and the curl_slist nodes holding
+ * them are wiped before they are freed; bodies live in dynbufs, which wipe on growth and free;
+ * the URL is wiped before it is freed. CURLOPT_VERBOSE is never set. */
 #include "http.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +30,11 @@
 #define HTTP_HEADER_MAX        8192u /* longest header value we build */
 #define HTTP_LOG_PATH_MAX      160   /* how much of a path a log line shows */
 #define HTTP_RETRY_AFTER_MAX_S 86400u
+#define HTTP_LOOPBACK_HOSTS    "127.0.0.1,localhost,::1"
+#define HTTP_NOPROXY_MAX       4096 /* longest no_proxy list taken from the environment */
+
+/* Where requests go: the environment's proxy settings, no proxy at all, or the configured URL. */
+enum proxy_mode { PROXY_ENV, PROXY_NONE, PROXY_URL };
 
 struct http_client {
     CURL *easy;
@@ -34,6 +42,9 @@ struct http_client {
     char *api_base;  /* without a trailing '/' */
     char *ca_file;   /* NULL: the system store */
     char *user_agent;
+    enum proxy_mode proxy_mode;
+    char *proxy;   /* PROXY_URL: the proxy URL */
+    char *noproxy; /* PROXY_ENV: loopback plus the environment's no_proxy */
     bool allow_insecure_loopback;
     long timeout_ms;
     long connect_timeout_ms;
@@ -153,6 +164,112 @@ static void loggable_path(const http_request *req, char *buf, size_t cap)
 }
 
 /* ------------------------------------------------------------------------------------------- */
+/* Proxies */
+
+/* Checks a configured proxy URL: http://, https://, socks5:// or socks5h://, a host, no user
+ * info (credentials would sit in the host's config and argv), no path, query or fragment. The
+ * URL is not echoed: it names infrastructure, and a mistyped one may hold anything. */
+static int32_t proxy_check(const char *proxy, rotp_error *err)
+{
+    static const char *const schemes[] = {"http", "https", "socks5", "socks5h", NULL};
+    int32_t rc = ROTP_E_OK;
+    CURLU *u = NULL;
+    char *scheme = NULL, *host = NULL, *user = NULL, *path = NULL, *query = NULL, *frag = NULL;
+    bool known = false;
+    size_t len = strlen(proxy);
+
+    if (len >= HTTP_MAX_URL || !url_chars_ok(proxy, len))
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                        "proxy: longer than %d bytes, or holds a space, control or non-ASCII "
+                        "character",
+                        HTTP_MAX_URL - 1);
+    u = curl_url();
+    if (u == NULL)
+        return rerr_set(err, ROTP_E_NO_MEMORY, "proxy: out of memory");
+    if (curl_url_set(u, CURLUPART_URL, proxy, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
+        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                      "proxy: not a URL such as http://proxy.example:3128 (or \"none\")");
+        goto out_free;
+    }
+    for (size_t i = 0; schemes[i] != NULL; i++)
+        known = known || strcasecmp(scheme, schemes[i]) == 0;
+    if (!known) {
+        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                      "proxy: the scheme must be http, https, socks5 or socks5h");
+        goto out_free;
+    }
+    if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                      "proxy: credentials in the proxy URL are not taken (they would sit in the "
+                      "configuration); the environment's https_proxy may carry them");
+        goto out_free;
+    }
+    if ((curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && strcmp(path, "/") != 0) ||
+        curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+        curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK)
+        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                      "proxy: a path, query or fragment is not allowed in the proxy URL");
+out_free:
+    curl_free(frag);
+    curl_free(query);
+    curl_free(path);
+    curl_free(user);
+    curl_free(host);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* The no_proxy list for the environment's proxies: loopback always goes direct (cfemu, a local
+ * relay), then whatever no_proxy or NO_PROXY says, as libcurl would read it. NULL on OOM. */
+static char *env_noproxy(void)
+{
+    const char *env = getenv("no_proxy");
+    size_t n, elen;
+    char *out;
+
+    if (env == NULL || env[0] == '\0')
+        env = getenv("NO_PROXY");
+    elen = env != NULL ? strnlen(env, HTTP_NOPROXY_MAX + 1) : 0;
+    if (elen > HTTP_NOPROXY_MAX || (env != NULL && !url_chars_ok(env, elen)))
+        elen = 0; /* unusable: keep loopback only */
+    n = sizeof(HTTP_LOOPBACK_HOSTS) + 1 + elen;
+    out = rotp__malloc(n);
+    if (out == NULL)
+        return NULL;
+    if (elen > 0)
+        snprintf(out, n, "%s,%.*s", HTTP_LOOPBACK_HOSTS, (int)elen, env);
+    else
+        snprintf(out, n, "%s", HTTP_LOOPBACK_HOSTS);
+    return out;
+}
+
+/* Reads cfg->proxy into the client. */
+static int32_t client_proxy(http_client *c, const char *proxy, rotp_error *err)
+{
+    int32_t rc;
+
+    if (proxy == NULL || proxy[0] == '\0') {
+        c->proxy_mode = PROXY_ENV;
+        c->noproxy = env_noproxy();
+        return c->noproxy != NULL ? ROTP_E_OK
+                                  : rerr_set(err, ROTP_E_NO_MEMORY, "proxy: out of memory");
+    }
+    if (strcasecmp(proxy, "none") == 0) {
+        c->proxy_mode = PROXY_NONE;
+        return ROTP_E_OK;
+    }
+    rc = proxy_check(proxy, err);
+    if (rc != ROTP_E_OK)
+        return rc;
+    c->proxy_mode = PROXY_URL;
+    c->proxy = rotp__strdup(proxy);
+    return c->proxy != NULL ? ROTP_E_OK : rerr_set(err, ROTP_E_NO_MEMORY, "proxy: out of memory");
+}
+
+/* ------------------------------------------------------------------------------------------- */
 /* Client */
 
 int32_t http_client_new(const http_config *cfg, const plog *log, http_client **out, rotp_error *err)
@@ -200,6 +317,11 @@ int32_t http_client_new(const http_config *cfg, const plog *log, http_client **o
     c->user_agent = rotp__strdup(cfg->user_agent != NULL ? cfg->user_agent : "rotp-cloudflare");
     if (c->user_agent == NULL)
         goto out_nomem;
+    rc = client_proxy(c, cfg->proxy, err);
+    if (rc != ROTP_E_OK) {
+        http_client_free(c);
+        return rc;
+    }
     c->easy = curl_easy_init();
     if (c->easy == NULL)
         goto out_nomem;
@@ -220,6 +342,8 @@ void http_client_free(http_client *c)
     rotp__free(c->api_base);
     rotp__free(c->ca_file);
     rotp__free(c->user_agent);
+    rotp__free(c->proxy);
+    rotp__free(c->noproxy);
     rotp__free(c);
 }
 
@@ -512,6 +636,46 @@ static bool method_ok(const char *m)
                          strcmp(m, "PATCH") == 0 || strcmp(m, "DELETE") == 0);
 }
 
+/* Every socket libcurl opens for us (to the API, a probe origin or a proxy) is close-on-exec, so
+ * a child the host starts (an --exec sink) never inherits a connection that carries a token. */
+static curl_socket_t open_socket_cb(void *userp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)userp;
+    (void)purpose;
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/* Sets the proxy options of one attempt (see http.h). */
+static CURLcode set_proxy_options(http_client *c)
+{
+    CURLcode cc = CURLE_OK;
+
+#define SETOPT(opt, val)                                                                           \
+    do {                                                                                           \
+        if (cc == CURLE_OK)                                                                        \
+            cc = curl_easy_setopt(c->easy, opt, val);                                              \
+    } while (0)
+    switch (c->proxy_mode) {
+    case PROXY_NONE:
+        SETOPT(CURLOPT_PROXY, ""); /* "" also turns off the environment's proxies */
+        break;
+    case PROXY_URL:
+        SETOPT(CURLOPT_PROXY, c->proxy);
+        SETOPT(CURLOPT_NOPROXY, "");
+        break;
+    case PROXY_ENV:
+        SETOPT(CURLOPT_NOPROXY, c->noproxy);
+        break;
+    }
+    /* Through an HTTP proxy, even a plain-http API goes through CONNECT: the proxy only ever
+     * relays bytes, it never sees a request line or a header. */
+    SETOPT(CURLOPT_HTTPPROXYTUNNEL, 1L);
+    SETOPT(CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+    SETOPT(CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
+#undef SETOPT
+    return cc;
+}
+
 /* Sets every option of one attempt on a freshly reset handle. */
 static CURLcode set_options(http_client *c, const http_request *req, const char *url, bool is_http,
                             struct curl_slist *headers, xfer_ctx *x, long total_ms, char *errbuf)
@@ -536,7 +700,9 @@ static CURLcode set_options(http_client *c, const http_request *req, const char 
         SETOPT(CURLOPT_CAINFO, c->ca_file);
     SETOPT(CURLOPT_NOSIGNAL, 1L);
     SETOPT(CURLOPT_VERBOSE, 0L);
-    SETOPT(CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
+    SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    SETOPT(CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+    SETOPT(CURLOPT_OPENSOCKETDATA, NULL);
     SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     SETOPT(CURLOPT_TIMEOUT_MS, total_ms);
     SETOPT(CURLOPT_USERAGENT, c->user_agent);
@@ -551,6 +717,8 @@ static CURLcode set_options(http_client *c, const http_request *req, const char 
      * always gets a connection of its own (later requests may still reuse it). */
     if (!req->idempotent)
         SETOPT(CURLOPT_FRESH_CONNECT, 1L);
+    if (cc == CURLE_OK)
+        cc = set_proxy_options(c);
     if (strcmp(req->method, "GET") == 0) {
         SETOPT(CURLOPT_HTTPGET, 1L);
     } else {
@@ -579,14 +747,21 @@ static bool curl_tls_failure(CURLcode cc)
 static bool maybe_sent(CURL *easy, CURLcode cc, bool fresh_connection)
 {
     long req_size = 0;
+    long connect_code = 0;
     curl_off_t connect_us = 0;
     long nconnects = 0;
 
+    /* A proxy that refused the CONNECT: the API never saw a byte (the CONNECT request itself
+     * counts in REQUEST_SIZE). */
+    if (curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &connect_code) == CURLE_OK &&
+        connect_code != 0 && (connect_code < 200 || connect_code > 299))
+        return false;
     if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &req_size) == CURLE_OK && req_size > 0)
         return true;
     switch (cc) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_PROXY:
     case CURLE_COULDNT_CONNECT:
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
@@ -784,8 +959,13 @@ int32_t http_do(http_client *c, const http_request *req, http_response *resp, ro
         sleep_ms(delay);
     }
 
+    if (rc == ROTP_E_OK)
+        plog_write(c->log, ROTP_LOG_DEBUG, "%s %s: HTTP %ld", req->method, logpath, resp->status);
     slist_free_wipe(headers);
 out_free_url:
+    /* the URL holds ids (and a probe URL its query): wiped like everything of the transport */
+    if (owned_url != NULL)
+        secret_wipe(owned_url, strlen(owned_url));
     rotp__free(owned_url);
     return rc;
 }

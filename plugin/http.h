@@ -2,8 +2,22 @@
  * TLS verified, no redirects, timeouts, bodies capped at HTTP_MAX_BODY, retries for idempotent
  * requests only.
  *
- * Secrets: the Authorization header (and any header marked secret) is built in a wiping buffer,
- * passed to libcurl, and the curl_slist is wiped before it is freed. CURLOPT_VERBOSE is never on. */
+ * Secrets: wiping is a property of the transport. Every header line (the Authorization header,
+ * any header marked secret) is built in a wiping buffer, the curl_slist holding the lines is
+ * wiped before it is freed, the URL is wiped before it is freed, and response bodies live in a
+ * dynbuf, which wipes on growth and free. CURLOPT_VERBOSE is never on. HTTP/1.1 only, so every
+ * copy of a header sits in libcurl's and the TLS library's allocators, which a host can make wipe
+ * (abi/ABI.md, "Process hardening"), and none in an HTTP/2 header table.
+ *
+ * Logging: one DEBUG line per request with the method and the path without its query or
+ * fragment (ABI.md section 11); retries at INFO. Sockets are created close-on-exec.
+ *
+ * Proxies: `proxy` NULL or "" follows the environment as libcurl does (https_proxy, HTTPS_PROXY,
+ * all_proxy, no_proxy), except that loopback is always reached directly; "none" refuses every
+ * proxy; an http://, https://, socks5:// or socks5h:// URL is used for every request. Through an
+ * HTTP(S) proxy the API is only ever reached through a CONNECT tunnel, so TLS runs end to end and
+ * the server's certificate is verified through the tunnel: the proxy sees the CONNECT line and
+ * ciphertext, never a token. */
 #ifndef ROTP_HTTP_H
 #define ROTP_HTTP_H
 
@@ -27,6 +41,7 @@ typedef struct http_config {
     long connect_timeout_ms;
     int max_retries;              /* extra attempts for idempotent requests */
     const char *user_agent;
+    const char *proxy;            /* NULL or "": the environment's; "none": no proxy; or a URL */
 } http_config;
 
 typedef struct http_header {
@@ -59,8 +74,9 @@ typedef struct http_response {
 typedef struct http_client http_client;
 
 /* Creates a client. Refuses an api_base that is not https:// (or http:// to loopback with
- * allow_insecure_loopback), or that holds CR/LF. `log` is borrowed for the client's life.
- * ROTP_E_OK, or an error code with err filled. */
+ * allow_insecure_loopback), or that holds CR/LF, and a proxy that is not "none" or an http(s)://
+ * or socks5(h):// URL without user info, path or query. `log` is borrowed for the client's life.
+ * ROTP_E_OK, or an error code with err filled (ROTP_E_INVALID_ARGUMENT naming the key). */
 int32_t http_client_new(const http_config *cfg, const plog *log, http_client **out,
                         rotp_error *err);
 /* NULL-tolerant. */

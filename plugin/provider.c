@@ -72,7 +72,7 @@ struct rotp_instance {
 static const char *const config_keys[] = {
     "api_token",  "api_base",           "ca_file",     "allow_insecure_loopback",
     "timeout_ms", "connect_timeout_ms", "max_retries", "user_agent",
-    NULL,
+    "proxy",      NULL,
 };
 
 /* The whole request vocabulary (ABI.md); each adapter then checks its own, narrower list.
@@ -130,6 +130,11 @@ static const rotp_key_info config_key_info[] = {
             "extra attempts for idempotent requests"),
     KI_FULL("user_agent", "text", 0, ROTP_ROLE_NONE, 0, 0, 0, DEFAULT_USER_AGENT, NULL, NULL, 0,
             0, "HTTP User-Agent (no CR/LF, at most 256 bytes)"),
+    /* security (issue 9): the provider reads the environment itself when the key is absent */
+    KI("proxy", "url", 0, ROTP_ROLE_PROXY, 0, 0,
+       "absent: the environment's https_proxy/all_proxy/no_proxy as libcurl reads them (loopback "
+       "always direct); none: no proxy at all; or an http(s):// or socks5(h):// URL used for "
+       "every request; TLS to the API always runs end to end through a CONNECT tunnel"),
 };
 #define KIND_LIST "cloudflare.user_token, cloudflare.account_token, cloudflare.access_service_token"
 
@@ -268,7 +273,7 @@ static int32_t read_config(rotp_instance *inst, const rotp_params *config, rotp_
     const rotp_param *tok;
     const char *v;
     size_t vlen = 0;
-    char *api_base = NULL, *ca_file = NULL, *user_agent = NULL;
+    char *api_base = NULL, *ca_file = NULL, *user_agent = NULL, *proxy = NULL;
     int64_t timeout_ms = 0, connect_ms = 0, retries = 0;
     bool insecure = false;
     http_config hc;
@@ -307,7 +312,8 @@ static int32_t read_config(rotp_instance *inst, const rotp_params *config, rotp_
     api_base = rotp__malloc(HTTP_MAX_URL);
     ca_file = rotp__malloc(CA_FILE_MAX);
     user_agent = rotp__malloc(USER_AGENT_MAX + 1);
-    if (api_base == NULL || ca_file == NULL || user_agent == NULL) {
+    proxy = rotp__malloc(HTTP_MAX_URL);
+    if (api_base == NULL || ca_file == NULL || user_agent == NULL || proxy == NULL) {
         rc = rerr_set(err, ROTP_E_NO_MEMORY, "config: out of memory");
         goto out_free;
     }
@@ -316,6 +322,8 @@ static int32_t read_config(rotp_instance *inst, const rotp_params *config, rotp_
         rc = params_str(config, "ca_file", ca_file, CA_FILE_MAX, false, err);
     if (rc == ROTP_E_OK)
         rc = params_str(config, "user_agent", user_agent, USER_AGENT_MAX + 1, false, err);
+    if (rc == ROTP_E_OK)
+        rc = params_str(config, "proxy", proxy, HTTP_MAX_URL, false, err);
     if (rc != ROTP_E_OK)
         goto out_free;
 
@@ -327,9 +335,11 @@ static int32_t read_config(rotp_instance *inst, const rotp_params *config, rotp_
     hc.connect_timeout_ms = inst->connect_timeout_ms;
     hc.max_retries = inst->max_retries;
     hc.user_agent = user_agent[0] != '\0' ? user_agent : DEFAULT_USER_AGENT;
+    hc.proxy = proxy;
     rc = http_client_new(&hc, &inst->log, &inst->http, err);
 
 out_free:
+    rotp__free(proxy);
     rotp__free(user_agent);
     rotp__free(ca_file);
     rotp__free(api_base);
@@ -468,6 +478,8 @@ static int32_t run_op(enum op_id op, rotp_instance *inst, const rotp_params *req
                                          op_names[op]));
 
     rb_init(&rb);
+    /* Redaction knows the call's secrets until its error message is final (log.h). */
+    plog_call_begin(&inst->log, req);
     rc = fn(inst, req, &rb, err);
     if (rc == ROTP_E_OK) {
         rc = rb_finish(&rb, res, err);
@@ -478,6 +490,8 @@ static int32_t run_op(enum op_id op, rotp_instance *inst, const rotp_params *req
     }
     if (rc == ROTP_E_OK)
         rerr_clear(err);
+    plog_redact_error(&inst->log, err);
+    plog_call_end(&inst->log);
     return finish_code(err, rc);
 }
 

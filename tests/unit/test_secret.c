@@ -6,30 +6,6 @@
 #include "alloc.h"
 #include "secret.h"
 
-/* Records whether every byte of a watched block was zero when rotp__free() released it. */
-typedef struct free_watch {
-    const void *ptr;
-    size_t len;
-    int seen;
-    int all_zero;
-} free_watch;
-
-static void on_free(void *ptr, void *user)
-{
-    free_watch *w = user;
-    const unsigned char *p = ptr;
-    size_t i;
-
-    if (ptr != w->ptr)
-        return;
-    w->seen = 1;
-    w->all_zero = 1;
-    for (i = 0; i < w->len; i++) {
-        if (p[i] != 0)
-            w->all_zero = 0;
-    }
-}
-
 static void new_append_set_keep_nul_termination(void **state)
 {
     secret_buf *sb = secret_new("abc", 3);
@@ -79,7 +55,7 @@ static void growth_wipes_the_old_block_before_freeing_it(void **state)
     memset(big, 'S', sizeof(big));
     w.ptr = sb->data;
     w.len = sb->cap;
-    rotp__alloc_on_free(on_free, &w);
+    rotp__alloc_on_free(unit_on_free, &w);
     assert_int_equal(secret_append(sb, big, sizeof(big)), 0);
     rotp__alloc_on_free(NULL, NULL);
     assert_true(w.seen);     /* the old block was released... */
@@ -98,7 +74,7 @@ static void free_wipes_the_data_block(void **state)
     assert_non_null(sb);
     w.ptr = sb->data;
     w.len = sb->cap;
-    rotp__alloc_on_free(on_free, &w);
+    rotp__alloc_on_free(unit_on_free, &w);
     secret_free(sb);
     rotp__alloc_on_free(NULL, NULL);
     assert_true(w.seen);
@@ -115,7 +91,7 @@ static void set_to_a_larger_value_wipes_the_old_block(void **state)
     memset(big, 'z', sizeof(big));
     w.ptr = sb->data;
     w.len = sb->cap;
-    rotp__alloc_on_free(on_free, &w);
+    rotp__alloc_on_free(unit_on_free, &w);
     assert_int_equal(secret_set(sb, big, sizeof(big)), 0);
     rotp__alloc_on_free(NULL, NULL);
     assert_true(w.seen && w.all_zero);

@@ -36,4 +36,28 @@ static inline char *unit_read_data(const char *name, size_t *len)
     return buf;
 }
 
+/* Records whether every byte of a watched block was zero when rotp__free() released it (with
+ * rotp__alloc_on_free(unit_on_free, &watch) in test builds). */
+typedef struct free_watch {
+    const void *ptr;
+    size_t len;
+    int seen;
+    int all_zero;
+} free_watch;
+
+static inline void unit_on_free(void *ptr, void *user)
+{
+    free_watch *w = user;
+    const unsigned char *p = ptr;
+
+    if (ptr != w->ptr)
+        return;
+    w->seen = 1;
+    w->all_zero = 1;
+    for (size_t i = 0; i < w->len; i++) {
+        if (p[i] != 0)
+            w->all_zero = 0;
+    }
+}
+
 #endif
