@@ -83,7 +83,7 @@ static int append_cut(const json_doc *d, int tok, char *buf, size_t cap)
     size_t have = strlen(buf), n;
     int rc = json_strdup(d, tok, &s);
 
-    if (rc == -1)
+    if (rc == JSON_ENOMEM)
         return JSON_ENOMEM;
     if (rc != 0)
         return JSON_OK; /* not a string: nothing to add */
