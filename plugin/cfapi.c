@@ -288,6 +288,26 @@ int32_t cf_classify(long http_status, int32_t cf_code, const char *cf_message, b
     return ROTP_E_PROTOCOL;
 }
 
+bool cf_answer_lost(const rotp_error *err)
+{
+    long st = err->http_status;
+
+    if ((err->flags & ROTP_ERRF_REQUEST_SENT) == 0)
+        return false;
+    switch (err->code) {
+    case ROTP_E_OUTCOME_UNKNOWN:
+    case ROTP_E_NO_MEMORY:
+    case ROTP_E_INTERNAL:
+        return true;
+    case ROTP_E_TRANSIENT: /* a reset or timeout after sending, a 5xx, a 408 */
+        return st == 0 || st == 408 || st >= 500;
+    case ROTP_E_PROTOCOL: /* a cut, malformed or oversized answer; a 3xx is a definite "not here" */
+        return st == 0 || (st >= 200 && st <= 299);
+    default:
+        return false;
+    }
+}
+
 /* ---------------------------------------------------------------------------------------------
  * cf_call
  * ------------------------------------------------------------------------------------------- */
@@ -385,14 +405,19 @@ int32_t cf_call(http_client *http, const cf_call_opts *opts, http_response *resp
     json_type = is_json_type(resp->content_type);
     prc = resp->body.len > 0 && json_type ? cf_envelope_parse(env, resp->body.data, resp->body.len)
                                           : JSON_EINVAL;
-    if (prc == JSON_ENOMEM)
-        return rerr_set(err, ROTP_E_NO_MEMORY, "%s: out of memory reading the response", what);
     if (ok2xx && prc == JSON_OK && env->success) {
         rerr_clear(err);
         return ROTP_E_OK;
     }
 
     rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
+    if (prc == JSON_ENOMEM) {
+        /* an answer came and could not be read: for a change, whether it applied is unknown */
+        rc = opts->idempotent ? ROTP_E_NO_MEMORY : ROTP_E_OUTCOME_UNKNOWN;
+        rerr_http(err, (int32_t)status, 0, 0, 0);
+        return rerr_set(err, rc, "%s: HTTP %ld, and out of memory reading the answer. %s", what,
+                        status, hint_for(rc, opts->auth));
+    }
     if (ok2xx && prc != JSON_OK) {
         rc = opts->idempotent ? ROTP_E_PROTOCOL : ROTP_E_OUTCOME_UNKNOWN;
         rerr_http(err, (int32_t)status, 0, 0, 0);

@@ -466,27 +466,42 @@ static int check_dup_keys(const json_doc *doc)
  * Parsing
  * ------------------------------------------------------------------------------------------- */
 
-int json_parse(json_doc *doc, const char *js, size_t len)
+/* The grammar check of a whole body: one value, white space around it. *first and *end get the
+ * value's bounds. JSON_OK or JSON_EINVAL. */
+static int v_body(const char *js, size_t len, size_t *first, size_t *end)
 {
     vstate v = {(const unsigned char *)js, len, 0};
+
+    if (js == NULL || len == 0 || len > JSON_MAX_BODY || memchr(js, '\0', len) != NULL)
+        return JSON_EINVAL;
+    v_ws(&v);
+    *first = v.pos;
+    if (v_value(&v, 0) != JSON_OK)
+        return JSON_EINVAL;
+    *end = v.pos;
+    v_ws(&v);
+    return v.pos == len ? JSON_OK : JSON_EINVAL; /* else trailing garbage or a second value */
+}
+
+bool json_valid(const char *js, size_t len)
+{
+    size_t first, end;
+
+    return v_body(js, len, &first, &end) == JSON_OK;
+}
+
+int json_parse(json_doc *doc, const char *js, size_t len)
+{
     jsmn_parser p;
-    size_t first, value_end;
+    size_t first = 0, value_end = 0;
     int n, rc;
 
     doc->js = js;
     doc->len = len;
     doc->toks = NULL;
     doc->ntoks = 0;
-    if (js == NULL || len == 0 || len > JSON_MAX_BODY || memchr(js, '\0', len) != NULL)
+    if (v_body(js, len, &first, &value_end) != JSON_OK)
         return JSON_EINVAL;
-    v_ws(&v);
-    first = v.pos;
-    if (v_value(&v, 0) != JSON_OK)
-        return JSON_EINVAL;
-    value_end = v.pos;
-    v_ws(&v);
-    if (v.pos != len)
-        return JSON_EINVAL; /* trailing garbage or a second value */
 
     if (js[first] != '{' && js[first] != '[' && js[first] != '"') {
         /* A bare top-level number or literal: JSMN_STRICT reports those as JSMN_ERROR_PART, so

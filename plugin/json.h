@@ -42,6 +42,10 @@ typedef struct json_doc {
 /* Parses len bytes of js: JSON_OK, JSON_ENOMEM, JSON_EINVAL or JSON_EDUPKEY. On failure the doc
  * holds nothing to free. */
 int json_parse(json_doc *doc, const char *js, size_t len);
+/* true when js[0..len) is one valid JSON value and nothing but white space, within
+ * JSON_MAX_BODY and free of NUL bytes: json_parse()'s grammar check, which allocates nothing.
+ * Duplicate keys are not looked for. */
+bool json_valid(const char *js, size_t len);
 /* Frees the tokens; NULL-tolerant; the doc can be parsed into again. */
 void json_free(json_doc *doc);
 
