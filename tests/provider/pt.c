@@ -341,6 +341,24 @@ int pt_log_count(pt_env *e, const char *method, const char *part)
     return n;
 }
 
+int pt_log_failures(pt_env *e)
+{
+    json_doc d;
+    int res, n = 0;
+    char *body = ctl_json(e, "/__cfemu/log", &d, &res);
+
+    for (int i = 0; i < d.toks[res].size; i++) {
+        int64_t st = 0;
+
+        if (json_get_int64(&d, json_get(&d, json_at(&d, res, i), "status"), &st) != JSON_OK ||
+            st == 0 || st >= 400)
+            n++;
+    }
+    json_free(&d);
+    free(body);
+    return n;
+}
+
 /* Looks an object up by id in one array of the state dump. */
 static pt_st state_find(pt_env *e, const char *array, const char *id)
 {

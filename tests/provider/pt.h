@@ -83,6 +83,12 @@ void pt_log_clear(pt_env *e);
 /* Requests in cfemu's log whose method matches (NULL: any) and whose path contains `part`
  * (NULL: any). */
 int pt_log_count(pt_env *e, const char *method, const char *part);
+/* Requests in cfemu's log whose answer was an error (status 0 or >= 400). */
+int pt_log_failures(pt_env *e);
+
+/* A permission group's id by name, asked of cfemu's API with the seed's management token (ids
+ * may change; names do not). */
+void pt_group_id(pt_env *e, const char *name, char id[33]);
 
 /* What cfemu's state (GET /__cfemu/state) says about one object. */
 typedef struct pt_st {

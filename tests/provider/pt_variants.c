@@ -121,9 +121,7 @@ static void kv_scope(pt_env *e, const pt_variant *v, kvl *l)
         kv_add(l, "zone_id", pt_cred(e, "CFEMU_ZONE_ID"));
 }
 
-/* A permission group's id, asked of cfemu with the management token (ids may change; names
- * do not). */
-static void group_id(pt_env *e, const char *name, char id[33])
+void pt_group_id(pt_env *e, const char *name, char id[33])
 {
     CURL *c = curl_easy_init();
     struct curl_slist *h = NULL;
@@ -164,9 +162,9 @@ static void policies(pt_env *e, const pt_variant *v, bool reads, char *buf, size
     bool account = strcmp(v->kind, ACCT) == 0;
 
     if (zr[0] == '\0') {
-        group_id(e, "Zone Read", zr);
-        group_id(e, "API Tokens Read", atr);
-        group_id(e, "Account API Tokens Read", aatr);
+        pt_group_id(e, "Zone Read", zr);
+        pt_group_id(e, "API Tokens Read", atr);
+        pt_group_id(e, "Account API Tokens Read", aatr);
     }
     snprintf(buf, cap,
              "[{\"effect\":\"allow\",\"permission_groups\":[{\"id\":\"%s\"}],\"resources\":"
