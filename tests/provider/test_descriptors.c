@@ -91,6 +91,23 @@ static bool provider_key(const char *key)
     return false;
 }
 
+/* Within one array a role is played by one key, except SCOPE and SECRET_PART (ABI.md 15.3). */
+static void check_roles(const char *what, const rotp_key_info *keys, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t r = keys[i].role;
+
+        if (r > ROTP_ROLE_TIMEOUT)
+            fail_msg("%s: %s has an unknown role %u", what, keys[i].key, r);
+        if (r == ROTP_ROLE_NONE || r == ROTP_ROLE_SCOPE || r == ROTP_ROLE_SECRET_PART)
+            continue;
+        for (uint32_t j = 0; j < i; j++) {
+            if (keys[j].role == r)
+                fail_msg("%s: %s and %s play the same role", what, keys[j].key, keys[i].key);
+        }
+    }
+}
+
 /* Substitutes sample values for {key} placeholders (any hex32, for the checks here). */
 static void fill_placeholders(const char *in, char *out, size_t cap)
 {
@@ -216,6 +233,7 @@ static void test_tables_are_well_formed(void **state)
     assert_true(ROTP_HAS_FIELD(p, rotp_provider, kind_info));
     assert_int_equal(p->abi_minor, 1);
     check_keys("config", p->config_keys, p->nconfig_keys, 0);
+    check_roles("config", p->config_keys, p->nconfig_keys);
     assert_non_null(find_key(p->config_keys, p->nconfig_keys, "api_token"));
     assert_true(find_key(p->config_keys, p->nconfig_keys, "api_token")->required_ops &
                 ROTP_KEY_REQUIRED_CONFIG);
@@ -228,6 +246,8 @@ static void test_tables_are_well_formed(void **state)
         assert_true((ki->ops & ROTP_OP_DESCRIBE) && (ki->ops & ROTP_OP_ROLL));
         check_keys(ki->kind, ki->request_keys, ki->nrequest_keys, ki->ops);
         check_keys(ki->kind, ki->result_keys, ki->nresult_keys, ki->ops);
+        check_roles(ki->kind, ki->request_keys, ki->nrequest_keys);
+        check_roles(ki->kind, ki->result_keys, ki->nresult_keys);
         check_parts_and_companions(ki);
         check_strategies_and_states(ki);
         check_sandbox(ki);
