@@ -368,8 +368,7 @@ static int32_t ast_created_read(cf_inst *inst, const tk_reply *r, const char *wh
     if (rc != JSON_OK || !secret_shape_ok((*secret)->data, (*secret)->len)) {
         secret_free(*secret);
         *secret = NULL;
-        return rerr_set(err, ROTP_E_PROTOCOL, "%s: the answer's client_secret is malformed",
-                        what);
+        return rerr_set(err, ROTP_E_PROTOCOL, "%s: the answer's client_secret is malformed", what);
     }
     cf_inst_remember(inst, *secret);
     return ROTP_E_OK;
@@ -442,7 +441,8 @@ static void ast_add_token(result_builder *rb, const ast_token *t)
 /* When the token expires, as Unix seconds; false when it has no (readable) expiry. */
 static bool ast_expiry(const ast_token *t, int64_t *exp)
 {
-    return t->expires_at[0] != '\0' && rfc3339_parse(t->expires_at, strlen(t->expires_at), exp) == 0;
+    return t->expires_at[0] != '\0' &&
+           rfc3339_parse(t->expires_at, strlen(t->expires_at), exp) == 0;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -516,8 +516,8 @@ static int32_t ast_describe(cf_inst *inst, const preq *req, result_builder *rb, 
  * ---------------------------------------------------------------------------------------- */
 
 /* POST .../{id}/rotate with previous_client_secret_expires_at = now + grace_seconds. */
-static int32_t ast_roll_rotate(cf_inst *inst, const preq *req, const ast_scope *sc,
-                               const char *id, result_builder *rb, rotp_error *err)
+static int32_t ast_roll_rotate(cf_inst *inst, const preq *req, const ast_scope *sc, const char *id,
+                               result_builder *rb, rotp_error *err)
 {
     char path[160], what[160], body[96], prev[RFC3339_LEN], recovery[256];
     ast_token t;
@@ -828,8 +828,7 @@ static int32_t ast_verify(cf_inst *inst, const preq *req, result_builder *rb, ro
         else if (a.id[0] != '\0')
             rb_adds(rb, "id", a.id);
         if (ast_expiry(&t, &exp))
-            rb_addf(rb, "days_to_expiry", "%lld",
-                    (long long)tk_days_until(cf_inst_now(inst), exp));
+            rb_addf(rb, "days_to_expiry", "%lld", (long long)tk_days_until(cf_inst_now(inst), exp));
         cf_log(inst, ROTP_LOG_INFO, "%s: %s", what, state);
     }
     ast_secret_drop(inst, a.secret);
@@ -843,8 +842,8 @@ static int32_t ast_verify(cf_inst *inst, const preq *req, result_builder *rb, ro
 /* After the overlap-ending PUT lost its answer: GET the token. Gone: absent; its previous secret
  * ends at or before `sent`: revoked; else the PUT did not happen (rc as it was). A failed look
  * is that failure (the sent rule makes it OUTCOME_UNKNOWN). */
-static int32_t ast_overlap_settle(cf_inst *inst, const ast_scope *sc, const char *id,
-                                  int64_t sent, int32_t rc, const char **state, rotp_error *err)
+static int32_t ast_overlap_settle(cf_inst *inst, const ast_scope *sc, const char *id, int64_t sent,
+                                  int32_t rc, const char **state, rotp_error *err)
 {
     ast_token t;
     rotp_error e;
@@ -1157,12 +1156,12 @@ const adapter adapter_access_service_token = {
 /* Self-description (ABI 1.1): what a host needs to drive this kind without reading ABI.md. */
 
 static const char *const ast_account_env[] = {"CF_ACCOUNT_ID", "CLOUDFLARE_ACCOUNT_ID", NULL};
-static const char *const ast_strategy_choices[] = {"rotate", "create-swap-delete", "refresh",
-                                                   NULL};
+static const char *const ast_strategy_choices[] = {"rotate", "create-swap-delete", "refresh", NULL};
 
 static const rotp_key_info ast_request_keys[] = {
     KI_FULL("account_id", "hex32", 0, ROTP_ROLE_SCOPE, OPS_ALL, OPS_ALL, 1, NULL, ast_account_env,
-            NULL, 0, 0, "the account of an account-level token (exactly one of account_id, zone_id)"),
+            NULL, 0, 0,
+            "the account of an account-level token (exactly one of account_id, zone_id)"),
     KI_FULL("zone_id", "hex32", 0, ROTP_ROLE_SCOPE, OPS_ALL, OPS_ALL, 1, NULL, NULL, NULL, 0, 0,
             "the zone of a zone-level token (exactly one of account_id, zone_id)"),
     KI("id", "uuid", 0, ROTP_ROLE_ID, OPS_BY_ID, ROTP_OP_ROLL | ROTP_OP_REVOKE,
@@ -1173,8 +1172,8 @@ static const rotp_key_info ast_request_keys[] = {
             "rotate (account level, the default there) or create-swap-delete (the default and "
             "only one at zone level); refresh only in describe, to explain why it is not a "
             "rotation"),
-    KI_FULL("grace_seconds", "int", 0, ROTP_ROLE_OVERLAP, ROTP_OP_ROLL, 0, 0, "3600", NULL, NULL,
-            0, 2592000, "strategy rotate: how long the previous client secret keeps working"),
+    KI_FULL("grace_seconds", "int", 0, ROTP_ROLE_OVERLAP, ROTP_OP_ROLL, 0, 0, "3600", NULL, NULL, 0,
+            2592000, "strategy rotate: how long the previous client secret keeps working"),
     KI("run_id", "text", 0, ROTP_ROLE_RUN_ID, ROTP_OP_ROLL | ROTP_OP_PROVISION, 0,
        "the host's run id (1 to 40 of [A-Za-z0-9_-]), put in the names of created tokens so a "
        "retry finds them"),
@@ -1189,8 +1188,8 @@ static const rotp_key_info ast_request_keys[] = {
        "provision: the new token's name; list: keep this name only"),
     KI("search", "text", 0, ROTP_ROLE_NONE, ROTP_OP_LIST, 0,
        "list: keep tokens whose name holds this text"),
-    KI_FULL("duration", "duration", 0, ROTP_ROLE_TTL, ROTP_OP_PROVISION, 0, 0, "1h", NULL, NULL,
-            0, 0, "provision: how long the new token lives (more than 0, at most 168h)"),
+    KI_FULL("duration", "duration", 0, ROTP_ROLE_TTL, ROTP_OP_PROVISION, 0, 0, "1h", NULL, NULL, 0,
+            0, "provision: how long the new token lives (more than 0, at most 168h)"),
 };
 
 static const rotp_key_info ast_result_keys[] = {
@@ -1209,8 +1208,7 @@ static const rotp_key_info ast_result_keys[] = {
        ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_VERIFY | ROTP_OP_PROVISION,
        "when the token expires"),
     KR("created_at", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "when it was created"),
-    KR("updated_at", "rfc3339", 0, ROTP_ROLE_MODIFIED, ROTP_OP_DESCRIBE,
-       "when it last changed"),
+    KR("updated_at", "rfc3339", 0, ROTP_ROLE_MODIFIED, ROTP_OP_DESCRIBE, "when it last changed"),
     KR("last_seen_at", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "when it was last used"),
     KR("previous_secret_expires_at", "rfc3339", 0, ROTP_ROLE_OVERLAP_END,
        ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_VERIFY | ROTP_OP_REVOKE,
@@ -1226,16 +1224,16 @@ static const rotp_key_info ast_result_keys[] = {
        "whole days until expires_at (negative once past)"),
     KR("probe_status", "int", 0, ROTP_ROLE_NONE, ROTP_OP_VERIFY,
        "HTTP status of the probe_url request (2xx, 401 or 403; others are errors)"),
-    KR("strategy", "text", 0, ROTP_ROLE_STRATEGY,
-       ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_REVOKE, "the strategy (default or used)"),
+    KR("strategy", "text", 0, ROTP_ROLE_STRATEGY, ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_REVOKE,
+       "the strategy (default or used)"),
     KR("strategies", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,
        "the strategies the scope supports"),
     KR("operations", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,
        "comma-separated operations of the kind"),
     KR("permission_required", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,
        "the permission group the management token needs"),
-    KR("warning", "text", 0, ROTP_ROLE_WARNING,
-       ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_VERIFY, "something to tell a human"),
+    KR("warning", "text", 0, ROTP_ROLE_WARNING, ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_VERIFY,
+       "something to tell a human"),
     KR("state", "text", 0, ROTP_ROLE_STATE, ROTP_OP_VERIFY | ROTP_OP_REVOKE,
        "the answer of verify or revoke (see the kind's states)"),
     KR("count", "int", 0, ROTP_ROLE_NONE, ROTP_OP_LIST, "how many tokens are listed"),

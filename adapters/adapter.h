@@ -19,8 +19,7 @@
 #include "params.h"
 #include "rotp.h"
 
-typedef int32_t (*adapter_op)(cf_inst *inst, const preq *req, result_builder *rb,
-                              rotp_error *err);
+typedef int32_t (*adapter_op)(cf_inst *inst, const preq *req, result_builder *rb, rotp_error *err);
 
 typedef struct adapter {
     const rotp_kind_info *info; /* the kind's self-description; info->kind is its name */
@@ -34,8 +33,8 @@ typedef struct adapter {
 
 /* The kinds, in the order hosts see them (rotp_provider.kinds and .kind_info). */
 #define ADAPTER_LIST(X)                                                                            \
-    X(user_token)    /* adapters/api_token.c: cloudflare.user_token */                            \
-    X(account_token) /* adapters/api_token.c: cloudflare.account_token */                         \
+    X(user_token)           /* adapters/api_token.c: cloudflare.user_token */                      \
+    X(account_token)        /* adapters/api_token.c: cloudflare.account_token */                   \
     X(access_service_token) /* adapters/access_service_token.c */
 
 /* Each adapter file defines, per kind <n>: the adapter, its self-description, and the kind's

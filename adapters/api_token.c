@@ -258,7 +258,7 @@ static void tok_describe_kind(const tok_ctx *c, result_builder *rb)
 static int32_t tok_describe_token(const tok_ctx *c, const json_doc *d, int obj, const char *what,
                                   result_builder *rb, rotp_error *err)
 {
-    static const char *const fields[] = {"name",       "status",       "issued_on", "modified_on",
+    static const char *const fields[] = {"name",         "status",     "issued_on", "modified_on",
                                          "last_used_on", "not_before", "expires_on"};
     dynbuf scopes;
     int32_t rc = ROTP_E_OK;
@@ -402,8 +402,7 @@ static int32_t mgmt_is_target(const tok_ctx *c, bool *self, rotp_error *err)
 /* The new value in a roll's answer (a bare string). PROTOCOL when it is missing or not shaped
  * like a token, NO_MEMORY when it cannot be copied: either way after the roll, which the sent
  * rule turns into OUTCOME_UNKNOWN with the advice to roll forward. */
-static int32_t tok_new_value(const tk_reply *r, const char *what, secret_buf **out,
-                             rotp_error *err)
+static int32_t tok_new_value(const tk_reply *r, const char *what, secret_buf **out, rotp_error *err)
 {
     int rc;
 
@@ -798,8 +797,8 @@ static int32_t tok_provision_body(const preq *req, const char *exp_s, const char
 }
 
 /* Reads the created token's id and value from the answer, and adds the result. */
-static int32_t tok_created(const tok_ctx *c, const tk_reply *r, const char *exp_s,
-                           const char *what, result_builder *rb, rotp_error *err)
+static int32_t tok_created(const tok_ctx *c, const tk_reply *r, const char *exp_s, const char *what,
+                           result_builder *rb, rotp_error *err)
 {
     const json_doc *d = &r->env.doc;
     int res = r->env.result;
@@ -809,20 +808,25 @@ static int32_t tok_created(const tok_ctx *c, const tk_reply *r, const char *exp_
     int32_t rc = ROTP_E_OK;
 
     if (t < 0 || json_strcpy(d, t, id, sizeof(id)) != JSON_OK || !id_is_hex32(id, strlen(id)))
-        return rerr_set(err, ROTP_E_PROTOCOL, "%s: Cloudflare reported success but the answer "
-                                              "lacks a usable token id", what);
+        return rerr_set(err, ROTP_E_PROTOCOL,
+                        "%s: Cloudflare reported success but the answer "
+                        "lacks a usable token id",
+                        what);
     t = json_get(d, res, "value");
     if (t < 0 || !json_is_string(d, t))
-        return rerr_set(err, ROTP_E_PROTOCOL, "%s: token %s was created but the answer lacks its "
-                                              "value: revoke it",
+        return rerr_set(err, ROTP_E_PROTOCOL,
+                        "%s: token %s was created but the answer lacks its "
+                        "value: revoke it",
                         what, id);
     if (json_secretdup(d, t, &value) == JSON_ENOMEM)
-        return rerr_set(err, ROTP_E_NO_MEMORY, "%s: token %s was created, and memory ran out "
-                                               "copying its value: revoke it",
+        return rerr_set(err, ROTP_E_NO_MEMORY,
+                        "%s: token %s was created, and memory ran out "
+                        "copying its value: revoke it",
                         what, id);
     if (value == NULL || !secret_shape_ok(value->data, value->len)) {
-        rc = rerr_set(err, ROTP_E_PROTOCOL, "%s: token %s was created but its value is "
-                                            "malformed: revoke it",
+        rc = rerr_set(err, ROTP_E_PROTOCOL,
+                      "%s: token %s was created but its value is "
+                      "malformed: revoke it",
                       what, id);
         goto out;
     }
@@ -1053,74 +1057,71 @@ const adapter adapter_account_token = {
 
 static const char *const account_env[] = {"CF_ACCOUNT_ID", "CLOUDFLARE_ACCOUNT_ID", NULL};
 
-#define TOK_REQUEST_KEYS                                                                       \
-    KI("id", "hex32", 0, ROTP_ROLE_ID, OPS_BY_ID, ROTP_OP_ROLL | ROTP_OP_REVOKE,               \
-       "the token's id (32 lowercase hex); verify: the token the value must belong to"),       \
-        KI_FULL("allow_self_roll", "bool", 0, ROTP_ROLE_SELF_ROLL, ROTP_OP_ROLL, 0, 0, "0",    \
-                NULL, NULL, 0, 0,                                                              \
-                "1 lets the management token roll itself (the instance switches to the new "   \
-                "value)"),                                                                     \
-        KI("secret", "token", ROTP_KEY_SECRET, ROTP_ROLE_SECRET_PART, ROTP_OP_VERIFY,          \
-           ROTP_OP_VERIFY, "the token value to check"),                                        \
-        KI("probe_path", "path", 0, ROTP_ROLE_PROBE, ROTP_OP_VERIFY, 0,                        \
-           "a path under the API base to GET with the value as bearer, proving a permission"), \
-        KI("name", "text", 0, ROTP_ROLE_NAME, ROTP_OP_PROVISION | ROTP_OP_LIST,                \
-           ROTP_OP_PROVISION,                                                                  \
-           "provision: the new token's name (1 to 120 characters); list: keep this name only"), \
-        KI("policies", "json", 0, ROTP_ROLE_NONE, ROTP_OP_PROVISION, ROTP_OP_PROVISION,        \
-           "the token's policies, a non-empty JSON array sent to Cloudflare as given"),        \
-        KI_FULL("expires_on", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_PROVISION,                 \
-                ROTP_OP_PROVISION, 1, NULL, NULL, NULL, 0, 0,                                  \
-                "when the new token expires (in the future)"),                                 \
-        KI_FULL("ttl_seconds", "int", 0, ROTP_ROLE_TTL, ROTP_OP_PROVISION, ROTP_OP_PROVISION,  \
-                1, NULL, NULL, NULL, 60, 31536000,                                             \
-                "instead of expires_on: the new token expires this many seconds from now"),    \
-        KI("not_before", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_PROVISION, 0,                   \
+#define TOK_REQUEST_KEYS                                                                           \
+    KI("id", "hex32", 0, ROTP_ROLE_ID, OPS_BY_ID, ROTP_OP_ROLL | ROTP_OP_REVOKE,                   \
+       "the token's id (32 lowercase hex); verify: the token the value must belong to"),           \
+        KI_FULL("allow_self_roll", "bool", 0, ROTP_ROLE_SELF_ROLL, ROTP_OP_ROLL, 0, 0, "0", NULL,  \
+                NULL, 0, 0,                                                                        \
+                "1 lets the management token roll itself (the instance switches to the new "       \
+                "value)"),                                                                         \
+        KI("secret", "token", ROTP_KEY_SECRET, ROTP_ROLE_SECRET_PART, ROTP_OP_VERIFY,              \
+           ROTP_OP_VERIFY, "the token value to check"),                                            \
+        KI("probe_path", "path", 0, ROTP_ROLE_PROBE, ROTP_OP_VERIFY, 0,                            \
+           "a path under the API base to GET with the value as bearer, proving a permission"),     \
+        KI("name", "text", 0, ROTP_ROLE_NAME, ROTP_OP_PROVISION | ROTP_OP_LIST, ROTP_OP_PROVISION, \
+           "provision: the new token's name (1 to 120 characters); list: keep this name only"),    \
+        KI("policies", "json", 0, ROTP_ROLE_NONE, ROTP_OP_PROVISION, ROTP_OP_PROVISION,            \
+           "the token's policies, a non-empty JSON array sent to Cloudflare as given"),            \
+        KI_FULL("expires_on", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_PROVISION, ROTP_OP_PROVISION,  \
+                1, NULL, NULL, NULL, 0, 0, "when the new token expires (in the future)"),          \
+        KI_FULL("ttl_seconds", "int", 0, ROTP_ROLE_TTL, ROTP_OP_PROVISION, ROTP_OP_PROVISION, 1,   \
+                NULL, NULL, NULL, 60, 31536000,                                                    \
+                "instead of expires_on: the new token expires this many seconds from now"),        \
+        KI("not_before", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_PROVISION, 0,                       \
            "when the new token starts to work (before expires_on)")
 
-#define TOK_RESULT_KEYS                                                                        \
-    KR("id", "hex32", 0, ROTP_ROLE_ID,                                                         \
-       OPS_BY_ID | ROTP_OP_PROVISION, "the token's id"),                                       \
-        KR("name", "text", 0, ROTP_ROLE_NAME, ROTP_OP_DESCRIBE | ROTP_OP_PROVISION,            \
-           "the token's name"),                                                                \
-        KR("status", "text", 0, ROTP_ROLE_STATUS,                                              \
-           ROTP_OP_DESCRIBE | ROTP_OP_VERIFY | ROTP_OP_PROVISION,                              \
-           "Cloudflare's status of the token (active, disabled, expired)"),                    \
-        KR("state", "text", 0, ROTP_ROLE_STATE, ROTP_OP_VERIFY | ROTP_OP_REVOKE,               \
-           "the answer of verify or revoke (see the kind's states)"),                          \
-        KR("issued_on", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "when it was issued"), \
-        KR("modified_on", "rfc3339", 0, ROTP_ROLE_MODIFIED, ROTP_OP_DESCRIBE,                  \
-           "when it last changed (a roll changes it)"),                                        \
-        KR("last_used_on", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,                     \
-           "when it was last used"),                                                           \
-        KR("not_before", "rfc3339", 0, ROTP_ROLE_NONE,                                         \
-           ROTP_OP_DESCRIBE | ROTP_OP_VERIFY | ROTP_OP_PROVISION, "start of validity"),        \
-        KR("expires_on", "rfc3339", 0, ROTP_ROLE_EXPIRES,                                      \
-           ROTP_OP_DESCRIBE | ROTP_OP_VERIFY | ROTP_OP_PROVISION, "end of validity"),          \
-        KR("scopes", "text", 0, ROTP_ROLE_PERMISSIONS, ROTP_OP_DESCRIBE,                       \
-           "a readable summary of the token's policies"),                                      \
-        KR("secret", "token", ROTP_KEY_SECRET, ROTP_ROLE_SECRET_PART,                          \
-           ROTP_OP_ROLL | ROTP_OP_PROVISION, "the new token value, shown once"),               \
-        KR("rolled_at", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_ROLL, "when the roll happened"), \
-        KR("probe_status", "int", 0, ROTP_ROLE_NONE, ROTP_OP_VERIFY,                           \
-           "HTTP status of the probe_path request (2xx, 401 or 403; others are errors)"),     \
-        KR("strategy", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "how a roll behaves"),     \
-        KR("operations", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,                          \
-           "comma-separated operations of the kind"),                                          \
-        KR("permission_required", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,                 \
-           "the permission group the management token needs"),                                \
-        KR("kind", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "the request's kind"),         \
-        KR("note", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "how an in-place roll behaves"), \
-        KR("warning", "text", 0, ROTP_ROLE_WARNING, ROTP_OP_VERIFY | ROTP_OP_ROLL,             \
-           "something to tell a human"),                                                       \
-        KR("count", "int", 0, ROTP_ROLE_NONE, ROTP_OP_LIST, "how many tokens are listed"),     \
-        KR("items", "json", 0, ROTP_ROLE_NONE, ROTP_OP_LIST,                                   \
+#define TOK_RESULT_KEYS                                                                            \
+    KR("id", "hex32", 0, ROTP_ROLE_ID, OPS_BY_ID | ROTP_OP_PROVISION, "the token's id"),           \
+        KR("name", "text", 0, ROTP_ROLE_NAME, ROTP_OP_DESCRIBE | ROTP_OP_PROVISION,                \
+           "the token's name"),                                                                    \
+        KR("status", "text", 0, ROTP_ROLE_STATUS,                                                  \
+           ROTP_OP_DESCRIBE | ROTP_OP_VERIFY | ROTP_OP_PROVISION,                                  \
+           "Cloudflare's status of the token (active, disabled, expired)"),                        \
+        KR("state", "text", 0, ROTP_ROLE_STATE, ROTP_OP_VERIFY | ROTP_OP_REVOKE,                   \
+           "the answer of verify or revoke (see the kind's states)"),                              \
+        KR("issued_on", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "when it was issued"),     \
+        KR("modified_on", "rfc3339", 0, ROTP_ROLE_MODIFIED, ROTP_OP_DESCRIBE,                      \
+           "when it last changed (a roll changes it)"),                                            \
+        KR("last_used_on", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,                         \
+           "when it was last used"),                                                               \
+        KR("not_before", "rfc3339", 0, ROTP_ROLE_NONE,                                             \
+           ROTP_OP_DESCRIBE | ROTP_OP_VERIFY | ROTP_OP_PROVISION, "start of validity"),            \
+        KR("expires_on", "rfc3339", 0, ROTP_ROLE_EXPIRES,                                          \
+           ROTP_OP_DESCRIBE | ROTP_OP_VERIFY | ROTP_OP_PROVISION, "end of validity"),              \
+        KR("scopes", "text", 0, ROTP_ROLE_PERMISSIONS, ROTP_OP_DESCRIBE,                           \
+           "a readable summary of the token's policies"),                                          \
+        KR("secret", "token", ROTP_KEY_SECRET, ROTP_ROLE_SECRET_PART,                              \
+           ROTP_OP_ROLL | ROTP_OP_PROVISION, "the new token value, shown once"),                   \
+        KR("rolled_at", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_ROLL, "when the roll happened"),     \
+        KR("probe_status", "int", 0, ROTP_ROLE_NONE, ROTP_OP_VERIFY,                               \
+           "HTTP status of the probe_path request (2xx, 401 or 403; others are errors)"),          \
+        KR("strategy", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "how a roll behaves"),         \
+        KR("operations", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,                              \
+           "comma-separated operations of the kind"),                                              \
+        KR("permission_required", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,                     \
+           "the permission group the management token needs"),                                     \
+        KR("kind", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "the request's kind"),             \
+        KR("note", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "how an in-place roll behaves"),   \
+        KR("warning", "text", 0, ROTP_ROLE_WARNING, ROTP_OP_VERIFY | ROTP_OP_ROLL,                 \
+           "something to tell a human"),                                                           \
+        KR("count", "int", 0, ROTP_ROLE_NONE, ROTP_OP_LIST, "how many tokens are listed"),         \
+        KR("items", "json", 0, ROTP_ROLE_NONE, ROTP_OP_LIST,                                       \
            "a JSON array of {id, name, status, expires_on, modified_on}")
 
 static const rotp_key_info user_request_keys[] = {TOK_REQUEST_KEYS};
 static const rotp_key_info account_request_keys[] = {
-    KI_FULL("account_id", "hex32", 0, ROTP_ROLE_SCOPE, OPS_ALL, OPS_ALL, 0, NULL, account_env,
-            NULL, 0, 0, "the account that owns the token (32 lowercase hex)"),
+    KI_FULL("account_id", "hex32", 0, ROTP_ROLE_SCOPE, OPS_ALL, OPS_ALL, 0, NULL, account_env, NULL,
+            0, 0, "the account that owns the token (32 lowercase hex)"),
     TOK_REQUEST_KEYS,
 };
 static const rotp_key_info tok_result_keys[] = {TOK_RESULT_KEYS};
@@ -1163,22 +1164,21 @@ static const char *const tok_sandbox[] = {
     NULL,
 };
 
-#define TOK_KIND_INFO(kind_, summary_, mgmt_, reqkeys)                                         \
-    {                                                                                          \
-        .struct_size = sizeof(rotp_kind_info), .ops = OPS_ALL, .kind = (kind_),                \
-        .summary = (summary_), .management = (mgmt_), .nrequest_keys = COUNT_OF(reqkeys),     \
-        .nresult_keys = COUNT_OF(tok_result_keys), .request_keys = (reqkeys),                  \
-        .result_keys = tok_result_keys, .nparts = COUNT_OF(tok_parts),                         \
-        .ncompanions = COUNT_OF(tok_companions), .parts = tok_parts,                           \
-        .companions = tok_companions, .nstrategies = COUNT_OF(tok_strategies),                 \
-        .nstates = COUNT_OF(tok_states), .strategies = tok_strategies, .states = tok_states,   \
-        .sandbox = tok_sandbox, .cadence_days = 90, .reserved0 = 0                             \
+#define TOK_KIND_INFO(kind_, summary_, mgmt_, reqkeys)                                             \
+    {                                                                                              \
+        .struct_size = sizeof(rotp_kind_info), .ops = OPS_ALL, .kind = (kind_),                    \
+        .summary = (summary_), .management = (mgmt_), .nrequest_keys = COUNT_OF(reqkeys),          \
+        .nresult_keys = COUNT_OF(tok_result_keys), .request_keys = (reqkeys),                      \
+        .result_keys = tok_result_keys, .nparts = COUNT_OF(tok_parts),                             \
+        .ncompanions = COUNT_OF(tok_companions), .parts = tok_parts, .companions = tok_companions, \
+        .nstrategies = COUNT_OF(tok_strategies), .nstates = COUNT_OF(tok_states),                  \
+        .strategies = tok_strategies, .states = tok_states, .sandbox = tok_sandbox,                \
+        .cadence_days = 90, .reserved0 = 0                                                         \
     }
 
 const rotp_kind_info kind_info_user_token = TOK_KIND_INFO(
     kind_name_user_token, "a user-owned Cloudflare API token (/user/tokens)",
-    "a user API token with API Tokens Write (read operations: API Tokens Read)",
-    user_request_keys);
+    "a user API token with API Tokens Write (read operations: API Tokens Read)", user_request_keys);
 const rotp_kind_info kind_info_account_token = TOK_KIND_INFO(
     kind_name_account_token,
     "an account-owned Cloudflare API token (/accounts/{account_id}/tokens)",

@@ -79,8 +79,9 @@ static void explain(const tk_req *q, int32_t rc, const tk_reply *r, rotp_error *
         break;
     case ROTP_E_NOT_FOUND:
         if (q->object != NULL)
-            rerr_set(err, rc, "%s: %s not found in %s (HTTP %ld, code %d): check the id and the "
-                              "kind",
+            rerr_set(err, rc,
+                     "%s: %s not found in %s (HTTP %ld, code %d): check the id and the "
+                     "kind",
                      q->what, q->object, q->where->place, st, cfcode);
         break;
     case ROTP_E_CREDENTIAL_INVALID:
@@ -91,14 +92,15 @@ static void explain(const tk_req *q, int32_t rc, const tk_reply *r, rotp_error *
                      q->what, st, cfcode, cfmsg);
         break;
     case ROTP_E_RATE_LIMITED:
-        rerr_set(err, rc, "%s: rate limited by Cloudflare (HTTP %ld, code %d): wait %llu ms and "
-                          "retry",
+        rerr_set(err, rc,
+                 "%s: rate limited by Cloudflare (HTTP %ld, code %d): wait %llu ms and "
+                 "retry",
                  q->what, st, cfcode, (unsigned long long)r->resp.retry_after_ms);
         break;
     case ROTP_E_OUTCOME_UNKNOWN:
-        rerr_set(err, rc, "%s: the request was sent and no usable answer came (%s%ld)%s%s",
-                 q->what, st != 0 ? "HTTP " : "no answer, status ", st,
-                 q->recovery != NULL ? ": " : "", q->recovery != NULL ? q->recovery : "");
+        rerr_set(err, rc, "%s: the request was sent and no usable answer came (%s%ld)%s%s", q->what,
+                 st != 0 ? "HTTP " : "no answer, status ", st, q->recovery != NULL ? ": " : "",
+                 q->recovery != NULL ? q->recovery : "");
         break;
     default:
         break;
@@ -350,8 +352,8 @@ int32_t tk_probe_run(cf_inst *inst, const tk_probe *pb, uint32_t *meaning, long 
         rerr_set(err, rc, "%s: probe failed, no answer: %s", pb->what, prev);
     } else {
         rc = probe_answer(pb, &resp, meaning, err);
-        cf_log(inst, ROTP_LOG_INFO, "%s: probe GET %.*s answered HTTP %ld", pb->what, shown,
-               target, resp.status);
+        cf_log(inst, ROTP_LOG_INFO, "%s: probe GET %.*s answered HTTP %ld", pb->what, shown, target,
+               resp.status);
     }
     if (resp.body.data != NULL)
         secret_wipe(resp.body.data, resp.body.cap);
@@ -396,8 +398,9 @@ void tk_ops_text(uint32_t ops, char *buf, size_t cap)
         uint32_t bit;
         const char *name;
     } names[] = {
-        {ROTP_OP_DESCRIBE, "describe"}, {ROTP_OP_ROLL, "roll"},           {ROTP_OP_VERIFY, "verify"},
-        {ROTP_OP_REVOKE, "revoke"},     {ROTP_OP_PROVISION, "provision"}, {ROTP_OP_LIST, "list"},
+        {ROTP_OP_DESCRIBE, "describe"},   {ROTP_OP_ROLL, "roll"},
+        {ROTP_OP_VERIFY, "verify"},       {ROTP_OP_REVOKE, "revoke"},
+        {ROTP_OP_PROVISION, "provision"}, {ROTP_OP_LIST, "list"},
     };
     size_t n = 0;
 

@@ -43,11 +43,13 @@ typedef struct tk_where {
 } tk_where;
 
 /* What a request does, which decides retries and the sent rule. */
-#define TK_READ        0 /* retried on transport failures, 429 and 5xx */
-#define TK_CHANGE      1 /* a state change, sent once on a fresh connection: a lost answer is
-                            OUTCOME_UNKNOWN */
-#define TK_CHANGE_IDEM 2 /* an idempotent state change (DELETE, or setting a value): retried like
-                            a read; a lost answer is the caller's to resolve by looking */
+#define TK_READ 0 /* retried on transport failures, 429 and 5xx */
+#define TK_CHANGE                                                                                  \
+    1 /* a state change, sent once on a fresh connection: a lost answer is                         \
+         OUTCOME_UNKNOWN */
+#define TK_CHANGE_IDEM                                                                             \
+    2 /* an idempotent state change (DELETE, or setting a value): retried like                     \
+         a read; a lost answer is the caller's to resolve by looking */
 
 typedef struct tk_req {
     const char *method;
@@ -111,12 +113,12 @@ int32_t tk_query_add(char *buf, size_t cap, const char *key, const char *value, 
 
 /* A probe: a request made with the credential being verified, whose HTTP status is evidence. */
 typedef struct tk_probe {
-    const char *url;             /* an absolute URL, or NULL with path */
-    const char *path;            /* under api_base */
-    const secret_buf *bearer;    /* Authorization: Bearer, or NULL */
-    const http_header *headers;  /* more headers (e.g. CF-Access-Client-*), or NULL */
+    const char *url;            /* an absolute URL, or NULL with path */
+    const char *path;           /* under api_base */
+    const secret_buf *bearer;   /* Authorization: Bearer, or NULL */
+    const http_header *headers; /* more headers (e.g. CF-Access-Client-*), or NULL */
     size_t nheaders;
-    const char *what;            /* "verify service token <id>" */
+    const char *what; /* "verify service token <id>" */
 } tk_probe;
 
 /* GETs the probe (retried like any read) and turns its status into evidence: *meaning

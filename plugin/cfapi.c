@@ -14,16 +14,16 @@
 static void envelope_init(cf_envelope *env)
 {
     memset(env, 0, sizeof(*env));
-    env->result = env->errors = env->messages = -1;
+    env->result = env->errors = env->messages = JSON_NONE;
     env->page = env->per_page = env->count = env->total_count = env->total_pages = -1;
 }
 
-/* An optional member: absent or null gives -1; otherwise its token. */
+/* An optional member: absent or null gives JSON_NONE; otherwise its token. */
 static int opt_member(const json_doc *d, int obj, const char *key)
 {
     int t = json_get(d, obj, key);
 
-    return t >= 0 && json_is_null(d, t) ? -1 : t;
+    return t >= 0 && json_is_null(d, t) ? JSON_NONE : t;
 }
 
 /* Items of errors[] and error_chain[]: objects whose `code` is an integer and `message` a string
@@ -116,7 +116,7 @@ static int read_first_error(cf_envelope *env)
     if (t >= 0)
         rc = append_cut(d, t, env->error_message, sizeof(env->error_message));
     ch = opt_member(d, e0, "error_chain");
-    c0 = ch >= 0 ? json_at(d, ch, 0) : -1;
+    c0 = ch >= 0 ? json_at(d, ch, 0) : JSON_NONE;
     if (rc != JSON_OK || c0 < 0)
         return rc;
     t = opt_member(d, c0, "code");

@@ -29,9 +29,10 @@ typedef struct json_doc {
 } json_doc;
 
 /* Status codes of this module (the numbers are part of its contract: cfemu compares them). */
-#define JSON_OK      0
-#define JSON_ENOMEM  (-1) /* an allocation failed */
-#define JSON_EINVAL  (-2) /* malformed, truncated, trailing garbage, NUL byte, too large; or the
+#define JSON_OK     0
+#define JSON_ENOMEM (-1) /* an allocation failed */
+#define JSON_EINVAL                                                                                \
+    (-2)                  /* malformed, truncated, trailing garbage, NUL byte, too large; or the   \
                              token is not of the type asked for */
 #define JSON_EDUPKEY (-3) /* an object has the same key twice */
 #define JSON_ESPACE  (-4) /* the value does not fit the caller's buffer */

@@ -307,12 +307,13 @@ static bool key_taken(const rotp_key_info *k, uint32_t op)
 
 static bool key_required(const rotp_key_info *k, uint32_t op)
 {
-    return op == 0 ? (k->required_ops & ROTP_KEY_REQUIRED_CONFIG) != 0 : (k->required_ops & op) != 0;
+    return op == 0 ? (k->required_ops & ROTP_KEY_REQUIRED_CONFIG) != 0
+                   : (k->required_ops & op) != 0;
 }
 
 /* "id, name, ..." : the keys op takes, for messages. */
-static void taken_list(const rotp_key_info *keys, uint32_t nkeys, uint32_t op,
-                       const char *implicit, char *buf, size_t cap)
+static void taken_list(const rotp_key_info *keys, uint32_t nkeys, uint32_t op, const char *implicit,
+                       char *buf, size_t cap)
 {
     size_t n = (size_t)snprintf(buf, cap, "%s", implicit != NULL ? implicit : "");
 
@@ -337,9 +338,8 @@ static int32_t check_each(const preq *r, const char *implicit, const char *what,
             continue;
         if (k == NULL || !key_taken(k, r->op)) {
             taken_list(r->keys, r->nkeys, r->op, implicit, list, sizeof(list));
-            return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
-                            "%s: unknown key \"%s\" (%s takes: %s)", what, it->key,
-                            r->op == 0 ? "it" : "this operation", list);
+            return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: unknown key \"%s\" (%s takes: %s)",
+                            what, it->key, r->op == 0 ? "it" : "this operation", list);
         }
         if (!params_format_ok(k->format, v, (size_t)it->value_len, k->min_value, k->max_value,
                               k->choices)) {
@@ -368,8 +368,7 @@ static int32_t check_group(const preq *r, uint32_t first, const char *what, rotp
         present += preq_has(r, o->key) ? 1u : 0u;
         required = required || key_required(o, r->op);
         if (n < sizeof(names))
-            n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n > 0 ? ", " : "",
-                                  o->key);
+            n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n > 0 ? ", " : "", o->key);
     }
     if (present > 1)
         return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: give only one of %s", what, names);

@@ -23,7 +23,8 @@
  * keys are allowed is preq_check()'s business. `what` names the array in messages ("request",
  * "config"). ROTP_E_OK or INVALID_ARGUMENT. */
 int32_t params_check(const rotp_params *p, const char *what, rotp_error *err);
-/* The value of key (not NUL-terminated; *len set), or NULL when absent. Call params_check() first. */
+/* The value of key (not NUL-terminated; *len set), or NULL when absent. Call params_check() first.
+ */
 const char *params_get(const rotp_params *p, const char *key, size_t *len);
 /* The param itself (for its flags), or NULL. */
 const rotp_param *params_find(const rotp_params *p, const char *key);

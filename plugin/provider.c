@@ -88,21 +88,21 @@ static const rotp_key_info config_key_info[] = {
     KI_FULL("api_token", "token", ROTP_KEY_SECRET, ROTP_ROLE_MANAGEMENT, 0,
             ROTP_KEY_REQUIRED_CONFIG, 0, NULL, mgmt_env, NULL, 0, 0,
             "the management token that calls Cloudflare (never echoed)"),
-    KI_FULL("api_base", "url", 0, ROTP_ROLE_ENDPOINT, 0, 0, 0, DEFAULT_API_BASE, api_base_env,
-            NULL, 0, 0,
+    KI_FULL("api_base", "url", 0, ROTP_ROLE_ENDPOINT, 0, 0, 0, DEFAULT_API_BASE, api_base_env, NULL,
+            0, 0,
             "API base URL; https:// only, http:// only to loopback with allow_insecure_loopback"),
     KI("ca_file", "path", 0, ROTP_ROLE_CA_FILE, 0, 0,
        "a PEM bundle to verify the server with (default: the system store)"),
-    KI_FULL("allow_insecure_loopback", "bool", 0, ROTP_ROLE_INSECURE_LOOPBACK, 0, 0, 0, "0",
-            NULL, NULL, 0, 0, "1 permits plain http:// to 127.0.0.1, ::1 or localhost only"),
+    KI_FULL("allow_insecure_loopback", "bool", 0, ROTP_ROLE_INSECURE_LOOPBACK, 0, 0, 0, "0", NULL,
+            NULL, 0, 0, "1 permits plain http:// to 127.0.0.1, ::1 or localhost only"),
     KI_FULL("timeout_ms", "int", 0, ROTP_ROLE_TIMEOUT, 0, 0, 0, "30000", NULL, NULL, 100, 600000,
             "total time of one call, retries included, in milliseconds"),
     KI_FULL("connect_timeout_ms", "int", 0, ROTP_ROLE_NONE, 0, 0, 0, "10000", NULL, NULL, 100,
             600000, "connect timeout in milliseconds (capped at timeout_ms)"),
     KI_FULL("max_retries", "int", 0, ROTP_ROLE_NONE, 0, 0, 0, "3", NULL, NULL, 0, 10,
             "extra attempts for idempotent requests"),
-    KI_FULL("user_agent", "text", 0, ROTP_ROLE_NONE, 0, 0, 0, DEFAULT_USER_AGENT, NULL, NULL, 0,
-            0, "HTTP User-Agent (no CR/LF, at most 256 bytes)"),
+    KI_FULL("user_agent", "text", 0, ROTP_ROLE_NONE, 0, 0, 0, DEFAULT_USER_AGENT, NULL, NULL, 0, 0,
+            "HTTP User-Agent (no CR/LF, at most 256 bytes)"),
 };
 
 enum op_id { OP_DESCRIBE, OP_ROLL, OP_VERIFY, OP_REVOKE, OP_PROVISION, OP_LIST };
@@ -486,8 +486,8 @@ static int32_t dispatch(enum op_id op, rotp_instance *inst, const rotp_params *r
     rc = sent_rule(inst, rc, err);
     cf_inst_change_reset(inst);
     if (rc != ROTP_E_OK)
-        plog_write(&inst->log, ROTP_LOG_DEBUG, "%s %s: failed with %s", op_names[op],
-                   a->info->kind, rerr_name(rc));
+        plog_write(&inst->log, ROTP_LOG_DEBUG, "%s %s: failed with %s", op_names[op], a->info->kind,
+                   rerr_name(rc));
     return rc;
 }
 

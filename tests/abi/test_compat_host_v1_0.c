@@ -43,8 +43,8 @@ static int32_t call(rotp_op_fn fn, const char *const *want, char out[][VAL_MAX],
     for (const char *k = va_arg(ap, const char *); k != NULL; k = va_arg(ap, const char *)) {
         const char *v = va_arg(ap, const char *);
         uint32_t secret = strcmp(k, "secret") == 0 || strcmp(k, "client_secret") == 0;
-        items[req.count++] = (rotp_param){sizeof(rotp_param), secret ? ROTP_PARAM_SECRET : 0, k,
-                                          v, strlen(v)};
+        items[req.count++] =
+            (rotp_param){sizeof(rotp_param), secret ? ROTP_PARAM_SECRET : 0, k, v, strlen(v)};
     }
     va_end(ap);
     memset(&err, 0, sizeof(err));
@@ -132,12 +132,12 @@ static void test_a_user_token_rotation(void **state)
     (void)state;
     compat_cred(&g_fx, "CFEMU_TOKEN_PAGES_DEPLOY_ID", id, sizeof(id));
     compat_cred(&g_fx, "CFEMU_TOKEN_PAGES_DEPLOY_VALUE", old, sizeof(old));
-    assert_int_equal(call(g_p->describe, state_key, out, "kind", "cloudflare.user_token", "id",
-                          id, NULL),
-                     ROTP_E_OK);
-    assert_int_equal(call(g_p->roll, roll_keys, out, "kind", "cloudflare.user_token", "id", id,
-                          NULL),
-                     ROTP_E_OK);
+    assert_int_equal(
+        call(g_p->describe, state_key, out, "kind", "cloudflare.user_token", "id", id, NULL),
+        ROTP_E_OK);
+    assert_int_equal(
+        call(g_p->roll, roll_keys, out, "kind", "cloudflare.user_token", "id", id, NULL),
+        ROTP_E_OK);
     assert_string_equal(out[1], id);
     assert_true(strlen(out[0]) > 40);
     {
@@ -149,13 +149,13 @@ static void test_a_user_token_rotation(void **state)
         assert_string_equal(out[0], "active");
         memset(fresh, 0, sizeof(fresh));
     }
-    assert_int_equal(call(g_p->verify, state_key, out, "kind", "cloudflare.user_token", "secret",
-                          old, NULL),
-                     ROTP_E_OK);
+    assert_int_equal(
+        call(g_p->verify, state_key, out, "kind", "cloudflare.user_token", "secret", old, NULL),
+        ROTP_E_OK);
     assert_string_equal(out[0], "invalid");
-    assert_int_equal(call(g_p->revoke, state_key, out, "kind", "cloudflare.user_token", "id", id,
-                          NULL),
-                     ROTP_E_OK);
+    assert_int_equal(
+        call(g_p->revoke, state_key, out, "kind", "cloudflare.user_token", "id", id, NULL),
+        ROTP_E_OK);
     assert_string_equal(out[0], "revoked");
 }
 

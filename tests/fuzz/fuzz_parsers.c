@@ -98,9 +98,9 @@ static void fuzz_params(const char *s, size_t n)
             klen = 64;
         memcpy(keys[req.count], p, klen);
         keys[req.count][klen] = '\0';
-        items[req.count] = (rotp_param){sizeof(rotp_param), 0, keys[req.count],
-                                        eq != NULL ? eq + 1 : "",
-                                        eq != NULL ? (uint64_t)(line_end - eq - 1) : 0};
+        items[req.count] =
+            (rotp_param){sizeof(rotp_param), 0, keys[req.count], eq != NULL ? eq + 1 : "",
+                         eq != NULL ? (uint64_t)(line_end - eq - 1) : 0};
         req.count++;
         p = line_end + 1;
     }
@@ -112,8 +112,8 @@ static void fuzz_params(const char *s, size_t n)
         for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++) {
             preq r;
 
-            if (preq_check(&r, &req, ki->request_keys, ki->nrequest_keys, ops[o], "kind",
-                           "request", &err) != ROTP_E_OK)
+            if (preq_check(&r, &req, ki->request_keys, ki->nrequest_keys, ops[o], "kind", "request",
+                           &err) != ROTP_E_OK)
                 continue;
             for (uint32_t i = 0; i < req.count; i++) {
                 const rotp_key_info *info = preq_info(&r, items[i].key);

@@ -113,8 +113,8 @@ uint32_t pt_op_bit(const char *op)
     static const struct {
         const char *name;
         uint32_t bit;
-    } ops[] = {{"describe", ROTP_OP_DESCRIBE}, {"roll", ROTP_OP_ROLL},
-               {"verify", ROTP_OP_VERIFY},     {"revoke", ROTP_OP_REVOKE},
+    } ops[] = {{"describe", ROTP_OP_DESCRIBE},   {"roll", ROTP_OP_ROLL},
+               {"verify", ROTP_OP_VERIFY},       {"revoke", ROTP_OP_REVOKE},
                {"provision", ROTP_OP_PROVISION}, {"list", ROTP_OP_LIST}};
 
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
@@ -194,9 +194,9 @@ pt_out pt_callv(rotp_instance *inst, const char *op, const char *kind, const cha
     if (kind != NULL)
         items[req.count++] = (rotp_param){sizeof(rotp_param), 0, "kind", kind, strlen(kind)};
     for (size_t i = 0; kv[i] != NULL && kv[i + 1] != NULL; i += 2)
-        items[req.count++] = (rotp_param){sizeof(rotp_param),
-                                          key_secret(kind, kv[i]) ? ROTP_PARAM_SECRET : 0, kv[i],
-                                          kv[i + 1], strlen(kv[i + 1])};
+        items[req.count++] =
+            (rotp_param){sizeof(rotp_param), key_secret(kind, kv[i]) ? ROTP_PARAM_SECRET : 0, kv[i],
+                         kv[i + 1], strlen(kv[i + 1])};
     memset(&res, 0, sizeof(res));
     res.struct_size = sizeof(res);
     o.err.struct_size = sizeof(o.err);

@@ -113,23 +113,23 @@ int pt_state_count_named(pt_env *e, const char *prefix);
 #define PT_T_ST_OVLAP 3 /* a fresh service token rotated once: its overlap is open */
 
 /* What a variant changes. */
-#define PT_C_READ      0 /* nothing */
-#define PT_C_ROLL      1 /* API token value in place */
-#define PT_C_ROTATE    2 /* service token secret (rotate) */
-#define PT_C_CREATE    3 /* a new token or service token (provision, create-swap-delete) */
-#define PT_C_DELETE    4 /* the target disappears */
-#define PT_C_ENDOVLAP  5 /* the target's previous secret ends */
+#define PT_C_READ     0 /* nothing */
+#define PT_C_ROLL     1 /* API token value in place */
+#define PT_C_ROTATE   2 /* service token secret (rotate) */
+#define PT_C_CREATE   3 /* a new token or service token (provision, create-swap-delete) */
+#define PT_C_DELETE   4 /* the target disappears */
+#define PT_C_ENDOVLAP 5 /* the target's previous secret ends */
 
 typedef struct pt_variant {
     const char *name;
     const char *kind;
     const char *op;
-    bool zone;  /* service tokens: zone level */
-    int target; /* PT_T_* */
-    int change; /* PT_C_* */
-    const char *strategy; /* service tokens: roll/revoke strategy, or NULL */
-    bool probe;           /* verify with probe_path / probe_url */
-    bool by_client;       /* service-token verify without id */
+    bool zone;               /* service tokens: zone level */
+    int target;              /* PT_T_* */
+    int change;              /* PT_C_* */
+    const char *strategy;    /* service tokens: roll/revoke strategy, or NULL */
+    bool probe;              /* verify with probe_path / probe_url */
+    bool by_client;          /* service-token verify without id */
     const char *requests[4]; /* "METHOD glob" of each request it makes, NULL-terminated */
 } pt_variant;
 

@@ -15,6 +15,8 @@
 #define AST  "cloudflare.access_service_token"
 #define ID32 "????????????????????????????????"
 
+/* One variant per entry reads better than one field per line. */
+/* clang-format off */
 const pt_variant pt_variants[] = {
     {"user describe", USER, "describe", false, PT_T_TOKEN, PT_C_READ, NULL, false, false,
      {"GET */user/tokens/" ID32, NULL}},
@@ -78,6 +80,7 @@ const pt_variant pt_variants[] = {
     {"zone st list", AST, "list", true, PT_T_ST, PT_C_READ, NULL, false, false,
      {"GET */zones/*/access/service_tokens", NULL}},
 };
+/* clang-format on */
 const size_t pt_nvariants = sizeof(pt_variants) / sizeof(pt_variants[0]);
 
 /* ---------------------------------------------------------------------------------------------
@@ -374,8 +377,7 @@ static void check_new_secret(pt_env *e, rotp_instance *ci, const pt_variant *v, 
         return;
     if (secret == NULL)
         fail_msg("%s: OK without the new secret", w);
-    verify_state(e, ci, v, pt_get(o, "id"), pt_get(o, "client_id"), secret, state,
-                 sizeof(state));
+    verify_state(e, ci, v, pt_get(o, "id"), pt_get(o, "client_id"), secret, state, sizeof(state));
     if (strcmp(state, "active") != 0)
         fail_msg("%s: the new secret verifies %s", w, state);
 }

@@ -20,9 +20,9 @@
 static pt_env g_env;
 static const char *const cfemu_args[] = {"--rate-limit", "1000000/300", NULL};
 
-static const char *const known_formats[] = {"text", "hex32", "uuid", "int", "bool", "rfc3339",
-                                            "duration", "url", "path", "json", "token", "enum",
-                                            NULL};
+static const char *const known_formats[] = {"text",    "hex32",    "uuid", "int",  "bool",
+                                            "rfc3339", "duration", "url",  "path", "json",
+                                            "token",   "enum",     NULL};
 
 /* ---------------------------------------------------------------------------------------------
  * 1. The tables
@@ -66,8 +66,8 @@ static void check_keys(const char *what, const rotp_key_info *keys, uint32_t n, 
         if ((strcmp(k->format, "enum") == 0) != (k->choices != NULL))
             fail_msg("%s: %s: choices go with format enum", what, k->key);
         if (k->default_value != NULL &&
-            !params_format_ok(k->format, k->default_value, strlen(k->default_value),
-                              k->min_value, k->max_value, k->choices))
+            !params_format_ok(k->format, k->default_value, strlen(k->default_value), k->min_value,
+                              k->max_value, k->choices))
             fail_msg("%s: %s: the default is not a valid value", what, k->key);
         for (size_t e = 0; k->env != NULL && e < 8 && k->env[e] != NULL; e++)
             assert_true(k->env[e][0] != '\0');
@@ -116,8 +116,8 @@ static void fill_placeholders(const char *in, char *out, size_t cap)
     for (const char *p = in; *p != '\0' && n + 40 < cap; p++) {
         const char *close = *p == '{' ? strchr(p, '}') : NULL;
 
-        if (close != NULL && close - p > 1 && strspn(p + 1, "abcdefghijklmnopqrstuvwxyz_") ==
-                                                  (size_t)(close - p - 1)) {
+        if (close != NULL && close - p > 1 &&
+            strspn(p + 1, "abcdefghijklmnopqrstuvwxyz_") == (size_t)(close - p - 1)) {
             n += (size_t)snprintf(out + n, cap - n, "023e105f4ecef8ad9ca31a8372d0c353");
             p = close;
         } else {
@@ -143,8 +143,7 @@ static void check_sandbox(const rotp_kind_info *ki)
             char ph[64];
             size_t len = strcspn(p + 1, "}");
             snprintf(ph, sizeof(ph), "%.*s", (int)len, p + 1);
-            if (strspn(ph, "abcdefghijklmnopqrstuvwxyz_") == len && len > 0 &&
-                !provider_key(ph))
+            if (strspn(ph, "abcdefghijklmnopqrstuvwxyz_") == len && len > 0 && !provider_key(ph))
                 fail_msg("%s: sandbox placeholder {%s} names no request key of the provider",
                          ki->kind, ph);
         }
@@ -169,8 +168,7 @@ static void check_parts_and_companions(const rotp_kind_info *ki)
         primary += (p->flags & ROTP_PART_PRIMARY) != 0;
         if (res == NULL || !(res->ops & (ROTP_OP_ROLL | ROTP_OP_PROVISION)) || req == NULL ||
             !(req->ops & ROTP_OP_VERIFY) || req->role != ROTP_ROLE_SECRET_PART)
-            fail_msg("%s: part %s is not a roll result and a verify request key", ki->kind,
-                     p->key);
+            fail_msg("%s: part %s is not a roll result and a verify request key", ki->kind, p->key);
         if (secret != ((res->flags & ROTP_KEY_SECRET) != 0) ||
             secret != ((req->flags & ROTP_KEY_SECRET) != 0))
             fail_msg("%s: part %s: its SECRET flag disagrees with its keys", ki->kind, p->key);
@@ -285,8 +283,8 @@ static const char *sample(const rotp_key_info *k)
     static char num[32];
 
     if (strcmp(k->format, "int") == 0) {
-        snprintf(num, sizeof(num), "%lld", (long long)(k->min_value < k->max_value ? k->min_value
-                                                                                    : 1));
+        snprintf(num, sizeof(num), "%lld",
+                 (long long)(k->min_value < k->max_value ? k->min_value : 1));
         return num;
     }
     if (strcmp(k->format, "enum") == 0)
@@ -326,8 +324,8 @@ static size_t build(const rotp_kind_info *ki, uint32_t op, bool all, const char 
         const rotp_key_info *k = &ki->request_keys[i];
         bool pick = (k->ops & op) && (all || (k->required_ops & op));
         bool is_alt = alt != NULL && strcmp(k->key, alt) == 0;
-        const rotp_key_info *a = alt != NULL ? find_key(ki->request_keys, ki->nrequest_keys, alt)
-                                             : NULL;
+        const rotp_key_info *a =
+            alt != NULL ? find_key(ki->request_keys, ki->nrequest_keys, alt) : NULL;
 
         if (k->one_of != 0 && a != NULL && a->one_of == k->one_of)
             pick = is_alt;
@@ -349,8 +347,8 @@ static pt_out run(rotp_instance *inst, const char *kind, const char *op, const c
     return pt_callv(inst, op, kind, kv);
 }
 
-static void expect_accepted(rotp_instance *inst, const char *kind, const char *op,
-                            const char **kv, const char *what)
+static void expect_accepted(rotp_instance *inst, const char *kind, const char *op, const char **kv,
+                            const char *what)
 {
     pt_out o = run(inst, kind, op, kv);
 
@@ -359,14 +357,14 @@ static void expect_accepted(rotp_instance *inst, const char *kind, const char *o
     pt_free(&o);
 }
 
-static void expect_refused(rotp_instance *inst, const char *kind, const char *op,
-                           const char **kv, const char *key, const char *what)
+static void expect_refused(rotp_instance *inst, const char *kind, const char *op, const char **kv,
+                           const char *key, const char *what)
 {
     pt_out o = run(inst, kind, op, kv);
 
     if (o.rc != ROTP_E_INVALID_ARGUMENT || strstr(o.err.message, key) == NULL)
-        fail_msg("%s %s (%s): code %d, not INVALID_ARGUMENT naming %s: %s", kind, op, what,
-                 o.rc, key, o.err.message);
+        fail_msg("%s %s (%s): code %d, not INVALID_ARGUMENT naming %s: %s", kind, op, what, o.rc,
+                 key, o.err.message);
     pt_free(&o);
 }
 
@@ -399,8 +397,8 @@ static size_t vocabulary(const char **out, size_t cap)
     return n;
 }
 
-static void check_op(rotp_instance *inst, const rotp_kind_info *ki, uint32_t op,
-                     const char *opname, const char *const *vocab)
+static void check_op(rotp_instance *inst, const rotp_kind_info *ki, uint32_t op, const char *opname,
+                     const char *const *vocab)
 {
     const char *kv[PT_MAX_ITEMS];
     size_t n;

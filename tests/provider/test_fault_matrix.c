@@ -19,10 +19,10 @@
 
 #include "pt.h"
 
-#define FM_TIMEOUT_MS 300 /* a call's whole budget, retries included */
-#define FM_DELAY_LONG 500 /* past the budget */
-#define FM_DELAY_SHORT 30 /* well within it */
-#define FM_PERSISTENT 20  /* "persistent": more hits than any retry loop makes */
+#define FM_TIMEOUT_MS  300 /* a call's whole budget, retries included */
+#define FM_DELAY_LONG  500 /* past the budget */
+#define FM_DELAY_SHORT 30  /* well within it */
+#define FM_PERSISTENT  20  /* "persistent": more hits than any retry loop makes */
 
 typedef struct fm_fault {
     const char *kind;
@@ -31,17 +31,10 @@ typedef struct fm_fault {
 } fm_fault;
 
 static const fm_fault faults[] = {
-    {"status", 500, 0},
-    {"status", 503, 0},
-    {"reset_before", 0, 0},
-    {"reset_after", 0, 0},
-    {"delay", 0, FM_DELAY_LONG},
-    {"delay", 0, FM_DELAY_SHORT},
-    {"truncate", 0, 0},
-    {"malformed_json", 0, 0},
-    {"oversize", 0, 0},
-    {"wrong_content_type", 0, 0},
-    {"rate_limit", 0, 0},
+    {"status", 500, 0},           {"status", 503, 0},          {"reset_before", 0, 0},
+    {"reset_after", 0, 0},        {"delay", 0, FM_DELAY_LONG}, {"delay", 0, FM_DELAY_SHORT},
+    {"truncate", 0, 0},           {"malformed_json", 0, 0},    {"oversize", 0, 0},
+    {"wrong_content_type", 0, 0}, {"rate_limit", 0, 0},
 };
 #define NFAULTS (sizeof(faults) / sizeof(faults[0]))
 

@@ -21,12 +21,12 @@ static pt_env g_env;
 static void make_target(rotp_instance *inst, const char *kind, const char *name,
                         const char *policies_json, char id[40])
 {
-    pt_out o = strcmp(kind, ACCT) == 0
-                   ? pt_call(inst, "provision", kind, "account_id",
-                             pt_cred(&g_env, "CFEMU_ACCOUNT_ID"), "name", name, "policies",
-                             policies_json, "ttl_seconds", "3600", NULL)
-                   : pt_call(inst, "provision", kind, "name", name, "policies", policies_json,
-                             "ttl_seconds", "3600", NULL);
+    pt_out o =
+        strcmp(kind, ACCT) == 0
+            ? pt_call(inst, "provision", kind, "account_id", pt_cred(&g_env, "CFEMU_ACCOUNT_ID"),
+                      "name", name, "policies", policies_json, "ttl_seconds", "3600", NULL)
+            : pt_call(inst, "provision", kind, "name", name, "policies", policies_json,
+                      "ttl_seconds", "3600", NULL);
 
     pt_expect_ok(&o, "provision a target");
     snprintf(id, 40, "%s", pt_get(&o, "id"));
@@ -102,8 +102,8 @@ static void test_account_roll_with_account_management_token(void **state)
     snprintf(res, sizeof(res), "com.cloudflare.api.account.%s",
              pt_cred(&g_env, "CFEMU_ACCOUNT_ID"));
     policy("Account API Tokens Write", res, pol, sizeof(pol));
-    o = pt_call(mgmt, "provision", ACCT, "account_id", pt_cred(&g_env, "CFEMU_ACCOUNT_ID"),
-                "name", "count-mgmt", "policies", pol, "ttl_seconds", "3600", NULL);
+    o = pt_call(mgmt, "provision", ACCT, "account_id", pt_cred(&g_env, "CFEMU_ACCOUNT_ID"), "name",
+                "count-mgmt", "policies", pol, "ttl_seconds", "3600", NULL);
     pt_expect_ok(&o, "provision an account-owned management token");
     snprintf(value, sizeof(value), "%s", pt_get(&o, "secret"));
     pt_free(&o);

@@ -173,8 +173,8 @@ static void a_config_takes_every_key_and_marks_required_ones(void **state)
     static const rotp_key_info cfg[] = {
         KI("token", "token", ROTP_KEY_SECRET, ROTP_ROLE_MANAGEMENT, 0, ROTP_KEY_REQUIRED_CONFIG,
            "t"),
-        KI_FULL("base", "url", 0, ROTP_ROLE_ENDPOINT, 0, 0, 0, "https://x.test/v4", NULL, NULL,
-                0, 0, "b"),
+        KI_FULL("base", "url", 0, ROTP_ROLE_ENDPOINT, 0, 0, 0, "https://x.test/v4", NULL, NULL, 0,
+                0, "b"),
     };
     const rotp_param ok[] = {P("token", "abc"), P("base", "http://127.0.0.1:1/v4")};
     const rotp_param no_token[] = {P("base", "https://y.test")};
@@ -193,12 +193,10 @@ static void a_config_takes_every_key_and_marks_required_ones(void **state)
     p = wrap(ok, 2);
     assert_int_equal(preq_check(&r, &p, cfg, 2, 0, NULL, "config", &err), ROTP_E_OK);
     p = wrap(no_token, 1);
-    assert_int_equal(preq_check(&r, &p, cfg, 2, 0, NULL, "config", &err),
-                     ROTP_E_INVALID_ARGUMENT);
+    assert_int_equal(preq_check(&r, &p, cfg, 2, 0, NULL, "config", &err), ROTP_E_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "missing token"));
     p = wrap(bad_url, 2);
-    assert_int_equal(preq_check(&r, &p, cfg, 2, 0, NULL, "config", &err),
-                     ROTP_E_INVALID_ARGUMENT);
+    assert_int_equal(preq_check(&r, &p, cfg, 2, 0, NULL, "config", &err), ROTP_E_INVALID_ARGUMENT);
 }
 
 static void malformed_arrays_are_invalid_arguments(void **state)
