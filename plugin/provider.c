@@ -2,8 +2,10 @@
  * instances (open/close) and the dispatch of each operation to the adapter of the request's kind.
  *
  * Version negotiation: the host passes its ROTP_ABI_MINOR; the provider serves
- * min(host_minor, ROTP_ABI_MINOR). For ABI 1.0 nothing depends on it, because every struct the
- * host hands over is read through its own struct_size, so any host minor is accepted.
+ * min(host_minor, ROTP_ABI_MINOR) with one table: every struct the host hands over is read
+ * through its own struct_size, and a 1.0 host never reads the 1.1 fields appended after
+ * strerror (the self-description: config_key_info here, the kinds' tables in adapters/), so any
+ * host minor is accepted. Requests and configs are checked against those same tables.
  *
  * libcurl: curl_global_init() is called by every open() and balanced by curl_global_cleanup()
  * in close(). On a libcurl built with CURL_VERSION_THREADSAFE (7.84+ with the default threaded
@@ -316,7 +318,7 @@ static int32_t read_config(rotp_instance *inst, const rotp_params *config, rotp_
     hc.timeout_ms = inst->timeout_ms;
     hc.connect_timeout_ms = inst->connect_timeout_ms;
     hc.max_retries = inst->max_retries;
-    hc.user_agent = user_agent;
+    hc.user_agent = user_agent[0] != '\0' ? user_agent : DEFAULT_USER_AGENT;
     rc = http_client_new(&hc, &inst->log, &inst->http, err);
 
 out_free:

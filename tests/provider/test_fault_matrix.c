@@ -3,9 +3,9 @@
  * repeat, persistently: the code the provider reports must match what cfemu did (issue 14,
  * ABI.md section 8).
  *
- * For each cell: a fresh target (made with a clean instance), the fault queued on one request,
- * the operation run by an instance with a short timeout (FM_TIMEOUT_MS, one retry), the fault
- * cleared, then cfemu's state asked whether the change was applied, and pt_check_truthful():
+ * For each cell: a target (made with a clean instance; a new one once a change used it up), the
+ * fault queued on one request, the operation run by an instance with a short timeout
+ * (FM_TIMEOUT_MS, one retry), the fault cleared, then cfemu's state asked whether the change was applied, and pt_check_truthful():
  * OK only when applied, with a result the kind describes and a new secret that works (no new
  * secret is lost: it is returned, or the code says OUTCOME_UNKNOWN with REQUEST_SENT so the host
  * rolls forward); any other failure only when nothing was applied; verify never claims a state
@@ -54,8 +54,9 @@ typedef struct tally {
     int cells, ok, unknown, other, applied;
 } tally;
 
-/* One cell: variant v, its request r, fault f, `count` hits. */
-static void run_cell(const pt_variant *v, const char *request, const fm_fault *f, int count,
+/* One cell: variant v, its request r, fault f, `count` hits. Returns whether the change was
+ * applied (the target is then used up). */
+static bool run_cell(const pt_variant *v, const char *request, const fm_fault *f, int count,
                      rotp_instance *ci, pt_target *t, const char *tag, tally *ty)
 {
     char method[16], glob[200], where[400];
@@ -79,18 +80,17 @@ static void run_cell(const pt_variant *v, const char *request, const fm_fault *f
     ty->other += o.rc != ROTP_E_OK && o.rc != ROTP_E_OUTCOME_UNKNOWN;
     ty->applied += applied;
     pt_free(&o);
+    return applied;
 }
 
+/* Every cell of a variant. A target serves cell after cell until a change uses it up. */
 static void run_variant(const pt_variant *v, rotp_instance *ci, int *serial)
 {
-    bool reuse = v->change == PT_C_READ; /* reads leave their target as it was */
     pt_target t;
     tally ty = {0};
     char tag[16];
+    bool have = false;
 
-    snprintf(tag, sizeof(tag), "c%05d", (*serial)++);
-    if (reuse)
-        pt_setup(&g_env, ci, v, tag, &t);
     for (size_t r = 0; v->requests[r] != NULL; r++) {
         for (size_t f = 0; f < NFAULTS; f++) {
             for (int pass = 0; pass < 2; pass++) {
@@ -98,17 +98,19 @@ static void run_variant(const pt_variant *v, rotp_instance *ci, int *serial)
 
                 if (pass == 1 && (!repeatable(v->requests[r]) || faults[f].delay_ms > 0))
                     continue;
-                if (!reuse) {
+                if (!have) {
                     snprintf(tag, sizeof(tag), "c%05d", (*serial)++);
                     pt_setup(&g_env, ci, v, tag, &t);
+                    have = true;
                 }
-                run_cell(v, v->requests[r], &faults[f], count, ci, &t, tag, &ty);
-                if (!reuse)
+                if (run_cell(v, v->requests[r], &faults[f], count, ci, &t, tag, &ty)) {
                     pt_cleanup(&g_env, ci, v, &t, tag);
+                    have = false;
+                }
             }
         }
     }
-    if (reuse)
+    if (have)
         pt_cleanup(&g_env, ci, v, &t, tag);
     print_message("%-30s %3d cells: OK %3d, OUTCOME_UNKNOWN %3d, other errors %3d; applied %3d\n",
                   v->name, ty.cells, ty.ok, ty.unknown, ty.other, ty.applied);
