@@ -6,10 +6,11 @@
  * For each cell: a target (made with a clean instance; a new one once a change used it up), the
  * fault queued on one request, the operation run by an instance with a short timeout
  * (FM_TIMEOUT_MS, one retry), the fault cleared, then cfemu's state asked whether the change was
- * applied, and pt_check_truthful(): OK only when applied, with a result the kind describes and a new secret that works (no new
- * secret is lost: it is returned, or the code says OUTCOME_UNKNOWN with REQUEST_SENT so the host
- * rolls forward); any other failure only when nothing was applied; verify never claims a state
- * without an answer. A variant whose cells never fail means the faults missed: that fails too.
+ * applied, and pt_check_truthful(): OK only when applied, with a result the kind describes and a
+ * new secret that works (no new secret is lost: it is returned, or the code says
+ * OUTCOME_UNKNOWN with REQUEST_SENT so the host rolls forward); any other failure only when
+ * nothing was applied; verify never claims a state without an answer. A variant whose cells
+ * never fail means the faults missed: that fails too.
  *
  * Usage: test_fault_matrix GROUP (user, account, st, zone): the variants whose name starts with
  * GROUP, so CTest runs the groups in parallel. */
