@@ -55,6 +55,23 @@ static void needed(const tk_req *q, char *buf, size_t cap)
         snprintf(buf, cap, "'%s'", w->write_perm);
 }
 
+/* A change sent without a usable answer: what to do first, then why (the transport's or
+ * cf_call()'s reason, without its repeated `what: ` prefix). */
+static void outcome_unknown(const tk_req *q, rotp_error *err)
+{
+    char prev[ROTP_ERROR_MESSAGE_MAX];
+    size_t wl = strlen(q->what);
+    const char *why = prev;
+
+    memcpy(prev, err->message, sizeof(prev));
+    prev[sizeof(prev) - 1] = '\0';
+    if (strncmp(prev, q->what, wl) == 0 && strncmp(prev + wl, ": ", 2) == 0)
+        why = prev + wl + 2;
+    rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
+             "%s: the request was sent and no usable answer came%s%s (%s)", q->what,
+             q->recovery != NULL ? "; " : "", q->recovery != NULL ? q->recovery : "", why);
+}
+
 /* Rewrites the message of a failed call so that it says what to do; cf_call() set the HTTP
  * fields and flags. */
 static void explain(const tk_req *q, int32_t rc, const tk_reply *r, rotp_error *err)
@@ -98,9 +115,7 @@ static void explain(const tk_req *q, int32_t rc, const tk_reply *r, rotp_error *
                  q->what, st, cfcode, (unsigned long long)r->resp.retry_after_ms);
         break;
     case ROTP_E_OUTCOME_UNKNOWN:
-        rerr_set(err, rc, "%s: the request was sent and no usable answer came (%s%ld)%s%s", q->what,
-                 st != 0 ? "HTTP " : "no answer, status ", st, q->recovery != NULL ? ": " : "",
-                 q->recovery != NULL ? q->recovery : "");
+        outcome_unknown(q, err);
         break;
     default:
         break;
