@@ -437,6 +437,7 @@ static int32_t sent_rule(rotp_instance *inst, int32_t rc, rotp_error *err)
     const char *what = "", *recovery = "";
     int change = cf_inst_change(inst, &what, &recovery);
     char prev[ROTP_ERROR_MESSAGE_MAX];
+    const char *why = prev;
 
     if (rc == ROTP_E_OK || change == CF_CHANGE_NONE)
         return rc;
@@ -445,11 +446,13 @@ static int32_t sent_rule(rotp_instance *inst, int32_t rc, rotp_error *err)
         return rc;
     memcpy(prev, err->message, sizeof(prev));
     prev[sizeof(prev) - 1] = '\0';
+    if (strncmp(prev, what, strlen(what)) == 0 && strncmp(prev + strlen(what), ": ", 2) == 0)
+        why = prev + strlen(what) + 2;
     err->retryable = 0;
     err->retry_after_ms = 0;
-    return rerr_set(err, ROTP_E_OUTCOME_UNKNOWN, "%s: the change %s, then this failed (%s: %s)%s%s",
+    return rerr_set(err, ROTP_E_OUTCOME_UNKNOWN, "%s: the change %s, then this failed: %s (%s)%s%s",
                     what, change == CF_CHANGE_APPLIED ? "was applied" : "may have been applied",
-                    rerr_name(rc), prev, recovery[0] != '\0' ? ". " : "", recovery);
+                    rerr_name(rc), why, recovery[0] != '\0' ? ". " : "", recovery);
 }
 
 /* Checks the request against the kind's description for op and runs the adapter's operation

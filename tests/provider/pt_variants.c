@@ -387,6 +387,10 @@ void pt_check_truthful(pt_env *e, rotp_instance *ci, const pt_variant *v, const 
 {
     if (o->rc == ROTP_E_OUTCOME_UNKNOWN && !(o->err.flags & ROTP_ERRF_REQUEST_SENT))
         fail_msg("%s: OUTCOME_UNKNOWN without REQUEST_SENT: %s", where, o->err.message);
+    /* ... and it says what to do next: the change's recovery */
+    if (o->rc == ROTP_E_OUTCOME_UNKNOWN && strstr(o->err.message, "again") == NULL &&
+        strstr(o->err.message, "repeat") == NULL && strstr(o->err.message, "list by name") == NULL)
+        fail_msg("%s: OUTCOME_UNKNOWN without advice: %s", where, o->err.message);
     if (o->rc == ROTP_E_OK)
         pt_check_result(v->kind, v->op, o);
     if (v->change == PT_C_READ) {
