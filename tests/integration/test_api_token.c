@@ -1304,6 +1304,39 @@ static void test_provision_lost_response(void **state)
     out_free(&l);
 }
 
+/* revoke whose answer is lost on every attempt settles itself by looking: the token is gone, so
+ * it is revoked; a probe that answers 503 is no evidence: TRANSIENT, no state (issue 14) */
+static void test_lost_answers(void **state)
+{
+    T *t = *state;
+    char path[128];
+    out o;
+
+    if (t->k->account)
+        snprintf(path, sizeof(path), "/accounts/%s/tokens/permission_groups", t->acct);
+    else
+        snprintf(path, sizeof(path), "/user/tokens/permission_groups");
+    fault(t, "{\"method\":\"GET\",\"path\":\"*/permission_groups\",\"kind\":\"status\","
+             "\"status\":503,\"count\":20}");
+    o = call(t, g_prov->verify, "secret", t->target_val, "probe_path", path, NULL);
+    expect_code(o, ROTP_E_TRANSIENT);
+    assert_int_equal(o.err.http_status, 503);
+    assert_null(get(&o, "state"));
+    out_free(&o);
+    assert_int_equal(cfemu_ctl(&t->fx, "DELETE", "/__cfemu/faults", NULL, NULL), 200);
+
+    log_reset(t);
+    fault(t, "{\"method\":\"DELETE\",\"path\":\"*/tokens/*\",\"kind\":\"truncate\","
+             "\"count\":20}");
+    o = call(t, g_prov->revoke, "id", t->target_id, NULL);
+    expect_ok(o);
+    assert_string_equal(get(&o, "state"), "revoked");
+    out_free(&o);
+    assert_true(log_count(t, "GET", t->target_id) >= 1); /* the look */
+    assert_int_equal(cfemu_ctl(&t->fx, "DELETE", "/__cfemu/faults", NULL, NULL), 200);
+    expect_state(t, t->target_val, "invalid");
+}
+
 /* a value of the other kind is invalid here; an id that does not match gives a warning */
 static void test_verify_other_kind(void **state)
 {
@@ -1385,6 +1418,7 @@ int main(void)
         BOTH(test_describe_scopes, setup_many),
         BOTH(test_provision_lost_response, setup),
         BOTH(test_verify_other_kind, setup),
+        BOTH(test_lost_answers, setup),
         BOTH(test_server_error, setup),
         BOTH(test_permission_denied, setup),
         BOTH(test_mgmt_invalid, setup),
