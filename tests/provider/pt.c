@@ -425,3 +425,59 @@ int pt_state_count_named(pt_env *e, const char *prefix)
     free(body);
     return n;
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Group tests
+ * ------------------------------------------------------------------------------------------- */
+
+pt_env pt_genv;
+static const char *g_group;
+static pt_each_fn g_each;
+
+static void group_test(void **state)
+{
+    rotp_instance *ci = pt_open(&pt_genv, NULL, 30000, 3);
+    size_t glen = strlen(g_group);
+    int serial = 0, ran = 0;
+
+    (void)state;
+    for (size_t i = 0; i < pt_nvariants; i++) {
+        const pt_variant *v = &pt_variants[i];
+
+        if (strncmp(v->name, g_group, glen) != 0 || v->name[glen] != ' ')
+            continue;
+        g_each(v, ci, &serial);
+        ran++;
+    }
+    pt_provider()->close(ci);
+    assert_true(ran > 0);
+}
+
+static int group_setup(void **state)
+{
+    static const char *const args[] = {"--rate-limit", "1000000/300", NULL};
+
+    (void)state;
+    pt_start(&pt_genv, args);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    pt_stop(&pt_genv);
+    return 0;
+}
+
+int pt_group_main(int argc, char **argv, pt_each_fn each)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(group_test)};
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s user|account|st|zone\n", argv[0]);
+        return 2;
+    }
+    g_group = argv[1];
+    g_each = each;
+    return cmocka_run_group_tests_name(argv[1], tests, group_setup, group_teardown);
+}

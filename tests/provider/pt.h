@@ -165,4 +165,19 @@ void pt_check_truthful(pt_env *e, rotp_instance *ci, const pt_variant *v, const 
 void pt_cleanup(pt_env *e, rotp_instance *ci, const pt_variant *v, const pt_target *t,
                 const char *tag);
 
+/* ---------------------------------------------------------------------------------------------
+ * Group tests (test_fault_matrix, test_alloc_sweep): one executable, one CTest per group
+ * ------------------------------------------------------------------------------------------- */
+
+/* The cfemu a group test runs against (started with a generous rate limit). */
+extern pt_env pt_genv;
+
+/* What a group test does with one variant: ci is a clean instance, serial numbers its tags. */
+typedef void (*pt_each_fn)(const pt_variant *v, rotp_instance *ci, int *serial);
+
+/* main() of a group test: `prog GROUP` (user, account, st, zone) runs `each` for every variant
+ * whose name starts with GROUP and a space, as one cmocka test between cfemu's start and stop;
+ * it fails when the group has no variant. */
+int pt_group_main(int argc, char **argv, pt_each_fn each);
+
 #endif

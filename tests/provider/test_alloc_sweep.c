@@ -19,10 +19,6 @@
 
 #define MAX_STEPS 5000UL /* a guard against a sweep that never reaches the end */
 
-static const char *g_group;
-static pt_env g_env;
-static const char *const cfemu_args[] = {"--rate-limit", "1000000/300", NULL};
-
 typedef struct sweep {
     unsigned long runs, nomem, unknown, ok;
 } sweep;
@@ -31,19 +27,19 @@ typedef struct sweep {
 static bool run_one(const pt_variant *v, rotp_instance *ci, pt_target *t, const char *tag,
                     unsigned long n, bool *applied, sweep *sw)
 {
-    rotp_instance *inst = pt_open(&g_env, NULL, 30000, 1);
+    rotp_instance *inst = pt_open(&pt_genv, NULL, 30000, 1);
     char where[200];
     unsigned long used;
     pt_out o;
 
     rotp__alloc_fail_at(n);
-    o = pt_run(&g_env, inst, v, t, tag);
+    o = pt_run(&pt_genv, inst, v, t, tag);
     used = rotp__alloc_count();
     rotp__alloc_fail_at(0);
     pt_provider()->close(inst);
     snprintf(where, sizeof(where), "%s: allocation %lu of %lu failing", v->name, n, used);
-    *applied = pt_applied(&g_env, ci, v, t, tag);
-    pt_check_truthful(&g_env, ci, v, t, &o, *applied, where);
+    *applied = pt_applied(&pt_genv, ci, v, t, tag);
+    pt_check_truthful(&pt_genv, ci, v, t, &o, *applied, where);
     if (o.rc != ROTP_E_OK && o.rc != ROTP_E_NO_MEMORY && o.rc != ROTP_E_OUTCOME_UNKNOWN)
         fail_msg("%s: code %d: %s", where, o.rc, o.err.message);
     if (o.rc != ROTP_E_OK)
@@ -67,13 +63,13 @@ static void sweep_variant(const pt_variant *v, rotp_instance *ci, int *serial)
     for (n = 1; n < MAX_STEPS && !done; n++) {
         if (fresh) {
             snprintf(tag, sizeof(tag), "a%05d", (*serial)++);
-            pt_setup(&g_env, ci, v, tag, &t);
+            pt_setup(&pt_genv, ci, v, tag, &t);
         }
         done = run_one(v, ci, &t, tag, n, &applied, &sw);
         /* a change that applied used the target up; reads leave it as it was */
         fresh = applied || done;
         if (fresh)
-            pt_cleanup(&g_env, ci, v, &t, tag);
+            pt_cleanup(&pt_genv, ci, v, &t, tag);
     }
     assert_true(done);
     print_message("%-30s %4lu runs: NO_MEMORY %4lu, OUTCOME_UNKNOWN %3lu, OK %3lu\n", v->name,
@@ -83,47 +79,7 @@ static void sweep_variant(const pt_variant *v, rotp_instance *ci, int *serial)
         assert_true(sw.unknown > 0); /* and some allocations come after the change */
 }
 
-static void test_alloc_sweep(void **state)
-{
-    rotp_instance *ci;
-    int serial = 0, ran = 0;
-
-    (void)state;
-    ci = pt_open(&g_env, NULL, 30000, 3);
-    for (size_t i = 0; i < pt_nvariants; i++) {
-        const pt_variant *v = &pt_variants[i];
-
-        if (strncmp(v->name, g_group, strlen(g_group)) != 0 || v->name[strlen(g_group)] != ' ')
-            continue;
-        sweep_variant(v, ci, &serial);
-        ran++;
-    }
-    pt_provider()->close(ci);
-    assert_true(ran > 0);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    pt_start(&g_env, cfemu_args);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    pt_stop(&g_env);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_alloc_sweep)};
-
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s user|account|st|zone\n", argv[0]);
-        return 2;
-    }
-    g_group = argv[1];
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return pt_group_main(argc, argv, sweep_variant);
 }

@@ -39,10 +39,6 @@ static const fm_fault faults[] = {
 };
 #define NFAULTS (sizeof(faults) / sizeof(faults[0]))
 
-static const char *g_group;
-static pt_env g_env;
-static const char *const cfemu_args[] = {"--rate-limit", "1000000/300", NULL};
-
 /* Whether the provider may send this request more than once (reads, DELETE, the overlap PUT),
  * so a persistent fault differs from a single one. */
 static bool repeatable(const char *request)
@@ -68,13 +64,13 @@ static bool run_cell(const pt_variant *v, const char *request, const fm_fault *f
     sscanf(request, "%15s %199s", method, glob);
     snprintf(where, sizeof(where), "%s: %s %s: %s%s%s x%d", v->name, method, glob, f->kind,
              f->status ? " " : "", f->status ? (f->status == 500 ? "500" : "503") : "", count);
-    fi = pt_open(&g_env, NULL, FM_TIMEOUT_MS, 1);
-    pt_fault(&g_env, method, glob, f->kind, f->status, count, f->delay_ms);
-    o = pt_run(&g_env, fi, v, t, tag);
-    pt_faults_clear(&g_env);
+    fi = pt_open(&pt_genv, NULL, FM_TIMEOUT_MS, 1);
+    pt_fault(&pt_genv, method, glob, f->kind, f->status, count, f->delay_ms);
+    o = pt_run(&pt_genv, fi, v, t, tag);
+    pt_faults_clear(&pt_genv);
     pt_provider()->close(fi);
-    applied = pt_applied(&g_env, ci, v, t, tag);
-    pt_check_truthful(&g_env, ci, v, t, &o, applied, where);
+    applied = pt_applied(&pt_genv, ci, v, t, tag);
+    pt_check_truthful(&pt_genv, ci, v, t, &o, applied, where);
     ty->cells++;
     ty->ok += o.rc == ROTP_E_OK;
     ty->unknown += o.rc == ROTP_E_OUTCOME_UNKNOWN;
@@ -101,18 +97,18 @@ static void run_variant(const pt_variant *v, rotp_instance *ci, int *serial)
                     continue;
                 if (!have) {
                     snprintf(tag, sizeof(tag), "c%05d", (*serial)++);
-                    pt_setup(&g_env, ci, v, tag, &t);
+                    pt_setup(&pt_genv, ci, v, tag, &t);
                     have = true;
                 }
                 if (run_cell(v, v->requests[r], &faults[f], count, ci, &t, tag, &ty)) {
-                    pt_cleanup(&g_env, ci, v, &t, tag);
+                    pt_cleanup(&pt_genv, ci, v, &t, tag);
                     have = false;
                 }
             }
         }
     }
     if (have)
-        pt_cleanup(&g_env, ci, v, &t, tag);
+        pt_cleanup(&pt_genv, ci, v, &t, tag);
     print_message("%-30s %3d cells: OK %3d, OUTCOME_UNKNOWN %3d, other errors %3d; applied %3d\n",
                   v->name, ty.cells, ty.ok, ty.unknown, ty.other, ty.applied);
     /* the faults must have bitten; a change sent once must have met a lost answer, and an
@@ -124,47 +120,7 @@ static void run_variant(const pt_variant *v, rotp_instance *ci, int *serial)
         assert_true(ty.applied > 0 && ty.ok > 0);
 }
 
-static void test_fault_matrix(void **state)
-{
-    rotp_instance *ci;
-    int serial = 0, ran = 0;
-
-    (void)state;
-    ci = pt_open(&g_env, NULL, 30000, 3);
-    for (size_t i = 0; i < pt_nvariants; i++) {
-        const pt_variant *v = &pt_variants[i];
-
-        if (strncmp(v->name, g_group, strlen(g_group)) != 0 || v->name[strlen(g_group)] != ' ')
-            continue;
-        run_variant(v, ci, &serial);
-        ran++;
-    }
-    pt_provider()->close(ci);
-    assert_true(ran > 0);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    pt_start(&g_env, cfemu_args);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    pt_stop(&g_env);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_fault_matrix)};
-
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s user|account|st|zone\n", argv[0]);
-        return 2;
-    }
-    g_group = argv[1];
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return pt_group_main(argc, argv, run_variant);
 }
