@@ -11,9 +11,10 @@
  *    The run id in the name lets a retry after an outcome-unknown create find the orphan instead
  *    of creating a second token.
  *
- * Secrets (client_secret from create/rotate answers and from verify requests) live only in
- * secret_bufs registered with the instance for log redaction; answer bodies that carried one are
- * wiped before they are freed. No message or log line names a secret. */
+ * The request was checked against the kind's description (the tables at the end) before an
+ * operation runs. Secrets (client_secret from create/rotate answers and from verify requests)
+ * live only in secret_bufs registered with the instance for log redaction; every answer is wiped
+ * before it is freed (toolkit.h). No message or log line names a secret. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,34 +24,30 @@
 #include <sys/random.h>
 
 #include "adapter.h"
-#include "kind_info.h"
-#include "cfapi.h"
 #include "dynbuf.h"
 #include "error.h"
 #include "http.h"
 #include "ids.h"
 #include "instance.h"
 #include "json.h"
+#include "kind_info.h"
 #include "params.h"
 #include "secret.h"
 #include "timefmt.h"
+#include "toolkit.h"
 
-#define AST_GRACE_DEFAULT     3600         /* seconds the old secret stays valid after rotate */
-#define AST_GRACE_MAX         (30 * 86400) /* a month: longer overlaps are a policy smell */
-#define AST_RUN_ID_MAX        40           /* [A-Za-z0-9_-]{1,40} */
-#define AST_NAME_MAX          320          /* token names we read or write, NUL included */
-#define AST_PER_PAGE          50           /* the API's maximum page size */
-#define AST_MAX_PAGES         400          /* 20000 tokens: a runaway pagination guard */
-#define AST_PROVISION_DEFAULT "1h"         /* throwaway tokens live briefly */
-#define AST_PROVISION_MAX_MS  (168LL * 3600 * 1000) /* and never longer than a week */
-#define AST_STOP              (-1)                  /* a list visitor's "found it, stop" */
+#define AST_RUN_ID_MAX       40                    /* [A-Za-z0-9_-]{1,40} */
+#define AST_NAME_MAX         320                   /* token names we read or write, NUL included */
+#define AST_PER_PAGE         50                    /* the API's maximum page size */
+#define AST_MAX_PAGES        400                   /* 20000 tokens: a runaway pagination guard */
+#define AST_PROVISION_MAX_MS (168LL * 3600 * 1000) /* throwaway tokens live a week at most */
+#define AST_WHAT_MAX         (AST_NAME_MAX + 96)
 
 #define AST_STRATEGIES                                                                             \
     "rotate (account level: same id and client id, grace window via "                              \
     "previous_client_secret_expires_at); create-swap-delete (new id and client id; the only "      \
     "strategy at zone level)"
 #define AST_PERMISSION "Access: Service Tokens Write"
-#define AST_OPERATIONS "describe,roll,verify,revoke,provision,list"
 #define AST_POLICY_NOTE                                                                            \
     "create-swap-delete gives a new token id and client id, which Access admits only where the "   \
     "application's policy admits it: a policy that names the old token by id "                     \
@@ -64,6 +61,8 @@
     "the same, so it is not a rotation. Use strategy rotate (account level) or "                   \
     "create-swap-delete"
 
+const char kind_name_access_service_token[] = "cloudflare.access_service_token";
+
 enum ast_strategy { AST_ROTATE = 1, AST_CSD = 2 };
 
 /* Where the tokens live: "/accounts/<id>/access/service_tokens" or "/zones/<id>/...". */
@@ -71,6 +70,7 @@ typedef struct ast_scope {
     bool zone;
     char base[96];
     char label[48]; /* "account <id>" / "zone <id>", for messages */
+    tk_where where;
 } ast_scope;
 
 /* The fields of a service token we use (never its secret). Empty strings where absent. */
@@ -88,66 +88,51 @@ typedef struct ast_token {
     int enabled; /* 1 or 0 when the API says so, -1 when it has no such field */
 } ast_token;
 
-/* One API exchange: the response and its envelope, freed (and wiped) by ast_call_free(). */
-typedef struct ast_call {
-    http_response resp;
-    cf_envelope env;
-} ast_call;
-
-/* Calls a list visitor for each token of a page; AST_STOP ends the walk early, another non-zero
- * code ends it with that code. */
+/* Called for each token of a list; TK_STOP ends the walk early, another non-zero code ends it
+ * with that code. */
 typedef int32_t (*ast_visit_fn)(const ast_token *t, void *ctx, rotp_error *err);
 
 /* ------------------------------------------------------------------------------------------
- * Request reading
+ * Request reading (formats, required keys and the account_id/zone_id choice are checked)
  * ---------------------------------------------------------------------------------------- */
 
-/* Reads account_id / zone_id (exactly one, 32 lowercase hex) into *sc. */
-static int32_t ast_scope_read(const rotp_params *req, ast_scope *sc, rotp_error *err)
+static void ast_scope_read(const preq *req, ast_scope *sc)
 {
-    char acct[40];
-    char zone[40];
-    int32_t rc = params_str(req, "account_id", acct, sizeof(acct), false, err);
-    if (rc == ROTP_E_OK)
-        rc = params_str(req, "zone_id", zone, sizeof(zone), false, err);
-    if (rc != ROTP_E_OK)
-        return rc;
-    if ((acct[0] != '\0') == (zone[0] != '\0'))
-        return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
-                        "cloudflare.access_service_token needs exactly one of account_id "
-                        "(account level) or zone_id (zone level)");
-    sc->zone = zone[0] != '\0';
-    const char *id = sc->zone ? zone : acct;
-    if (!id_is_hex32(id, strlen(id)))
-        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: not 32 lowercase hex digits",
-                        sc->zone ? "zone_id" : "account_id");
-    snprintf(sc->base, sizeof(sc->base), "/%s/%s/access/service_tokens",
-             sc->zone ? "zones" : "accounts", id);
-    snprintf(sc->label, sizeof(sc->label), "%s %s", sc->zone ? "zone" : "account", id);
-    return ROTP_E_OK;
+    size_t len = 0;
+    const char *id = preq_get(req, "zone_id", &len);
+
+    memset(sc, 0, sizeof(*sc));
+    sc->zone = id != NULL;
+    if (id == NULL)
+        id = preq_get(req, "account_id", &len);
+    snprintf(sc->base, sizeof(sc->base), "/%s/%.*s/access/service_tokens",
+             sc->zone ? "zones" : "accounts", (int)len, id != NULL ? id : "");
+    snprintf(sc->label, sizeof(sc->label), "%s %.*s", sc->zone ? "zone" : "account", (int)len,
+             id != NULL ? id : "");
+    sc->where.place = sc->label;
+    sc->where.read_perm = "Access: Service Tokens Read";
+    sc->where.write_perm = AST_PERMISSION;
 }
 
-/* Reads the token id into id (cap >= 37); it must be a UUID. Absent: "" unless required. */
-static int32_t ast_id_read(const rotp_params *req, bool required, char *id, size_t cap,
-                           rotp_error *err)
+/* The token id (a UUID) into id, "" when absent. */
+static void ast_id_read(const preq *req, char id[40])
 {
-    char buf[64];
-    int32_t rc = params_str(req, "id", buf, sizeof(buf), required, err);
-    if (rc != ROTP_E_OK)
-        return rc;
-    if (buf[0] != '\0' && !id_is_uuid(buf, strlen(buf)))
-        return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
-                        "id: not a service token id (a UUID: 8-4-4-4-12 lowercase hex digits)");
-    if (strlen(buf) >= cap)
-        return rerr_set(err, ROTP_E_INTERNAL, "id buffer too small");
-    memcpy(id, buf, strlen(buf) + 1);
-    return ROTP_E_OK;
+    size_t len = 0;
+    const char *v = preq_get(req, "id", &len);
+
+    id[0] = '\0';
+    if (v != NULL && len < 40) {
+        memcpy(id, v, len);
+        id[len] = '\0';
+    }
 }
 
-/* The request's run_id (validated), or a fresh one: 12 lowercase hex digits from getrandom. */
-static int32_t ast_run_id(const rotp_params *req, char *out, size_t cap, rotp_error *err)
+/* The request's run_id (1 to 40 of [A-Za-z0-9_-]), or a fresh one: 12 lowercase hex digits. */
+static int32_t ast_run_id(const preq *req, char *out, size_t cap, rotp_error *err)
 {
-    int32_t rc = params_str(req, "run_id", out, cap, false, err);
+    unsigned char rnd[6];
+    int32_t rc = preq_str(req, "run_id", out, cap, err);
+
     if (rc != ROTP_E_OK)
         return rc;
     if (out[0] != '\0') {
@@ -156,7 +141,6 @@ static int32_t ast_run_id(const rotp_params *req, char *out, size_t cap, rotp_er
                             "run_id: must be 1 to %d characters of [A-Za-z0-9_-]", AST_RUN_ID_MAX);
         return ROTP_E_OK;
     }
-    unsigned char rnd[6];
     if (cap < 2 * sizeof(rnd) + 1 || getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         return rerr_set(err, ROTP_E_INTERNAL, "run_id: could not draw random bytes");
     for (size_t i = 0; i < sizeof(rnd); i++)
@@ -164,293 +148,230 @@ static int32_t ast_run_id(const rotp_params *req, char *out, size_t cap, rotp_er
     return ROTP_E_OK;
 }
 
-/* Reads `strategy` for roll and revoke. Absent: rotate at account level, create-swap-delete at
- * zone level. refresh and rotate-at-zone-level are UNSUPPORTED with the reason. */
-static int32_t ast_strategy_read(const rotp_params *req, const ast_scope *sc, int *out,
-                                 rotp_error *err)
+/* `strategy` of roll and revoke. Absent: rotate at account level, create-swap-delete at zone
+ * level. refresh and rotate-at-zone-level are UNSUPPORTED with the reason. */
+static int32_t ast_strategy_read(const preq *req, const ast_scope *sc, int *out, rotp_error *err)
 {
     char s[32];
-    int32_t rc = params_str(req, "strategy", s, sizeof(s), false, err);
+    int32_t rc = preq_str(req, "strategy", s, sizeof(s), err);
+
     if (rc != ROTP_E_OK)
         return rc;
-    if (s[0] == '\0') {
-        *out = sc->zone ? AST_CSD : AST_ROTATE;
-        return ROTP_E_OK;
-    }
-    if (strcmp(s, "create-swap-delete") == 0) {
-        *out = AST_CSD;
-        return ROTP_E_OK;
-    }
-    if (strcmp(s, "rotate") == 0) {
-        if (sc->zone)
-            return rerr_set(err, ROTP_E_UNSUPPORTED,
-                            "strategy rotate: zone-level service tokens have no rotate endpoint "
-                            "(only account level has POST .../rotate); use strategy "
-                            "create-swap-delete");
-        *out = AST_ROTATE;
-        return ROTP_E_OK;
-    }
+    *out = s[0] == '\0' ? (sc->zone ? AST_CSD : AST_ROTATE)
+                        : (strcmp(s, "rotate") == 0 ? AST_ROTATE : AST_CSD);
     if (strcmp(s, "refresh") == 0)
         return rerr_set(err, ROTP_E_UNSUPPORTED, "strategy refresh: %s", AST_REFRESH_NOTE);
-    return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
-                    "strategy: unknown value (use rotate or create-swap-delete)");
+    if (*out == AST_ROTATE && sc->zone)
+        return rerr_set(err, ROTP_E_UNSUPPORTED,
+                        "strategy rotate: zone-level service tokens have no rotate endpoint "
+                        "(only account level has POST .../rotate); use strategy "
+                        "create-swap-delete");
+    return ROTP_E_OK;
 }
 
 /* ------------------------------------------------------------------------------------------
  * Answers
  * ---------------------------------------------------------------------------------------- */
 
-/* Copies the string (or null/absent: "") at key into buf. 0, or -1 on a wrong type or a value
- * too long for buf. */
-static int ast_field(const json_doc *doc, int obj, const char *key, char *buf, size_t cap)
+/* client_secret_version (a number in the schema) as text; "" when absent or null. */
+static int ast_version_read(const json_doc *doc, int obj, char *buf, size_t cap)
 {
-    int tok = json_get(doc, obj, key);
+    int tok = json_get(doc, obj, "client_secret_version");
+    size_t n = 0;
+    const char *raw;
+    int64_t v = 0;
+
     buf[0] = '\0';
     if (tok < 0 || json_is_null(doc, tok))
-        return 0;
-    if (!json_is_string(doc, tok))
-        return -1;
-    return json_strcpy(doc, tok, buf, cap) == 0 ? 0 : -1;
+        return JSON_OK;
+    if (json_get_int64(doc, tok, &v) == JSON_OK) {
+        snprintf(buf, cap, "%lld", (long long)v);
+        return JSON_OK;
+    }
+    raw = json_raw(doc, tok, &n);
+    if (raw == NULL || n == 0 || n >= cap || json_is_string(doc, tok) ||
+        !(raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')))
+        return JSON_EINVAL;
+    memcpy(buf, raw, n); /* the schema says number: keep a fraction's text */
+    buf[n] = '\0';
+    return JSON_OK;
 }
 
-/* Reads a service token object. 0, or -1 when it is not an object with a UUID id and
- * well-typed fields. */
-static int ast_token_read(const json_doc *doc, int obj, ast_token *t)
+/* Reads a service token object: ROTP_E_OK, or PROTOCOL when it is not an object with a UUID id
+ * and well-typed fields. */
+static int32_t ast_token_read(const json_doc *doc, int obj, ast_token *t)
 {
+    int32_t rc = ROTP_E_OK;
+    int tok;
+    bool b = false;
+
     memset(t, 0, sizeof(*t));
     t->enabled = -1;
     if (!json_is_object(doc, obj))
-        return -1;
-    if (ast_field(doc, obj, "id", t->id, sizeof(t->id)) != 0 || !id_is_uuid(t->id, strlen(t->id)))
-        return -1;
-    if (ast_field(doc, obj, "name", t->name, sizeof(t->name)) != 0 ||
-        ast_field(doc, obj, "client_id", t->client_id, sizeof(t->client_id)) != 0 ||
-        ast_field(doc, obj, "duration", t->duration, sizeof(t->duration)) != 0 ||
-        ast_field(doc, obj, "expires_at", t->expires_at, sizeof(t->expires_at)) != 0 ||
-        ast_field(doc, obj, "created_at", t->created_at, sizeof(t->created_at)) != 0 ||
-        ast_field(doc, obj, "updated_at", t->updated_at, sizeof(t->updated_at)) != 0 ||
-        ast_field(doc, obj, "last_seen_at", t->last_seen_at, sizeof(t->last_seen_at)) != 0 ||
-        ast_field(doc, obj, "previous_client_secret_expires_at", t->prev_expires_at,
-                  sizeof(t->prev_expires_at)) != 0)
-        return -1;
-    int tok = json_get(doc, obj, "client_secret_version");
-    if (tok >= 0 && !json_is_null(doc, tok)) {
-        size_t n = 0;
-        const char *raw = json_raw(doc, tok, &n);
-        int64_t v = 0;
-        if (json_get_int64(doc, tok, &v) == 0)
-            snprintf(t->secret_version, sizeof(t->secret_version), "%lld", (long long)v);
-        else if (raw != NULL && n > 0 && n < sizeof(t->secret_version) &&
-                 !json_is_string(doc, tok) && (raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')))
-            memcpy(t->secret_version, raw, n); /* the schema says number: keep a fraction's text */
-        else
-            return -1;
-    }
+        return ROTP_E_PROTOCOL;
+    if (tk_member(doc, obj, "id", t->id, sizeof(t->id)) != ROTP_E_OK ||
+        !id_is_uuid(t->id, strlen(t->id)))
+        return ROTP_E_PROTOCOL;
+#define AST_FIELD(key, field)                                                                      \
+    if (rc == ROTP_E_OK)                                                                           \
+        rc = tk_member(doc, obj, key, t->field, sizeof(t->field));
+    AST_FIELD("name", name)
+    AST_FIELD("client_id", client_id)
+    AST_FIELD("duration", duration)
+    AST_FIELD("expires_at", expires_at)
+    AST_FIELD("created_at", created_at)
+    AST_FIELD("updated_at", updated_at)
+    AST_FIELD("last_seen_at", last_seen_at)
+    AST_FIELD("previous_client_secret_expires_at", prev_expires_at)
+#undef AST_FIELD
+    if (rc != ROTP_E_OK ||
+        ast_version_read(doc, obj, t->secret_version, sizeof(t->secret_version)) != JSON_OK)
+        return ROTP_E_PROTOCOL;
     tok = json_get(doc, obj, "enabled");
     if (tok >= 0 && !json_is_null(doc, tok)) {
-        bool b = false;
-        if (json_get_bool(doc, tok, &b) != 0)
-            return -1;
+        if (json_get_bool(doc, tok, &b) != JSON_OK)
+            return ROTP_E_PROTOCOL;
         t->enabled = b ? 1 : 0;
     }
-    return 0;
+    return ROTP_E_OK;
 }
 
-/* Sends one request with the management token. The caller zeroes *c first and frees it with
- * ast_call_free() on every path. */
-static int32_t ast_api(cf_inst *inst, const char *method, const char *path, const char *body,
-                       size_t body_len, bool idempotent, const char *what, ast_call *c,
-                       rotp_error *err)
-{
-    cf_call_opts o;
-    memset(&o, 0, sizeof(o));
-    o.method = method;
-    o.path = path;
-    o.body = body;
-    o.body_len = body_len;
-    o.bearer = cf_inst_mgmt(inst);
-    o.auth = CF_AUTH_MANAGEMENT;
-    o.idempotent = idempotent;
-    o.what = what;
-    cf_log(inst, ROTP_LOG_DEBUG, "access service token: %s %s", method, path);
-    return cf_call(cf_inst_http(inst), &o, &c->resp, &c->env, err);
-}
-
-/* Frees the envelope and the response, wiping the body (it may have carried a client secret). */
-static void ast_call_free(ast_call *c)
-{
-    cf_envelope_free(&c->env);
-    if (c->resp.body.data != NULL)
-        secret_wipe(c->resp.body.data, c->resp.body.len);
-    http_response_free(&c->resp);
-    memset(c, 0, sizeof(*c));
-}
-
-/* GET .../{id} into *t. NOT_FOUND (and the other cf_call codes) pass through. */
+/* GET .../{id} into *t. NOT_FOUND (and the other tk_call codes) pass through. */
 static int32_t ast_get(cf_inst *inst, const ast_scope *sc, const char *id, ast_token *t,
                        rotp_error *err)
 {
-    char path[160];
-    char what[160];
-    ast_call c;
-    memset(&c, 0, sizeof(c));
+    char path[160], what[160], object[64];
+    tk_reply r;
+    tk_req q;
+    int32_t rc;
+
+    tk_reply_init(&r);
     snprintf(path, sizeof(path), "%s/%s", sc->base, id);
     snprintf(what, sizeof(what), "get service token %s in %s", id, sc->label);
-    int32_t rc = ast_api(inst, "GET", path, NULL, 0, true, what, &c, err);
-    if (rc == ROTP_E_OK && ast_token_read(&c.env.doc, c.env.result, t) != 0)
+    snprintf(object, sizeof(object), "service token %s", id);
+    q = tk_req_make(&sc->where, "GET", path, TK_READ, what);
+    q.object = object;
+    rc = tk_call(inst, &q, &r, err);
+    if (rc == ROTP_E_OK && ast_token_read(&r.env.doc, r.env.result, t) != ROTP_E_OK)
         rc = rerr_set(err, ROTP_E_PROTOCOL, "%s: the answer holds no well-formed service token",
                       what);
-    ast_call_free(&c);
+    tk_reply_free(&r);
     return rc;
-}
-
-/* Appends "&key=<percent-encoded value>". 0 or the dynbuf error. */
-static int ast_query_add(dynbuf *b, const char *key, const char *val)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    int r = dynbuf_printf(b, "&%s=", key);
-    for (const unsigned char *p = (const unsigned char *)val; r == 0 && *p != '\0'; p++) {
-        unsigned char ch = *p;
-        bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                     (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~';
-        if (plain) {
-            r = dynbuf_add(b, &ch, 1);
-        } else {
-            char enc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
-            r = dynbuf_add(b, enc, sizeof(enc));
-        }
-    }
-    return r;
 }
 
 /* Case-insensitive (ASCII) substring test. */
 static bool ast_contains(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);
+
     for (const char *p = hay; *p != '\0'; p++)
         if (strncasecmp(p, needle, n) == 0)
             return true;
     return n == 0;
 }
 
-/* Walks every service token of the scope that matches name (exact, "" for any) and search
- * (case-insensitive substring of the name, "" for any), calling fn for each. Account level asks
- * for name/search and pages of AST_PER_PAGE; zone level has one unpaged list. Matching is
- * re-checked here, so a server that ignores a filter cannot widen the result. */
+/* What ast_walk() hands the toolkit's pager. */
+typedef struct ast_walk_ctx {
+    const char *name;   /* exact match, "" for any */
+    const char *search; /* case-insensitive substring of the name, "" for any */
+    ast_visit_fn fn;
+    void *ctx;
+    const char *what;
+} ast_walk_ctx;
+
+static int32_t ast_walk_item(const json_doc *d, int item, void *ctx, rotp_error *err)
+{
+    ast_walk_ctx *w = ctx;
+    ast_token t;
+
+    if (ast_token_read(d, item, &t) != ROTP_E_OK)
+        return rerr_set(err, ROTP_E_PROTOCOL, "%s: an item is not a well-formed service token",
+                        w->what);
+    if (w->name[0] != '\0' && strcmp(t.name, w->name) != 0)
+        return ROTP_E_OK;
+    if (w->search[0] != '\0' && !ast_contains(t.name, w->search))
+        return ROTP_E_OK;
+    return w->fn(&t, w->ctx, err);
+}
+
+/* Walks every service token of the scope that matches name and search, calling fn for each.
+ * Account level asks for name/search in pages of AST_PER_PAGE; zone level has one unpaged list.
+ * Matching is re-checked here, so a server that ignores a filter cannot widen the result. */
 static int32_t ast_walk(cf_inst *inst, const ast_scope *sc, const char *name, const char *search,
                         ast_visit_fn fn, void *ctx, rotp_error *err)
 {
     char what[128];
-    dynbuf path;
-    ast_call c;
+    char query[HTTP_MAX_URL / 2] = "";
+    ast_walk_ctx w = {name, search, fn, ctx, what};
+    tk_pages pg;
     int32_t rc = ROTP_E_OK;
+
     snprintf(what, sizeof(what), "list service tokens in %s", sc->label);
-    dynbuf_init(&path, HTTP_MAX_URL);
-    memset(&c, 0, sizeof(c));
-    for (int64_t page = 1; rc == ROTP_E_OK && page <= AST_MAX_PAGES; page++) {
-        dynbuf_reset(&path);
-        int r = dynbuf_adds(&path, sc->base);
-        if (r == 0 && !sc->zone) {
-            r = dynbuf_printf(&path, "?page=%lld&per_page=%d", (long long)page, AST_PER_PAGE);
-            if (r == 0 && name[0] != '\0')
-                r = ast_query_add(&path, "name", name);
-            if (r == 0 && search[0] != '\0')
-                r = ast_query_add(&path, "search", search);
-        }
-        if (r != 0) {
-            rc = rerr_set(err, r == -2 ? ROTP_E_INVALID_ARGUMENT : ROTP_E_NO_MEMORY, "%s: %s", what,
-                          r == -2 ? "name or search too long" : "out of memory");
-            break;
-        }
-        rc = ast_api(inst, "GET", path.data, NULL, 0, true, what, &c, err);
-        if (rc != ROTP_E_OK)
-            break;
-        const json_doc *doc = &c.env.doc;
-        if (c.env.result < 0 || !json_is_array(doc, c.env.result)) {
-            rc = rerr_set(err, ROTP_E_PROTOCOL, "%s: the answer's result is not a list", what);
-            break;
-        }
-        int n = 0;
-        for (int i = 0; rc == ROTP_E_OK; i++, n++) {
-            int tok = json_at(doc, c.env.result, i);
-            ast_token t;
-            if (tok < 0)
-                break;
-            if (ast_token_read(doc, tok, &t) != 0) {
-                rc = rerr_set(err, ROTP_E_PROTOCOL,
-                              "%s: item %d is not a well-formed service token", what, i);
-                break;
-            }
-            if (name[0] != '\0' && strcmp(t.name, name) != 0)
-                continue;
-            if (search[0] != '\0' && !ast_contains(t.name, search))
-                continue;
-            rc = fn(&t, ctx, err);
-        }
-        /* Next page while result_info says there is one (total_pages, else total_count), or,
-         * without it, while pages come back full. */
-        bool more = !sc->zone && n >= AST_PER_PAGE;
-        if (!sc->zone && c.env.has_result_info && c.env.total_pages >= 0)
-            more = n > 0 && page < c.env.total_pages;
-        else if (!sc->zone && c.env.has_result_info && c.env.total_count >= 0)
-            more = n > 0 && page * AST_PER_PAGE < c.env.total_count;
-        ast_call_free(&c);
-        if (!more)
-            break;
-    }
-    ast_call_free(&c);
-    dynbuf_free(&path);
-    return rc == AST_STOP ? ROTP_E_OK : rc;
+    if (!sc->zone && name[0] != '\0')
+        rc = tk_query_add(query, sizeof(query), "name", name, err);
+    if (rc == ROTP_E_OK && !sc->zone && search[0] != '\0')
+        rc = tk_query_add(query, sizeof(query), "search", search, err);
+    if (rc != ROTP_E_OK)
+        return rc;
+    memset(&pg, 0, sizeof(pg));
+    pg.path = sc->base;
+    pg.query = query;
+    pg.per_page = sc->zone ? 0 : AST_PER_PAGE;
+    pg.max_pages = AST_MAX_PAGES;
+    pg.what = what;
+    pg.where = &sc->where;
+    return tk_walk(inst, &pg, ast_walk_item, &w, err);
 }
 
 /* A visitor that keeps the first token it sees and stops. */
 static int32_t ast_visit_first(const ast_token *t, void *ctx, rotp_error *err)
 {
     ast_token *out = ctx;
+
     (void)err;
     *out = *t;
-    return AST_STOP;
+    return TK_STOP;
 }
 
 /* Looks a token up by exact name. *found tells whether one exists; *t gets it. */
 static int32_t ast_find_by_name(cf_inst *inst, const ast_scope *sc, const char *name, ast_token *t,
                                 bool *found, rotp_error *err)
 {
+    int32_t rc;
+
     memset(t, 0, sizeof(*t));
-    int32_t rc = ast_walk(inst, sc, name, "", ast_visit_first, t, err);
+    rc = ast_walk(inst, sc, name, "", ast_visit_first, t, err);
     *found = rc == ROTP_E_OK && t->id[0] != '\0';
     return rc;
 }
 
 /* Reads the secret-bearing answer of create/rotate: the token fields plus client_secret into a
- * new secret_buf (registered with the instance; the caller forgets and frees it). 0; -1 if the
- * answer lacks a usable id, client_id or client_secret; -2 on allocation failure. */
-static int ast_created_read(cf_inst *inst, const cf_envelope *env, ast_token *t,
-                            secret_buf **secret)
+ * new secret_buf (registered with the instance; ast_secret_drop() it). PROTOCOL when the answer
+ * lacks a usable id, client_id or client_secret, NO_MEMORY when it cannot be copied: after the
+ * change either way, so the sent rule reports OUTCOME_UNKNOWN with the change's recovery. */
+static int32_t ast_created_read(cf_inst *inst, const tk_reply *r, const char *what, ast_token *t,
+                                secret_buf **secret, rotp_error *err)
 {
+    const json_doc *d = &r->env.doc;
+    int tok;
+    int rc;
+
     *secret = NULL;
-    if (ast_token_read(&env->doc, env->result, t) != 0 || t->client_id[0] == '\0')
-        return -1;
-    int tok = json_get(&env->doc, env->result, "client_secret");
-    if (tok < 0 || !json_is_string(&env->doc, tok))
-        return -1;
-    int r = json_secretdup(&env->doc, tok, secret);
-    if (r != 0)
-        return r == -1 ? -2 : -1;
-    if (!secret_shape_ok((*secret)->data, (*secret)->len)) {
+    tok = json_get(d, r->env.result, "client_secret");
+    if (ast_token_read(d, r->env.result, t) != ROTP_E_OK || t->client_id[0] == '\0' ||
+        !json_is_string(d, tok))
+        return rerr_set(err, ROTP_E_PROTOCOL,
+                        "%s: the answer lacks a usable id, client_id or client_secret", what);
+    rc = json_secretdup(d, tok, secret);
+    if (rc == JSON_ENOMEM)
+        return rerr_set(err, ROTP_E_NO_MEMORY, "%s: memory ran out copying the new secret", what);
+    if (rc != JSON_OK || !secret_shape_ok((*secret)->data, (*secret)->len)) {
         secret_free(*secret);
         *secret = NULL;
-        return -1;
+        return rerr_set(err, ROTP_E_PROTOCOL, "%s: the answer's client_secret is malformed", what);
     }
     cf_inst_remember(inst, *secret);
-    return 0;
-}
-
-/* Why a create/rotate answer could not be used, for the outcome-unknown message. */
-static const char *ast_created_why(int r)
-{
-    return r == -2 ? "memory ran out while reading the answer"
-                   : "the answer lacks a usable id, client_id or client_secret";
+    return ROTP_E_OK;
 }
 
 static void ast_secret_drop(cf_inst *inst, secret_buf *s)
@@ -461,121 +382,115 @@ static void ast_secret_drop(cf_inst *inst, secret_buf *s)
     secret_free(s);
 }
 
-/* POST .../service_tokens {name, duration}: the one state-changing create. `retry_hint` ends
- * the outcome-unknown message. On success *t and *secret hold the new token. */
+/* POST .../service_tokens {name, duration}: the one state-changing create. `recovery` is what
+ * to do when its outcome stays unknown. On success *t and *secret hold the new token. */
 static int32_t ast_create(cf_inst *inst, const ast_scope *sc, const char *name,
-                          const char *duration, const char *retry_hint, ast_token *t,
+                          const char *duration, const char *recovery, ast_token *t,
                           secret_buf **secret, rotp_error *err)
 {
-    char what[AST_NAME_MAX + 96];
+    char what[AST_WHAT_MAX];
     dynbuf body;
-    ast_call c;
+    tk_reply r;
+    tk_req q;
     int32_t rc = ROTP_E_OK;
+    int w;
+
     *secret = NULL;
-    memset(&c, 0, sizeof(c));
+    tk_reply_init(&r);
     dynbuf_init(&body, 4096);
     snprintf(what, sizeof(what), "create service token \"%s\" in %s", name, sc->label);
-    int r = dynbuf_adds(&body, "{\"name\":");
-    if (r == 0)
-        r = dynbuf_json_cstr(&body, name);
-    if (r == 0 && duration[0] != '\0') {
-        r = dynbuf_adds(&body, ",\"duration\":");
-        if (r == 0)
-            r = dynbuf_json_cstr(&body, duration);
-    }
-    if (r == 0)
-        r = dynbuf_adds(&body, "}");
-    if (r != 0) {
+    w = dynbuf_adds(&body, "{\"name\":");
+    if (w == DYNBUF_OK)
+        w = dynbuf_json_cstr(&body, name);
+    if (w == DYNBUF_OK && duration[0] != '\0')
+        w = dynbuf_adds(&body, ",\"duration\":");
+    if (w == DYNBUF_OK && duration[0] != '\0')
+        w = dynbuf_json_cstr(&body, duration);
+    if (w == DYNBUF_OK)
+        w = dynbuf_adds(&body, "}");
+    if (w != DYNBUF_OK) {
         rc = rerr_set(err, ROTP_E_NO_MEMORY, "%s: out of memory", what);
-        goto out_free_body;
+        goto out;
     }
-    rc = ast_api(inst, "POST", sc->base, body.data, body.len, false, what, &c, err);
-    if (rc == ROTP_E_OUTCOME_UNKNOWN) {
-        rerr_set(err, rc,
-                 "%s: the request was sent and no reliable answer came, so a token may "
-                 "have been created; %s",
-                 what, retry_hint);
-        goto out_free_call;
-    }
-    if (rc != ROTP_E_OK)
-        goto out_free_call;
-    int r2 = ast_created_read(inst, &c.env, t, secret);
-    if (r2 != 0) {
-        rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
-                      "%s: %s, though the token was probably created; %s", what,
-                      ast_created_why(r2), retry_hint);
-        rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
-    }
-out_free_call:
-    ast_call_free(&c);
-out_free_body:
+    q = tk_req_make(&sc->where, "POST", sc->base, TK_CHANGE, what);
+    q.body = body.data;
+    q.body_len = body.len;
+    q.recovery = recovery;
+    rc = tk_call(inst, &q, &r, err);
+    if (rc == ROTP_E_OK)
+        rc = ast_created_read(inst, &r, what, t, secret, err);
+out:
+    tk_reply_free(&r);
     dynbuf_free(&body);
     return rc;
 }
 
-/* days_to_expiry: whole days from now to ts, rounded down (negative once past). */
-static int64_t ast_days_until(int64_t now, int64_t ts)
+/* Adds the token's fields that describe and verify share. */
+static void ast_add_token(result_builder *rb, const ast_token *t)
 {
-    int64_t d = ts - now;
-    return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
+    rb_adds(rb, "id", t->id);
+    if (t->name[0] != '\0')
+        rb_adds(rb, "name", t->name);
+    rb_adds(rb, "client_id", t->client_id);
+    if (t->expires_at[0] != '\0')
+        rb_adds(rb, "expires_at", t->expires_at);
+    if (t->prev_expires_at[0] != '\0')
+        rb_adds(rb, "previous_secret_expires_at", t->prev_expires_at);
+}
+
+/* When the token expires, as Unix seconds; false when it has no (readable) expiry. */
+static bool ast_expiry(const ast_token *t, int64_t *exp)
+{
+    return t->expires_at[0] != '\0' &&
+           rfc3339_parse(t->expires_at, strlen(t->expires_at), exp) == 0;
 }
 
 /* ------------------------------------------------------------------------------------------
  * describe
  * ---------------------------------------------------------------------------------------- */
 
-static const char *const ast_keys_describe[] = {"kind",    "id",       "account_id",
-                                                "zone_id", "strategy", NULL};
+/* describe without an id: what the scope supports; no request. */
+static void ast_describe_kind(const ast_scope *sc, bool refresh, result_builder *rb)
+{
+    char ops[96];
 
-static int32_t ast_describe(cf_inst *inst, const rotp_params *req, result_builder *rb,
-                            rotp_error *err)
+    tk_ops_text(kind_info_access_service_token.ops, ops, sizeof(ops));
+    rb_adds(rb, "strategies",
+            sc->zone ? "create-swap-delete (new id and client id; the only strategy at zone "
+                       "level, which has no rotate endpoint)"
+                     : AST_STRATEGIES);
+    rb_adds(rb, "strategy", sc->zone ? "create-swap-delete" : "rotate");
+    rb_adds(rb, "permission_required", AST_PERMISSION);
+    rb_adds(rb, "operations", ops);
+    rb_adds(rb, "warning", refresh ? AST_REFRESH_NOTE : AST_POLICY_NOTE);
+}
+
+static int32_t ast_describe(cf_inst *inst, const preq *req, result_builder *rb, rotp_error *err)
 {
     ast_scope sc;
     ast_token t;
     char id[40];
     char strategy[32];
-    int32_t rc = params_check(req, ast_keys_describe, "request", err);
-    if (rc == ROTP_E_OK)
-        rc = ast_scope_read(req, &sc, err);
-    if (rc == ROTP_E_OK)
-        rc = ast_id_read(req, false, id, sizeof(id), err);
-    if (rc == ROTP_E_OK)
-        rc = params_str(req, "strategy", strategy, sizeof(strategy), false, err);
+    int64_t now = cf_inst_now(inst), exp = 0;
+    bool refresh;
+    int32_t rc;
+
+    ast_scope_read(req, &sc);
+    ast_id_read(req, id);
+    rc = preq_str(req, "strategy", strategy, sizeof(strategy), err);
     if (rc != ROTP_E_OK)
         return rc;
-    bool refresh = strcmp(strategy, "refresh") == 0;
-    if (strategy[0] != '\0' && !refresh && strcmp(strategy, "rotate") != 0 &&
-        strcmp(strategy, "create-swap-delete") != 0)
-        return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
-                        "strategy: unknown value (use rotate or create-swap-delete)");
-
+    refresh = strcmp(strategy, "refresh") == 0;
     if (id[0] == '\0') {
-        rb_adds(rb, "strategies",
-                sc.zone ? "create-swap-delete (new id and client id; the only "
-                          "strategy at zone level, which has no rotate "
-                          "endpoint)"
-                        : AST_STRATEGIES);
-        rb_adds(rb, "strategy", sc.zone ? "create-swap-delete" : "rotate");
-        rb_adds(rb, "permission_required", AST_PERMISSION);
-        rb_adds(rb, "operations", AST_OPERATIONS);
-        rb_adds(rb, "warning", refresh ? AST_REFRESH_NOTE : AST_POLICY_NOTE);
+        ast_describe_kind(&sc, refresh, rb);
         return ROTP_E_OK;
     }
-
     rc = ast_get(inst, &sc, id, &t, err);
     if (rc != ROTP_E_OK)
         return rc;
-    int64_t now = cf_inst_now(inst);
-    int64_t exp = 0;
-    bool has_exp =
-        t.expires_at[0] != '\0' && rfc3339_parse(t.expires_at, strlen(t.expires_at), &exp) == 0;
-    rb_adds(rb, "id", t.id);
-    rb_adds(rb, "name", t.name);
-    rb_adds(rb, "client_id", t.client_id);
+    ast_add_token(rb, &t);
     if (t.duration[0] != '\0')
         rb_adds(rb, "duration", t.duration);
-    if (t.expires_at[0] != '\0')
-        rb_adds(rb, "expires_at", t.expires_at);
     if (t.created_at[0] != '\0')
         rb_adds(rb, "created_at", t.created_at);
     if (t.updated_at[0] != '\0')
@@ -584,14 +499,12 @@ static int32_t ast_describe(cf_inst *inst, const rotp_params *req, result_builde
         rb_adds(rb, "last_seen_at", t.last_seen_at);
     if (t.secret_version[0] != '\0')
         rb_adds(rb, "client_secret_version", t.secret_version);
-    if (t.prev_expires_at[0] != '\0')
-        rb_adds(rb, "previous_secret_expires_at", t.prev_expires_at);
     if (t.enabled >= 0)
         rb_adds(rb, "enabled", t.enabled ? "true" : "false");
     else
-        rb_adds(rb, "enabled", has_exp && exp <= now ? "false" : "true");
-    if (has_exp)
-        rb_addf(rb, "days_to_expiry", "%lld", (long long)ast_days_until(now, exp));
+        rb_adds(rb, "enabled", ast_expiry(&t, &exp) && exp <= now ? "false" : "true");
+    if (ast_expiry(&t, &exp))
+        rb_addf(rb, "days_to_expiry", "%lld", (long long)tk_days_until(now, exp));
     rb_adds(rb, "strategies", sc.zone ? "create-swap-delete" : AST_STRATEGIES);
     rb_adds(rb, "permission_required", AST_PERMISSION);
     rb_adds(rb, "warning", refresh ? AST_REFRESH_NOTE : AST_POLICY_NOTE);
@@ -602,69 +515,48 @@ static int32_t ast_describe(cf_inst *inst, const rotp_params *req, result_builde
  * roll
  * ---------------------------------------------------------------------------------------- */
 
-static const char *const ast_keys_roll[] = {
-    "kind", "id", "account_id", "zone_id", "strategy", "grace_seconds", "run_id", NULL};
-
-/* POST .../{id}/rotate with previous_client_secret_expires_at = now + grace. */
-static int32_t ast_roll_rotate(cf_inst *inst, const rotp_params *req, const ast_scope *sc,
-                               const char *id, result_builder *rb, rotp_error *err)
+/* POST .../{id}/rotate with previous_client_secret_expires_at = now + grace_seconds. */
+static int32_t ast_roll_rotate(cf_inst *inst, const preq *req, const ast_scope *sc, const char *id,
+                               result_builder *rb, rotp_error *err)
 {
-    char path[160];
-    char what[160];
-    char body[96];
-    char prev[RFC3339_LEN];
-    int64_t grace = 0;
+    char path[160], what[160], body[96], prev[RFC3339_LEN], recovery[256];
     ast_token t;
     secret_buf *secret = NULL;
-    ast_call c;
-    memset(&c, 0, sizeof(c));
-    int32_t rc = params_int(req, "grace_seconds", AST_GRACE_DEFAULT, 0, AST_GRACE_MAX, &grace, err);
-    if (rc != ROTP_E_OK)
-        return rc;
-    if (rfc3339_format(cf_inst_now(inst) + grace, prev, sizeof(prev)) != 0)
+    tk_reply r;
+    tk_req q;
+    int32_t rc;
+
+    if (rfc3339_format(cf_inst_now(inst) + preq_int(req, "grace_seconds"), prev, sizeof(prev)) != 0)
         return rerr_set(err, ROTP_E_INTERNAL, "rotate: cannot format the grace deadline");
+    tk_reply_init(&r);
     snprintf(path, sizeof(path), "%s/%s/rotate", sc->base, id);
     snprintf(what, sizeof(what), "rotate service token %s in %s", id, sc->label);
     snprintf(body, sizeof(body), "{\"previous_client_secret_expires_at\":\"%s\"}", prev);
-
-    rc = ast_api(inst, "POST", path, body, strlen(body), false, what, &c, err);
-    if (rc == ROTP_E_OUTCOME_UNKNOWN) {
-        rerr_set(err, rc,
-                 "%s: the request was sent and no reliable answer came: the old client "
-                 "secret may already be replaced (it would stay valid until %s) and the new "
-                 "one is lost; the safe move is to rotate again",
-                 what, prev);
-        goto out_free_call;
+    snprintf(recovery, sizeof(recovery),
+             "the client secret may already be replaced (the old one would stay valid until %s) "
+             "and the new one is lost; the safe move is to rotate again",
+             prev);
+    q = tk_req_make(&sc->where, "POST", path, TK_CHANGE, what);
+    q.body = body;
+    q.body_len = strlen(body);
+    q.recovery = recovery;
+    rc = tk_call(inst, &q, &r, err);
+    if (rc == ROTP_E_OK)
+        rc = ast_created_read(inst, &r, what, &t, &secret, err);
+    if (rc == ROTP_E_OK) {
+        ast_add_token(rb, &t);
+        rb_add_secret(rb, "client_secret", secret);
+        if (t.prev_expires_at[0] == '\0')
+            rb_adds(rb, "previous_secret_expires_at", prev);
+        if (t.secret_version[0] != '\0')
+            rb_adds(rb, "client_secret_version", t.secret_version);
+        rb_adds(rb, "strategy", "rotate");
+        cf_log(inst, ROTP_LOG_INFO,
+               "rotated service token %s in %s: same client id, previous secret valid until %s", id,
+               sc->label, t.prev_expires_at[0] != '\0' ? t.prev_expires_at : prev);
     }
-    if (rc != ROTP_E_OK)
-        goto out_free_call;
-    int r = ast_created_read(inst, &c.env, &t, &secret);
-    if (r != 0) {
-        rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
-                      "%s: %s, though the secret was probably replaced (the old one stays valid "
-                      "until %s); the safe move is to rotate again",
-                      what, ast_created_why(r), prev);
-        rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
-        goto out_free_call;
-    }
-    rb_adds(rb, "id", t.id);
-    if (t.name[0] != '\0')
-        rb_adds(rb, "name", t.name);
-    rb_adds(rb, "client_id", t.client_id);
-    rb_add_secret(rb, "client_secret", secret);
-    if (t.expires_at[0] != '\0')
-        rb_adds(rb, "expires_at", t.expires_at);
-    rb_adds(rb, "previous_secret_expires_at",
-            t.prev_expires_at[0] != '\0' ? t.prev_expires_at : prev);
-    if (t.secret_version[0] != '\0')
-        rb_adds(rb, "client_secret_version", t.secret_version);
-    rb_adds(rb, "strategy", "rotate");
-    cf_log(inst, ROTP_LOG_INFO,
-           "rotated service token %s in %s: same client id, previous secret valid until %s", id,
-           sc->label, t.prev_expires_at[0] != '\0' ? t.prev_expires_at : prev);
-out_free_call:
     ast_secret_drop(inst, secret);
-    ast_call_free(&c);
+    tk_reply_free(&r);
     return rc;
 }
 
@@ -674,6 +566,7 @@ static void ast_base_name(const char *name, char *out, size_t cap)
 {
     size_t n = strlen(name);
     const char *tag = NULL;
+
     for (const char *p = strstr(name, ".rot-"); p != NULL; p = strstr(p + 1, ".rot-"))
         tag = p;
     if (tag != NULL && tag != name && id_is_run_id(tag + 5, strlen(tag + 5), AST_RUN_ID_MAX))
@@ -684,21 +577,35 @@ static void ast_base_name(const char *name, char *out, size_t cap)
     out[n] = '\0';
 }
 
-/* GET the old token, refuse if "<name>.rot-<run_id>" exists already (an orphan of an earlier
- * outcome-unknown attempt), else POST the new token with the old duration. */
-static int32_t ast_roll_csd(cf_inst *inst, const rotp_params *req, const ast_scope *sc,
-                            const char *id, result_builder *rb, rotp_error *err)
+/* The refusal when "<name>.rot-<run_id>" exists already: an orphan of an earlier roll whose
+ * outcome was unknown, whose secret cannot be returned. */
+static int32_t ast_orphan(const ast_scope *sc, const char *name, const ast_token *t,
+                          const char *run_id, rotp_error *err)
 {
-    char run_id[AST_RUN_ID_MAX + 1];
-    char base[AST_NAME_MAX];
-    char name[AST_NAME_MAX];
-    char hint[AST_NAME_MAX + 160];
-    ast_token old;
-    ast_token t;
+    return rerr_set(err, ROTP_E_CONFLICT,
+                    "a service token named \"%s\" already exists (id %s), left by an earlier roll "
+                    "with run_id %s whose outcome was unknown; its client secret cannot be "
+                    "returned, so no second token was created: adopt it (%s) or delete it "
+                    "(revoke strategy=create-swap-delete id=%s), then roll again",
+                    name, t->id, run_id,
+                    sc->zone ? "zone level cannot rotate it, so deleting is the way"
+                             : "roll strategy=rotate id=<its id> issues it a fresh secret",
+                    t->id);
+}
+
+/* GET the old token, refuse if "<name>.rot-<run_id>" exists already, else POST the new token
+ * with the old duration. */
+static int32_t ast_roll_csd(cf_inst *inst, const preq *req, const ast_scope *sc, const char *id,
+                            result_builder *rb, rotp_error *err)
+{
+    char run_id[AST_RUN_ID_MAX + 1], base[AST_NAME_MAX], name[AST_NAME_MAX];
+    char recovery[AST_NAME_MAX + 160];
+    ast_token old, t;
     bool found = false;
     secret_buf *secret = NULL;
-    int32_t rc = ROTP_E_OK;
-    if (params_find(req, "grace_seconds") != NULL)
+    int32_t rc;
+
+    if (preq_has(req, "grace_seconds"))
         return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
                         "grace_seconds applies to strategy rotate only; with create-swap-delete "
                         "the old token lives until revoke deletes it");
@@ -712,27 +619,16 @@ static int32_t ast_roll_csd(cf_inst *inst, const rotp_params *req, const ast_sco
         return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
                         "the new token's name would be too long (%d bytes at most)",
                         AST_NAME_MAX - 1);
-
     rc = ast_find_by_name(inst, sc, name, &t, &found, err);
+    if (rc == ROTP_E_OK && found)
+        rc = ast_orphan(sc, name, &t, run_id, err);
     if (rc != ROTP_E_OK)
         return rc;
-    if (found)
-        return rerr_set(err, ROTP_E_CONFLICT,
-                        "a service token named \"%s\" already exists (id %s), left by an "
-                        "earlier roll with run_id %s whose outcome was unknown; its client "
-                        "secret cannot be returned, so no second token was created: adopt it "
-                        "(%s) or delete it (revoke strategy=create-swap-delete id=%s), then roll "
-                        "again",
-                        name, t.id, run_id,
-                        sc->zone ? "zone level cannot rotate it, so deleting is the way"
-                                 : "roll strategy=rotate id=<its id> issues it a fresh secret",
-                        t.id);
-
-    snprintf(hint, sizeof(hint),
-             "repeat roll with run_id=%s: it finds a token named \"%s\" "
-             "instead of creating a second one",
+    snprintf(recovery, sizeof(recovery),
+             "repeat roll with run_id=%s: it finds a token named \"%s\" instead of creating a "
+             "second one",
              run_id, name);
-    rc = ast_create(inst, sc, name, old.duration, hint, &t, &secret, err);
+    rc = ast_create(inst, sc, name, old.duration, recovery, &t, &secret, err);
     if (rc != ROTP_E_OK)
         return rc;
     rb_adds(rb, "id", t.id);
@@ -755,18 +651,16 @@ static int32_t ast_roll_csd(cf_inst *inst, const rotp_params *req, const ast_sco
     return ROTP_E_OK;
 }
 
-static int32_t ast_roll(cf_inst *inst, const rotp_params *req, result_builder *rb, rotp_error *err)
+static int32_t ast_roll(cf_inst *inst, const preq *req, result_builder *rb, rotp_error *err)
 {
     ast_scope sc;
     char id[40];
     int strategy = 0;
-    int32_t rc = params_check(req, ast_keys_roll, "request", err);
-    if (rc == ROTP_E_OK)
-        rc = ast_scope_read(req, &sc, err);
-    if (rc == ROTP_E_OK)
-        rc = ast_id_read(req, true, id, sizeof(id), err);
-    if (rc == ROTP_E_OK)
-        rc = ast_strategy_read(req, &sc, &strategy, err);
+    int32_t rc;
+
+    ast_scope_read(req, &sc);
+    ast_id_read(req, id);
+    rc = ast_strategy_read(req, &sc, &strategy, err);
     if (rc != ROTP_E_OK)
         return rc;
     if (strategy == AST_ROTATE)
@@ -778,182 +672,166 @@ static int32_t ast_roll(cf_inst *inst, const rotp_params *req, result_builder *r
  * verify
  * ---------------------------------------------------------------------------------------- */
 
-static const char *const ast_keys_verify[] = {
-    "kind", "id", "account_id", "zone_id", "client_id", "client_secret", "probe_url", NULL};
+/* What verify was asked. */
+typedef struct ast_ask {
+    char id[40];
+    char client_id[256];
+    char url[HTTP_MAX_URL + 1];
+    secret_buf *secret; /* with probe_url only */
+} ast_ask;
+
+/* Reads client_id, probe_url and client_secret (required with probe_url). */
+static int32_t ast_ask_read(cf_inst *inst, const preq *req, ast_ask *a, rotp_error *err)
+{
+    size_t slen = 0;
+    const char *sval = preq_get(req, "client_secret", &slen);
+    int32_t rc;
+
+    memset(a, 0, sizeof(*a));
+    ast_id_read(req, a->id);
+    rc = preq_str(req, "client_id", a->client_id, sizeof(a->client_id), err);
+    if (rc == ROTP_E_OK)
+        rc = preq_str(req, "probe_url", a->url, sizeof(a->url), err);
+    if (rc != ROTP_E_OK || a->url[0] == '\0')
+        return rc;
+    if (sval == NULL)
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "missing client_secret (probe_url needs it)");
+    if (!header_value_ok(sval, slen, 1024))
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "client_secret: too long");
+    a->secret = secret_new(sval, slen);
+    if (a->secret == NULL)
+        return rerr_set(err, ROTP_E_NO_MEMORY, "verify: out of memory");
+    cf_inst_remember(inst, a->secret);
+    return ROTP_E_OK;
+}
 
 /* A visitor that finds the token with a given client id. */
 typedef struct ast_by_client {
     const char *client_id;
-    ast_token t;
+    ast_token *t;
     bool found;
 } ast_by_client;
 
 static int32_t ast_visit_client(const ast_token *t, void *ctx, rotp_error *err)
 {
     ast_by_client *b = ctx;
+
     (void)err;
     if (strcmp(t->client_id, b->client_id) != 0)
         return ROTP_E_OK;
-    b->t = *t;
+    *b->t = *t;
     b->found = true;
-    return AST_STOP;
+    return TK_STOP;
 }
 
-/* GET probe_url with CF-Access-Client-Id / CF-Access-Client-Secret and no bearer. */
-static int32_t ast_probe(cf_inst *inst, const char *url, const char *client_id,
-                         const secret_buf *secret, long *status, rotp_error *err)
+/* The management view: does the token exist (by id, else by client id), is it enabled, has it
+ * expired? *state is absent, disabled, expired or active. */
+static int32_t ast_verify_mgmt(cf_inst *inst, const ast_scope *sc, const ast_ask *a, ast_token *t,
+                               const char **state, rotp_error *err)
 {
-    http_header h[2];
-    http_request r;
-    http_response resp;
-    memset(&r, 0, sizeof(r));
-    memset(&resp, 0, sizeof(resp));
-    h[0].name = "CF-Access-Client-Id";
-    h[0].value = client_id;
-    h[0].value_len = strlen(client_id);
-    h[0].secret = false;
-    h[1].name = "CF-Access-Client-Secret";
-    h[1].value = secret->data;
-    h[1].value_len = secret->len;
-    h[1].secret = true;
-    r.method = "GET";
-    r.url = url;
-    r.headers = h;
-    r.nheaders = 2;
-    r.idempotent = true;
-    /* the query and fragment may carry a one-time value: never logged (ABI.md, logging) */
-    cf_log(inst, ROTP_LOG_DEBUG, "access service token: probe GET %.*s", (int)strcspn(url, "?#"),
-           url);
-    int32_t rc = http_do(cf_inst_http(inst), &r, &resp, err);
-    *status = resp.status;
-    http_response_free(&resp);
-    return rc;
-}
+    ast_by_client by = {a->client_id, t, false};
+    int64_t exp = 0;
+    int32_t rc;
 
-static int32_t ast_verify(cf_inst *inst, const rotp_params *req, result_builder *rb,
-                          rotp_error *err)
-{
-    ast_scope sc;
-    char id[40];
-    char client_id[256];
-    char url[HTTP_MAX_URL + 1];
-    ast_by_client by;
-    ast_token *t = &by.t;
-    secret_buf *secret = NULL;
-    const char *state = "active";
-    bool exists = true;
-    memset(&by, 0, sizeof(by));
-    int32_t rc = params_check(req, ast_keys_verify, "request", err);
-    if (rc == ROTP_E_OK)
-        rc = ast_scope_read(req, &sc, err);
-    if (rc == ROTP_E_OK)
-        rc = ast_id_read(req, false, id, sizeof(id), err);
-    if (rc == ROTP_E_OK)
-        rc = params_str(req, "client_id", client_id, sizeof(client_id), true, err);
-    if (rc == ROTP_E_OK)
-        rc = params_str(req, "probe_url", url, sizeof(url), false, err);
-    if (rc != ROTP_E_OK)
-        return rc;
-    if (!header_value_ok(client_id, strlen(client_id), sizeof(client_id) - 1))
-        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "client_id: holds CR, LF or NUL");
-    if (url[0] != '\0') {
-        if (!header_value_ok(url, strlen(url), HTTP_MAX_URL) ||
-            (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0))
-            return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
-                            "probe_url: must be an absolute https:// URL (http:// only to "
-                            "loopback with allow_insecure_loopback) without CR or LF");
-        size_t slen = 0;
-        const char *sval = params_get(req, "client_secret", &slen);
-        if (sval == NULL || slen == 0)
-            return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
-                            "missing client_secret (probe_url needs it)");
-        if (!header_value_ok(sval, slen, 1024))
-            return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
-                            "client_secret: holds CR, LF or NUL, or is too long");
-        secret = secret_new(sval, slen);
-        if (secret == NULL)
-            return rerr_set(err, ROTP_E_NO_MEMORY, "verify: out of memory");
-        cf_inst_remember(inst, secret);
-    }
-
-    /* The management view: does the token exist, is it enabled, has it expired? */
-    if (id[0] != '\0') {
-        rc = ast_get(inst, &sc, id, t, err);
+    *state = "absent";
+    if (a->id[0] == '\0') {
+        rc = ast_walk(inst, sc, "", "", ast_visit_client, &by, err);
+        if (rc != ROTP_E_OK || !by.found)
+            return rc;
+    } else {
+        rc = ast_get(inst, sc, a->id, t, err);
         if (rc == ROTP_E_NOT_FOUND) {
             rerr_clear(err);
-            rc = ROTP_E_OK;
-            exists = false;
+            return ROTP_E_OK;
         }
         if (rc != ROTP_E_OK)
-            goto out_free_secret;
-        if (exists && strcmp(t->client_id, client_id) != 0) {
-            rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT,
-                          "client_id is not the client id of service token %s", id);
-            goto out_free_secret;
-        }
-    } else {
-        by.client_id = client_id;
-        rc = ast_walk(inst, &sc, "", "", ast_visit_client, &by, err);
-        if (rc != ROTP_E_OK)
-            goto out_free_secret;
-        exists = by.found;
+            return rc;
+        if (strcmp(t->client_id, a->client_id) != 0)
+            return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
+                            "client_id is not the client id of service token %s", a->id);
     }
-    int64_t now = cf_inst_now(inst);
-    int64_t exp = 0;
-    bool has_exp = exists && t->expires_at[0] != '\0' &&
-                   rfc3339_parse(t->expires_at, strlen(t->expires_at), &exp) == 0;
-    if (!exists)
-        state = "absent";
-    else if (t->enabled == 0)
-        state = "disabled";
-    else if (has_exp && exp <= now)
-        state = "expired";
+    if (t->enabled == 0)
+        *state = "disabled";
+    else if (ast_expiry(t, &exp) && exp <= cf_inst_now(inst))
+        *state = "expired";
+    else
+        *state = "active";
+    return ROTP_E_OK;
+}
 
-    /* The origin's view: does Access admit this client id and secret? */
-    if (secret != NULL) {
-        long status = 0;
-        rc = ast_probe(inst, url, client_id, secret, &status, err);
-        if (rc != ROTP_E_OK)
-            goto out_free_secret;
-        rb_addf(rb, "probe_status", "%ld", status);
-        if (strcmp(state, "active") == 0) {
-            if (status >= 200 && status <= 299)
-                state = "active";
-            else if (status == 401)
-                state = "invalid";
-            else if (status == 403)
-                state = "not_admitted";
-            else
-                state = NULL;
-            if (state == NULL)
-                rb_addf(rb, "state", "%ld", status);
-        }
-    } else if (exists) {
+/* The origin's view: GET probe_url with CF-Access-Client-Id / CF-Access-Client-Secret and no
+ * bearer. 2xx keeps active, 401 is invalid, 403 not_admitted; any other answer is an error. */
+static int32_t ast_probe(cf_inst *inst, const ast_ask *a, const char *what, const char **state,
+                         result_builder *rb, rotp_error *err)
+{
+    http_header h[2];
+    tk_probe pb;
+    uint32_t meaning = 0;
+    long status = 0;
+    int32_t rc;
+
+    memset(h, 0, sizeof(h));
+    h[0].name = "CF-Access-Client-Id";
+    h[0].value = a->client_id;
+    h[0].value_len = strlen(a->client_id);
+    h[1].name = "CF-Access-Client-Secret";
+    h[1].value = a->secret->data;
+    h[1].value_len = a->secret->len;
+    h[1].secret = true;
+    memset(&pb, 0, sizeof(pb));
+    pb.url = a->url;
+    pb.headers = h;
+    pb.nheaders = 2;
+    pb.what = what;
+    rc = tk_probe_run(inst, &pb, &meaning, &status, err);
+    if (rc != ROTP_E_OK)
+        return rc;
+    rb_addf(rb, "probe_status", "%ld", status);
+    if (meaning == ROTP_STATE_REJECTED)
+        *state = "invalid";
+    else if (meaning == ROTP_STATE_REFUSED)
+        *state = "not_admitted";
+    return ROTP_E_OK;
+}
+
+/* verify: the management view first (absent, disabled and expired are answers that need no
+ * probe); then, with probe_url, the origin's answer to the client id and secret. */
+static int32_t ast_verify(cf_inst *inst, const preq *req, result_builder *rb, rotp_error *err)
+{
+    ast_scope sc;
+    ast_ask a;
+    ast_token t;
+    const char *state = NULL;
+    char what[160];
+    int64_t exp = 0;
+    int32_t rc;
+
+    ast_scope_read(req, &sc);
+    memset(&t, 0, sizeof(t));
+    rc = ast_ask_read(inst, req, &a, err);
+    if (rc == ROTP_E_OK && !header_value_ok(a.client_id, strlen(a.client_id), 255))
+        rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "client_id: too long for a header");
+    if (rc == ROTP_E_OK)
+        rc = ast_verify_mgmt(inst, &sc, &a, &t, &state, err);
+    snprintf(what, sizeof(what), "verify service token %s in %s",
+             t.id[0] != '\0' ? t.id : (a.id[0] != '\0' ? a.id : "(by client id)"), sc.label);
+    if (rc == ROTP_E_OK && a.secret != NULL && strcmp(state, "active") == 0)
+        rc = ast_probe(inst, &a, what, &state, rb, err);
+    if (rc == ROTP_E_OK && a.secret == NULL && strcmp(state, "absent") != 0)
         rb_adds(rb, "warning",
-                "without probe_url only the token's existence and expiry were "
-                "checked, not the client secret");
-    }
-    if (state != NULL)
+                "without probe_url only the token's existence and expiry were checked, not the "
+                "client secret");
+    if (rc == ROTP_E_OK) {
         rb_adds(rb, "state", state);
-    if (exists) {
-        rb_adds(rb, "id", t->id);
-        if (t->name[0] != '\0')
-            rb_adds(rb, "name", t->name);
-        rb_adds(rb, "client_id", t->client_id);
-        if (t->expires_at[0] != '\0')
-            rb_adds(rb, "expires_at", t->expires_at);
-        if (t->prev_expires_at[0] != '\0')
-            rb_adds(rb, "previous_secret_expires_at", t->prev_expires_at);
-        if (has_exp)
-            rb_addf(rb, "days_to_expiry", "%lld", (long long)ast_days_until(now, exp));
-    } else if (id[0] != '\0') {
-        rb_adds(rb, "id", id);
+        if (t.id[0] != '\0')
+            ast_add_token(rb, &t);
+        else if (a.id[0] != '\0')
+            rb_adds(rb, "id", a.id);
+        if (ast_expiry(&t, &exp))
+            rb_addf(rb, "days_to_expiry", "%lld", (long long)tk_days_until(cf_inst_now(inst), exp));
+        cf_log(inst, ROTP_LOG_INFO, "%s: %s", what, state);
     }
-    cf_log(inst, ROTP_LOG_INFO, "verified service token %s in %s: %s",
-           exists ? t->id : (id[0] != '\0' ? id : "(by client id)"), sc.label,
-           rb_get(rb, "state") != NULL ? rb_get(rb, "state") : "?");
-out_free_secret:
-    ast_secret_drop(inst, secret);
+    ast_secret_drop(inst, a.secret);
     return rc;
 }
 
@@ -961,21 +839,52 @@ out_free_secret:
  * revoke
  * ---------------------------------------------------------------------------------------- */
 
-static const char *const ast_keys_revoke[] = {"kind",    "id",       "account_id",
-                                              "zone_id", "strategy", NULL};
+/* After the overlap-ending PUT lost its answer: GET the token. Gone: absent; its previous secret
+ * ends at or before `sent`: revoked; else the PUT did not happen (rc as it was). A failed look
+ * is that failure (the sent rule makes it OUTCOME_UNKNOWN). */
+static int32_t ast_overlap_settle(cf_inst *inst, const ast_scope *sc, const char *id, int64_t sent,
+                                  int32_t rc, const char **state, rotp_error *err)
+{
+    ast_token t;
+    rotp_error e;
+    int64_t end = 0;
+    int32_t lrc;
 
-/* strategy rotate: PUT .../{id} {name, previous_client_secret_expires_at: now}. */
+    if (!cf_answer_lost(err))
+        return rc;
+    rerr_init(&e);
+    lrc = ast_get(inst, sc, id, &t, &e);
+    if (lrc == ROTP_E_NOT_FOUND) {
+        *state = "absent";
+    } else if (lrc != ROTP_E_OK) {
+        return rerr_set(err, lrc, "the answer was lost, and looking failed too: %s", e.message);
+    } else if (t.prev_expires_at[0] == '\0' ||
+               (rfc3339_parse(t.prev_expires_at, strlen(t.prev_expires_at), &end) == 0 &&
+                end <= sent)) {
+        *state = "revoked";
+    } else {
+        cf_inst_change_undone(inst);
+        return rc;
+    }
+    rerr_clear(err);
+    return ROTP_E_OK;
+}
+
+/* strategy rotate: PUT .../{id} {name, previous_client_secret_expires_at: now}, which is
+ * idempotent (retried); a lost answer is settled by looking. */
 static int32_t ast_revoke_overlap(cf_inst *inst, const ast_scope *sc, const char *id,
                                   result_builder *rb, rotp_error *err)
 {
-    char path[160];
-    char what[160];
-    char now_ts[RFC3339_LEN];
+    char path[160], what[160], now_ts[RFC3339_LEN];
+    const char *state = "revoked";
+    int64_t now = cf_inst_now(inst);
     ast_token t;
     dynbuf body;
-    ast_call c;
-    memset(&c, 0, sizeof(c));
+    tk_reply r;
+    tk_req q;
     int32_t rc = ast_get(inst, sc, id, &t, err);
+    int w;
+
     if (rc == ROTP_E_NOT_FOUND) {
         rerr_clear(err);
         rb_adds(rb, "state", "absent");
@@ -984,94 +893,102 @@ static int32_t ast_revoke_overlap(cf_inst *inst, const ast_scope *sc, const char
     }
     if (rc != ROTP_E_OK)
         return rc;
-    if (rfc3339_format(cf_inst_now(inst), now_ts, sizeof(now_ts)) != 0)
+    if (rfc3339_format(now, now_ts, sizeof(now_ts)) != 0)
         return rerr_set(err, ROTP_E_INTERNAL, "revoke: cannot format the time");
     snprintf(path, sizeof(path), "%s/%s", sc->base, id);
     snprintf(what, sizeof(what), "end the secret overlap of service token %s in %s", id, sc->label);
+    tk_reply_init(&r);
     dynbuf_init(&body, 4096);
-    int r = dynbuf_adds(&body, "{\"name\":");
-    if (r == 0)
-        r = dynbuf_json_cstr(&body, t.name);
-    if (r == 0)
-        r = dynbuf_printf(&body, ",\"previous_client_secret_expires_at\":\"%s\"}", now_ts);
-    if (r != 0) {
+    w = dynbuf_adds(&body, "{\"name\":");
+    if (w == DYNBUF_OK)
+        w = dynbuf_json_cstr(&body, t.name);
+    if (w == DYNBUF_OK)
+        w = dynbuf_printf(&body, ",\"previous_client_secret_expires_at\":\"%s\"}", now_ts);
+    if (w != DYNBUF_OK) {
         rc = rerr_set(err, ROTP_E_NO_MEMORY, "%s: out of memory", what);
-        goto out_free_body;
+        goto out;
     }
-    rc = ast_api(inst, "PUT", path, body.data, body.len, false, what, &c, err);
-    if (rc == ROTP_E_OUTCOME_UNKNOWN) {
-        rerr_set(err, rc,
-                 "%s: the request was sent and no reliable answer came; the previous "
-                 "secret may or may not be dead yet; repeating revoke is safe",
-                 what);
-        goto out_free_call;
-    }
+    q = tk_req_make(&sc->where, "PUT", path, TK_CHANGE_IDEM, what);
+    q.body = body.data;
+    q.body_len = body.len;
+    q.recovery = "revoke again: ending the overlap is safe to repeat";
+    rc = tk_call(inst, &q, &r, err);
     if (rc == ROTP_E_NOT_FOUND) {
         rerr_clear(err);
-        rb_adds(rb, "state", "absent");
-        rb_adds(rb, "id", id);
+        state = "absent";
         rc = ROTP_E_OK;
-        goto out_free_call;
+    } else if (rc != ROTP_E_OK) {
+        rc = ast_overlap_settle(inst, sc, id, now, rc, &state, err);
     }
-    if (rc != ROTP_E_OK)
-        goto out_free_call;
-    rb_adds(rb, "state", "revoked");
-    rb_adds(rb, "id", id);
-    rb_adds(rb, "previous_secret_expires_at", now_ts);
-    rb_adds(rb, "strategy", "rotate");
-    cf_log(inst, ROTP_LOG_INFO, "service token %s in %s: previous client secret ended at %s", id,
-           sc->label, now_ts);
-out_free_call:
-    ast_call_free(&c);
-out_free_body:
+    if (rc == ROTP_E_OK) {
+        rb_adds(rb, "state", state);
+        rb_adds(rb, "id", id);
+        if (strcmp(state, "revoked") == 0) {
+            rb_adds(rb, "previous_secret_expires_at", now_ts);
+            rb_adds(rb, "strategy", "rotate");
+        }
+        cf_log(inst, ROTP_LOG_INFO, "%s: %s at %s", what, state, now_ts);
+    }
+out:
+    tk_reply_free(&r);
     dynbuf_free(&body);
     return rc;
 }
 
-/* strategy create-swap-delete: DELETE the old token. 12139: still named by a policy. */
+/* strategy create-swap-delete: DELETE the old token (idempotent: retried; a lost answer is
+ * settled by looking). 12139: still named by a policy. */
 static int32_t ast_revoke_delete(cf_inst *inst, const ast_scope *sc, const char *id,
                                  result_builder *rb, rotp_error *err)
 {
-    char path[160];
-    char what[160];
-    ast_call c;
-    memset(&c, 0, sizeof(c));
+    char path[160], what[160], object[64];
+    const char *state = "revoked";
+    bool gone = false;
+    tk_reply r;
+    tk_req q;
+    int32_t rc;
+
+    tk_reply_init(&r);
     snprintf(path, sizeof(path), "%s/%s", sc->base, id);
     snprintf(what, sizeof(what), "delete service token %s in %s", id, sc->label);
-    int32_t rc = ast_api(inst, "DELETE", path, NULL, 0, true, what, &c, err);
-    if (rc != ROTP_E_OK && c.env.error_code == 12139) {
+    snprintf(object, sizeof(object), "service token %s", id);
+    q = tk_req_make(&sc->where, "DELETE", path, TK_CHANGE_IDEM, what);
+    q.object = object;
+    q.recovery = "revoke again: deleting is safe to repeat, and a token already gone is "
+                 "state=absent";
+    rc = tk_call(inst, &q, &r, err);
+    if (rc != ROTP_E_OK && r.env.error_code == 12139) {
         rc = rerr_set(err, ROTP_E_CONFLICT,
                       "%s: an Access policy still names this token (Cloudflare code 12139); "
                       "re-point the policy to the new token first, then revoke again",
                       what);
     } else if (rc == ROTP_E_NOT_FOUND) {
+        state = r.resp.attempts > 1 ? "revoked" : "absent";
         rerr_clear(err);
         rc = ROTP_E_OK;
-        rb_adds(rb, "state", "absent");
-        rb_adds(rb, "id", id);
-    } else if (rc == ROTP_E_OK) {
-        rb_adds(rb, "state", "revoked");
-        rb_adds(rb, "id", id);
-        rb_adds(rb, "strategy", "create-swap-delete");
-        cf_log(inst, ROTP_LOG_INFO, "deleted service token %s in %s", id, sc->label);
+    } else if (rc != ROTP_E_OK) {
+        rc = tk_settle_lost(inst, rc, path, what, &sc->where, &gone, err);
     }
-    ast_call_free(&c);
-    return rc;
+    tk_reply_free(&r);
+    if (rc != ROTP_E_OK)
+        return rc;
+    rb_adds(rb, "state", state);
+    rb_adds(rb, "id", id);
+    if (strcmp(state, "revoked") == 0)
+        rb_adds(rb, "strategy", "create-swap-delete");
+    cf_log(inst, ROTP_LOG_INFO, "%s: %s", what, state);
+    return ROTP_E_OK;
 }
 
-static int32_t ast_revoke(cf_inst *inst, const rotp_params *req, result_builder *rb,
-                          rotp_error *err)
+static int32_t ast_revoke(cf_inst *inst, const preq *req, result_builder *rb, rotp_error *err)
 {
     ast_scope sc;
     char id[40];
     int strategy = 0;
-    int32_t rc = params_check(req, ast_keys_revoke, "request", err);
-    if (rc == ROTP_E_OK)
-        rc = ast_scope_read(req, &sc, err);
-    if (rc == ROTP_E_OK)
-        rc = ast_id_read(req, true, id, sizeof(id), err);
-    if (rc == ROTP_E_OK)
-        rc = ast_strategy_read(req, &sc, &strategy, err);
+    int32_t rc;
+
+    ast_scope_read(req, &sc);
+    ast_id_read(req, id);
+    rc = ast_strategy_read(req, &sc, &strategy, err);
     if (rc != ROTP_E_OK)
         return rc;
     if (strategy == AST_ROTATE)
@@ -1083,62 +1000,64 @@ static int32_t ast_revoke(cf_inst *inst, const rotp_params *req, result_builder 
  * provision
  * ---------------------------------------------------------------------------------------- */
 
-static const char *const ast_keys_provision[] = {"kind",     "account_id", "zone_id", "name",
-                                                 "duration", "run_id",     NULL};
-
-static int32_t ast_provision(cf_inst *inst, const rotp_params *req, result_builder *rb,
-                             rotp_error *err)
+/* The new token's name: the given one with ".sandbox-<run_id>" appended, unless it already holds
+ * ".sandbox-" or ".rot-". */
+static int32_t ast_provision_name(const preq *req, const char *run_id, char *name, size_t cap,
+                                  rotp_error *err)
 {
-    ast_scope sc;
     char given[AST_NAME_MAX - 64];
-    char name[AST_NAME_MAX];
-    char duration[32];
-    char run_id[AST_RUN_ID_MAX + 1];
-    char hint[AST_NAME_MAX + 160];
-    int64_t ms = 0;
-    ast_token t;
-    bool found = false;
-    secret_buf *secret = NULL;
-    int32_t rc = params_check(req, ast_keys_provision, "request", err);
-    if (rc == ROTP_E_OK)
-        rc = ast_scope_read(req, &sc, err);
-    if (rc == ROTP_E_OK)
-        rc = params_str(req, "name", given, sizeof(given), true, err);
-    if (rc == ROTP_E_OK)
-        rc = params_str(req, "duration", duration, sizeof(duration), false, err);
-    if (rc == ROTP_E_OK)
-        rc = ast_run_id(req, run_id, sizeof(run_id), err);
+    int32_t rc = preq_str(req, "name", given, sizeof(given), err);
+
     if (rc != ROTP_E_OK)
         return rc;
     if (given[0] == '\0')
         return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "name: must not be empty");
-    if (duration[0] == '\0')
-        snprintf(duration, sizeof(duration), "%s", AST_PROVISION_DEFAULT);
+    if (strstr(given, ".sandbox-") != NULL || strstr(given, ".rot-") != NULL)
+        snprintf(name, cap, "%s", given);
+    else
+        snprintf(name, cap, "%s.sandbox-%s", given, run_id);
+    return ROTP_E_OK;
+}
+
+static int32_t ast_provision(cf_inst *inst, const preq *req, result_builder *rb, rotp_error *err)
+{
+    ast_scope sc;
+    char name[AST_NAME_MAX], duration[32], run_id[AST_RUN_ID_MAX + 1];
+    char recovery[AST_NAME_MAX + 160];
+    int64_t ms = 0;
+    ast_token t;
+    bool found = false;
+    secret_buf *secret = NULL;
+    int32_t rc;
+
+    ast_scope_read(req, &sc);
+    rc = preq_str(req, "duration", duration, sizeof(duration), err);
+    if (rc == ROTP_E_OK)
+        rc = ast_run_id(req, run_id, sizeof(run_id), err);
+    if (rc == ROTP_E_OK)
+        rc = ast_provision_name(req, run_id, name, sizeof(name), err);
+    if (rc != ROTP_E_OK)
+        return rc;
     if (duration_parse_ms(duration, strlen(duration), &ms) != 0 || ms <= 0 ||
         ms > AST_PROVISION_MAX_MS)
         return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
                         "duration: a Go duration such as 1h or 30m, at most 168h, for a "
                         "throwaway token");
-    if (strstr(given, ".sandbox-") != NULL || strstr(given, ".rot-") != NULL)
-        snprintf(name, sizeof(name), "%s", given);
-    else
-        snprintf(name, sizeof(name), "%s.sandbox-%s", given, run_id);
-
     rc = ast_find_by_name(inst, &sc, name, &t, &found, err);
+    if (rc == ROTP_E_OK && found)
+        rc = rerr_set(err, ROTP_E_CONFLICT,
+                      "a service token named \"%s\" already exists (id %s), probably from an "
+                      "earlier provision whose outcome was unknown; its client secret cannot be "
+                      "returned: delete it (revoke strategy=create-swap-delete id=%s) or "
+                      "provision with another run_id",
+                      name, t.id, t.id);
     if (rc != ROTP_E_OK)
         return rc;
-    if (found)
-        return rerr_set(err, ROTP_E_CONFLICT,
-                        "a service token named \"%s\" already exists (id %s), probably from an "
-                        "earlier provision whose outcome was unknown; its client secret cannot "
-                        "be returned: delete it (revoke strategy=create-swap-delete id=%s) or "
-                        "provision with another run_id",
-                        name, t.id, t.id);
-    snprintf(hint, sizeof(hint),
-             "repeat provision with run_id=%s: it finds a token named \"%s\" "
-             "instead of creating a second one",
+    snprintf(recovery, sizeof(recovery),
+             "repeat provision with run_id=%s: it finds a token named \"%s\" instead of creating "
+             "a second one",
              run_id, name);
-    rc = ast_create(inst, &sc, name, duration, hint, &t, &secret, err);
+    rc = ast_create(inst, &sc, name, duration, recovery, &t, &secret, err);
     if (rc != ROTP_E_OK)
         return rc;
     rb_adds(rb, "id", t.id);
@@ -1159,9 +1078,6 @@ static int32_t ast_provision(cf_inst *inst, const rotp_params *req, result_build
  * list
  * ---------------------------------------------------------------------------------------- */
 
-static const char *const ast_keys_list[] = {"kind", "account_id", "zone_id",
-                                            "name", "search",     NULL};
-
 /* Collects {id, name, client_id, expires_at} objects into a JSON array. */
 typedef struct ast_items {
     dynbuf json;
@@ -1171,51 +1087,51 @@ typedef struct ast_items {
 static int32_t ast_visit_item(const ast_token *t, void *ctx, rotp_error *err)
 {
     ast_items *it = ctx;
-    int r = dynbuf_adds(&it->json, it->count == 0 ? "{\"id\":" : ",{\"id\":");
-    if (r == 0)
-        r = dynbuf_json_cstr(&it->json, t->id);
-    if (r == 0)
-        r = dynbuf_adds(&it->json, ",\"name\":");
-    if (r == 0)
-        r = dynbuf_json_cstr(&it->json, t->name);
-    if (r == 0)
-        r = dynbuf_adds(&it->json, ",\"client_id\":");
-    if (r == 0)
-        r = dynbuf_json_cstr(&it->json, t->client_id);
-    if (r == 0)
-        r = dynbuf_adds(&it->json, ",\"expires_at\":");
-    if (r == 0)
-        r = dynbuf_json_cstr(&it->json, t->expires_at[0] != '\0' ? t->expires_at : NULL);
-    if (r == 0)
-        r = dynbuf_adds(&it->json, "}");
-    if (r != 0)
-        return rerr_set(err, r == -2 ? ROTP_E_PROTOCOL : ROTP_E_NO_MEMORY,
+    int w = dynbuf_adds(&it->json, it->count == 0 ? "{\"id\":" : ",{\"id\":");
+
+    if (w == DYNBUF_OK)
+        w = dynbuf_json_cstr(&it->json, t->id);
+    if (w == DYNBUF_OK)
+        w = dynbuf_adds(&it->json, ",\"name\":");
+    if (w == DYNBUF_OK)
+        w = dynbuf_json_cstr(&it->json, t->name);
+    if (w == DYNBUF_OK)
+        w = dynbuf_adds(&it->json, ",\"client_id\":");
+    if (w == DYNBUF_OK)
+        w = dynbuf_json_cstr(&it->json, t->client_id);
+    if (w == DYNBUF_OK)
+        w = dynbuf_adds(&it->json, ",\"expires_at\":");
+    if (w == DYNBUF_OK)
+        w = dynbuf_json_cstr(&it->json, t->expires_at[0] != '\0' ? t->expires_at : NULL);
+    if (w == DYNBUF_OK)
+        w = dynbuf_adds(&it->json, "}");
+    if (w != DYNBUF_OK)
+        return rerr_set(err, w == DYNBUF_ETOOBIG ? ROTP_E_PROTOCOL : ROTP_E_NO_MEMORY,
                         "list service tokens: %s",
-                        r == -2 ? "the list is too long for one result" : "out of memory");
+                        w == DYNBUF_ETOOBIG ? "the list is too long for one result" : "out of memory");
     it->count++;
     return ROTP_E_OK;
 }
 
-static int32_t ast_list(cf_inst *inst, const rotp_params *req, result_builder *rb, rotp_error *err)
+static int32_t ast_list(cf_inst *inst, const preq *req, result_builder *rb, rotp_error *err)
 {
     ast_scope sc;
     char name[AST_NAME_MAX];
     char search[AST_NAME_MAX];
     ast_items it;
+    int32_t rc;
+
+    ast_scope_read(req, &sc);
     it.count = 0;
     dynbuf_init(&it.json, PARAM_VALUE_MAX * 16);
-    int32_t rc = params_check(req, ast_keys_list, "request", err);
+    rc = preq_str(req, "name", name, sizeof(name), err);
     if (rc == ROTP_E_OK)
-        rc = ast_scope_read(req, &sc, err);
-    if (rc == ROTP_E_OK)
-        rc = params_str(req, "name", name, sizeof(name), false, err);
-    if (rc == ROTP_E_OK)
-        rc = params_str(req, "search", search, sizeof(search), false, err);
-    if (rc == ROTP_E_OK && dynbuf_adds(&it.json, "[") != 0)
+        rc = preq_str(req, "search", search, sizeof(search), err);
+    if (rc == ROTP_E_OK && dynbuf_adds(&it.json, "[") != DYNBUF_OK)
         rc = rerr_set(err, ROTP_E_NO_MEMORY, "list service tokens: out of memory");
     if (rc == ROTP_E_OK)
         rc = ast_walk(inst, &sc, name, search, ast_visit_item, &it, err);
-    if (rc == ROTP_E_OK && dynbuf_adds(&it.json, "]") != 0)
+    if (rc == ROTP_E_OK && dynbuf_adds(&it.json, "]") != DYNBUF_OK)
         rc = rerr_set(err, ROTP_E_NO_MEMORY, "list service tokens: out of memory");
     if (rc == ROTP_E_OK) {
         rb_addf(rb, "count", "%ld", it.count);
@@ -1227,7 +1143,6 @@ static int32_t ast_list(cf_inst *inst, const rotp_params *req, result_builder *r
 }
 
 const adapter adapter_access_service_token = {
-    .kind = "cloudflare.access_service_token",
     .info = &kind_info_access_service_token,
     .describe = ast_describe,
     .roll = ast_roll,
@@ -1241,12 +1156,12 @@ const adapter adapter_access_service_token = {
 /* Self-description (ABI 1.1): what a host needs to drive this kind without reading ABI.md. */
 
 static const char *const ast_account_env[] = {"CF_ACCOUNT_ID", "CLOUDFLARE_ACCOUNT_ID", NULL};
-static const char *const ast_strategy_choices[] = {"rotate", "create-swap-delete", "refresh",
-                                                   NULL};
+static const char *const ast_strategy_choices[] = {"rotate", "create-swap-delete", "refresh", NULL};
 
 static const rotp_key_info ast_request_keys[] = {
     KI_FULL("account_id", "hex32", 0, ROTP_ROLE_SCOPE, OPS_ALL, OPS_ALL, 1, NULL, ast_account_env,
-            NULL, 0, 0, "the account of an account-level token (exactly one of account_id, zone_id)"),
+            NULL, 0, 0,
+            "the account of an account-level token (exactly one of account_id, zone_id)"),
     KI_FULL("zone_id", "hex32", 0, ROTP_ROLE_SCOPE, OPS_ALL, OPS_ALL, 1, NULL, NULL, NULL, 0, 0,
             "the zone of a zone-level token (exactly one of account_id, zone_id)"),
     KI("id", "uuid", 0, ROTP_ROLE_ID, OPS_BY_ID, ROTP_OP_ROLL | ROTP_OP_REVOKE,
@@ -1257,8 +1172,8 @@ static const rotp_key_info ast_request_keys[] = {
             "rotate (account level, the default there) or create-swap-delete (the default and "
             "only one at zone level); refresh only in describe, to explain why it is not a "
             "rotation"),
-    KI_FULL("grace_seconds", "int", 0, ROTP_ROLE_OVERLAP, ROTP_OP_ROLL, 0, 0, "3600", NULL, NULL,
-            0, 2592000, "strategy rotate: how long the previous client secret keeps working"),
+    KI_FULL("grace_seconds", "int", 0, ROTP_ROLE_OVERLAP, ROTP_OP_ROLL, 0, 0, "3600", NULL, NULL, 0,
+            2592000, "strategy rotate: how long the previous client secret keeps working"),
     KI("run_id", "text", 0, ROTP_ROLE_RUN_ID, ROTP_OP_ROLL | ROTP_OP_PROVISION, 0,
        "the host's run id (1 to 40 of [A-Za-z0-9_-]), put in the names of created tokens so a "
        "retry finds them"),
@@ -1273,8 +1188,8 @@ static const rotp_key_info ast_request_keys[] = {
        "provision: the new token's name; list: keep this name only"),
     KI("search", "text", 0, ROTP_ROLE_NONE, ROTP_OP_LIST, 0,
        "list: keep tokens whose name holds this text"),
-    KI_FULL("duration", "duration", 0, ROTP_ROLE_TTL, ROTP_OP_PROVISION, 0, 0, "1h", NULL, NULL,
-            0, 0, "provision: how long the new token lives (more than 0, at most 168h)"),
+    KI_FULL("duration", "duration", 0, ROTP_ROLE_TTL, ROTP_OP_PROVISION, 0, 0, "1h", NULL, NULL, 0,
+            0, "provision: how long the new token lives (more than 0, at most 168h)"),
 };
 
 static const rotp_key_info ast_result_keys[] = {
@@ -1293,8 +1208,7 @@ static const rotp_key_info ast_result_keys[] = {
        ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_VERIFY | ROTP_OP_PROVISION,
        "when the token expires"),
     KR("created_at", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "when it was created"),
-    KR("updated_at", "rfc3339", 0, ROTP_ROLE_MODIFIED, ROTP_OP_DESCRIBE,
-       "when it last changed"),
+    KR("updated_at", "rfc3339", 0, ROTP_ROLE_MODIFIED, ROTP_OP_DESCRIBE, "when it last changed"),
     KR("last_seen_at", "rfc3339", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE, "when it was last used"),
     KR("previous_secret_expires_at", "rfc3339", 0, ROTP_ROLE_OVERLAP_END,
        ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_VERIFY | ROTP_OP_REVOKE,
@@ -1309,17 +1223,17 @@ static const rotp_key_info ast_result_keys[] = {
     KR("days_to_expiry", "int", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE | ROTP_OP_VERIFY,
        "whole days until expires_at (negative once past)"),
     KR("probe_status", "int", 0, ROTP_ROLE_NONE, ROTP_OP_VERIFY,
-       "HTTP status of the probe_url request"),
-    KR("strategy", "text", 0, ROTP_ROLE_STRATEGY,
-       ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_REVOKE, "the strategy (default or used)"),
+       "HTTP status of the probe_url request (2xx, 401 or 403; others are errors)"),
+    KR("strategy", "text", 0, ROTP_ROLE_STRATEGY, ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_REVOKE,
+       "the strategy (default or used)"),
     KR("strategies", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,
        "the strategies the scope supports"),
     KR("operations", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,
        "comma-separated operations of the kind"),
     KR("permission_required", "text", 0, ROTP_ROLE_NONE, ROTP_OP_DESCRIBE,
        "the permission group the management token needs"),
-    KR("warning", "text", 0, ROTP_ROLE_WARNING,
-       ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_VERIFY, "something to tell a human"),
+    KR("warning", "text", 0, ROTP_ROLE_WARNING, ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_VERIFY,
+       "something to tell a human"),
     KR("state", "text", 0, ROTP_ROLE_STATE, ROTP_OP_VERIFY | ROTP_OP_REVOKE,
        "the answer of verify or revoke (see the kind's states)"),
     KR("count", "int", 0, ROTP_ROLE_NONE, ROTP_OP_LIST, "how many tokens are listed"),
@@ -1351,16 +1265,24 @@ static const rotp_strategy_info ast_strategies[] = {
 };
 static const rotp_state_info ast_states[] = {
     STATE("active", ROTP_STATE_ACCEPTED, ROTP_OP_VERIFY,
-          "the token exists, is enabled and not expired; with probe_url the origin admitted it"),
+          "the token exists, is enabled and not expired, and with probe_url the origin admitted "
+          "the client id and secret (2xx); without probe_url the secret itself was not tested "
+          "and the result carries a warning"),
     STATE("invalid", ROTP_STATE_REJECTED, ROTP_OP_VERIFY,
-          "with probe_url: the origin refused the client id and secret (401)"),
-    STATE("absent", ROTP_STATE_REJECTED, ROTP_OP_VERIFY, "no such token"),
+          "a definite rejection: with probe_url, the origin refused the client id and secret "
+          "(401)"),
+    STATE("absent", ROTP_STATE_REJECTED, ROTP_OP_VERIFY,
+          "a definite rejection: no such token (by id, or no token in the scope has the client "
+          "id)"),
     STATE("disabled", ROTP_STATE_INACTIVE, ROTP_OP_VERIFY, "the token is not enabled"),
     STATE("expired", ROTP_STATE_INACTIVE, ROTP_OP_VERIFY, "the token has expired"),
     STATE("not_admitted", ROTP_STATE_REFUSED, ROTP_OP_VERIFY,
-          "with probe_url: the origin answered 403: the policy does not admit this token"),
+          "with probe_url: the origin answered 403, a definite refusal: the credential does not "
+          "get in (the application's policy does not admit it). A new secret is not usable "
+          "there; an old secret no longer opens the application"),
     STATE("revoked", ROTP_STATE_GONE, ROTP_OP_REVOKE,
-          "the overlap was ended (rotate) or the token deleted (create-swap-delete)"),
+          "the overlap was ended (rotate) or the token deleted (create-swap-delete), by this "
+          "revoke or found so after its answer was lost"),
     STATE("absent", ROTP_STATE_GONE, ROTP_OP_REVOKE, "the token was already gone"),
 };
 static const char *const ast_sandbox[] = {"duration=1h", NULL};
@@ -1368,7 +1290,7 @@ static const char *const ast_sandbox[] = {"duration=1h", NULL};
 const rotp_kind_info kind_info_access_service_token = {
     .struct_size = sizeof(rotp_kind_info),
     .ops = OPS_ALL,
-    .kind = "cloudflare.access_service_token",
+    .kind = kind_name_access_service_token,
     .summary = "a Cloudflare Access service token (client id and client secret), account or "
                "zone level",
     .management = "an API token with Access: Service Tokens Write on the account or zone (read "

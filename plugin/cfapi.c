@@ -14,16 +14,16 @@
 static void envelope_init(cf_envelope *env)
 {
     memset(env, 0, sizeof(*env));
-    env->result = env->errors = env->messages = -1;
+    env->result = env->errors = env->messages = JSON_NONE;
     env->page = env->per_page = env->count = env->total_count = env->total_pages = -1;
 }
 
-/* An optional member: absent or null gives -1; otherwise its token. */
+/* An optional member: absent or null gives JSON_NONE; otherwise its token. */
 static int opt_member(const json_doc *d, int obj, const char *key)
 {
     int t = json_get(d, obj, key);
 
-    return t >= 0 && json_is_null(d, t) ? -1 : t;
+    return t >= 0 && json_is_null(d, t) ? JSON_NONE : t;
 }
 
 /* Items of errors[] and error_chain[]: objects whose `code` is an integer and `message` a string
@@ -83,7 +83,7 @@ static int append_cut(const json_doc *d, int tok, char *buf, size_t cap)
     size_t have = strlen(buf), n;
     int rc = json_strdup(d, tok, &s);
 
-    if (rc == -1)
+    if (rc == JSON_ENOMEM)
         return JSON_ENOMEM;
     if (rc != 0)
         return JSON_OK; /* not a string: nothing to add */
@@ -116,7 +116,7 @@ static int read_first_error(cf_envelope *env)
     if (t >= 0)
         rc = append_cut(d, t, env->error_message, sizeof(env->error_message));
     ch = opt_member(d, e0, "error_chain");
-    c0 = ch >= 0 ? json_at(d, ch, 0) : -1;
+    c0 = ch >= 0 ? json_at(d, ch, 0) : JSON_NONE;
     if (rc != JSON_OK || c0 < 0)
         return rc;
     t = opt_member(d, c0, "code");
@@ -288,6 +288,26 @@ int32_t cf_classify(long http_status, int32_t cf_code, const char *cf_message, b
     return ROTP_E_PROTOCOL;
 }
 
+bool cf_answer_lost(const rotp_error *err)
+{
+    long st = err->http_status;
+
+    if ((err->flags & ROTP_ERRF_REQUEST_SENT) == 0)
+        return false;
+    switch (err->code) {
+    case ROTP_E_OUTCOME_UNKNOWN:
+    case ROTP_E_NO_MEMORY:
+    case ROTP_E_INTERNAL:
+        return true;
+    case ROTP_E_TRANSIENT: /* a reset or timeout after sending, a 5xx, a 408 */
+        return st == 0 || st == 408 || st >= 500;
+    case ROTP_E_PROTOCOL: /* a cut, malformed or oversized answer; a 3xx is a definite "not here" */
+        return st == 0 || (st >= 200 && st <= 299);
+    default:
+        return false;
+    }
+}
+
 /* ---------------------------------------------------------------------------------------------
  * cf_call
  * ------------------------------------------------------------------------------------------- */
@@ -385,14 +405,19 @@ int32_t cf_call(http_client *http, const cf_call_opts *opts, http_response *resp
     json_type = is_json_type(resp->content_type);
     prc = resp->body.len > 0 && json_type ? cf_envelope_parse(env, resp->body.data, resp->body.len)
                                           : JSON_EINVAL;
-    if (prc == JSON_ENOMEM)
-        return rerr_set(err, ROTP_E_NO_MEMORY, "%s: out of memory reading the response", what);
     if (ok2xx && prc == JSON_OK && env->success) {
         rerr_clear(err);
         return ROTP_E_OK;
     }
 
     rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
+    if (prc == JSON_ENOMEM) {
+        /* an answer came and could not be read: for a change, whether it applied is unknown */
+        rc = opts->idempotent ? ROTP_E_NO_MEMORY : ROTP_E_OUTCOME_UNKNOWN;
+        rerr_http(err, (int32_t)status, 0, 0, 0);
+        return rerr_set(err, rc, "%s: HTTP %ld, and out of memory reading the answer. %s", what,
+                        status, hint_for(rc, opts->auth));
+    }
     if (ok2xx && prc != JSON_OK) {
         rc = opts->idempotent ? ROTP_E_PROTOCOL : ROTP_E_OUTCOME_UNKNOWN;
         rerr_http(err, (int32_t)status, 0, 0, 0);

@@ -39,6 +39,13 @@ void cf_envelope_free(cf_envelope *env);
  * look into it) to a ROTP_E_* code; sets *retryable. */
 int32_t cf_classify(long http_status, int32_t cf_code, const char *cf_message, bool *retryable);
 
+/* Whether a failed call (err: code, flags, http_status as cf_call() or http_do() left them)
+ * ended without a definite answer from the server: the request went out
+ * (ROTP_ERRF_REQUEST_SENT) and what came back says nothing about its effect: no answer (a reset
+ * or timeout), a 5xx or 408, a cut, malformed or oversized 2xx, or memory that ran out reading
+ * it. A 4xx (refused, not found, conflict, rate limited) or a 3xx is definite. */
+bool cf_answer_lost(const rotp_error *err);
+
 /* How cf_call() authenticates. */
 #define CF_AUTH_MANAGEMENT 0 /* the instance's management token: a 401/1000 gets
                                 ROTP_ERRF_MANAGEMENT_CREDENTIAL */
@@ -60,7 +67,9 @@ typedef struct cf_call_opts {
  * success=true; otherwise the classified code, with err carrying the HTTP status, the Cloudflare
  * code, retryable, retry_after_ms and a message naming `what` and saying what to do.
  * A 2xx whose body is not a valid envelope is ROTP_E_PROTOCOL, or ROTP_E_OUTCOME_UNKNOWN for a
- * non-idempotent call (it may have been applied). */
+ * non-idempotent call (it may have been applied); so is an answer that memory ran out reading
+ * (NO_MEMORY for an idempotent call). Any failure after the request went out carries
+ * ROTP_ERRF_REQUEST_SENT. */
 int32_t cf_call(http_client *http, const cf_call_opts *opts, http_response *resp, cf_envelope *env,
                 rotp_error *err);
 

@@ -91,3 +91,20 @@ void rerr_flag(rotp_error *err, uint32_t flags)
     if (ROTP_HAS_FIELD(err, rotp_error, flags))
         err->flags |= flags;
 }
+
+void rerr_copy(rotp_error *dst, const rotp_error *src)
+{
+    if (ROTP_HAS_FIELD(dst, rotp_error, code))
+        dst->code = src->code;
+    rerr_http(dst, src->http_status, src->api_code, src->retryable, src->retry_after_ms);
+    if (ROTP_HAS_FIELD(dst, rotp_error, flags))
+        dst->flags = src->flags;
+    if (ROTP_HAS_FIELD(dst, rotp_error, message))
+        memcpy(dst->message, src->message, sizeof(dst->message));
+}
+
+void rerr_init(rotp_error *err)
+{
+    memset(err, 0, sizeof(*err));
+    err->struct_size = sizeof(*err);
+}

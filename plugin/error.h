@@ -20,6 +20,11 @@ void rerr_http(rotp_error *err, int32_t http_status, int32_t api_code, uint32_t 
                uint64_t retry_after_ms);
 /* Ors flags (ROTP_ERRF_*) into err->flags when the field fits. */
 void rerr_flag(rotp_error *err, uint32_t flags);
+/* Copies every field of src (a complete rotp_error) that fits dst's struct_size. NULL-tolerant
+ * for dst. */
+void rerr_copy(rotp_error *dst, const rotp_error *src);
+/* Zeroes a provider-owned, complete rotp_error and sets its struct_size. */
+void rerr_init(rotp_error *err);
 /* The static message for a code (the provider's strerror); never NULL. */
 const char *rerr_message(int32_t code);
 /* The code's name without prefix, e.g. "OUTCOME_UNKNOWN"; "UNKNOWN" for others. */

@@ -805,9 +805,13 @@ static int32_t attempt_failure(CURL *easy, const http_request *req, CURLcode cc,
                         "applied: check its state before repeating it",
                         req->method, logpath);
     }
-    if (x->no_memory || cc == CURLE_OUT_OF_MEMORY)
+    if (x->no_memory || cc == CURLE_OUT_OF_MEMORY) {
+        /* the answer was arriving: the request is out (an idempotent change settles by looking) */
+        if (x->no_memory || maybe_sent(easy, cc, !req->idempotent))
+            rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
         return rerr_set(err, ROTP_E_NO_MEMORY, "%s %s: out of memory reading the response",
                         req->method, logpath);
+    }
     if (x->over_cap) {
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, status);
         rerr_flag(err, ROTP_ERRF_REQUEST_SENT);

@@ -30,6 +30,24 @@ void cf_inst_set_mgmt_id(cf_inst *inst, const char *scope, const char *id);
 /* Registers a secret that this call handles, so log lines mask it; forget it before freeing. */
 void cf_inst_remember(cf_inst *inst, const secret_buf *s);
 void cf_inst_forget(cf_inst *inst, const secret_buf *s);
+/* The sent rule (ABI.md section 8), kept per operation: once a state-changing request may have
+ * reached Cloudflare, every failure of the operation is OUTCOME_UNKNOWN with REQUEST_SENT unless
+ * a definite answer said the change did not happen. The core starts each operation with
+ * cf_inst_change_reset(); the toolkit notes what each state-changing request did; the core
+ * applies the rule to whatever the operation then returns (an allocation failure included). */
+#define CF_CHANGE_NONE    0 /* no change sent, or each one definitely refused or proven undone */
+#define CF_CHANGE_MAYBE   1 /* a change was sent and no definite answer came back */
+#define CF_CHANGE_APPLIED 2 /* a change was answered with success */
+void cf_inst_change_reset(cf_inst *inst);
+/* Records a change's outcome (the stronger of this and an earlier one is kept), with `what`
+ * ("roll token <id>") and `recovery` (what the host should do if the outcome stays unknown),
+ * copied and cut to fit; never a secret. */
+void cf_inst_change_note(cf_inst *inst, int change, const char *what, const char *recovery);
+/* A look (e.g. a GET after a DELETE whose answer was lost) proved the change did not happen. */
+void cf_inst_change_undone(cf_inst *inst);
+/* CF_CHANGE_*, with the noted texts ("" when none). */
+int cf_inst_change(const cf_inst *inst, const char **what, const char **recovery);
+
 /* Current time as Unix seconds (wall clock). */
 int64_t cf_inst_now(const cf_inst *inst);
 

@@ -199,12 +199,12 @@ static int v_string(vstate *v)
     v->pos++; /* the opening quote */
     while (v->pos < v->len && v->s[v->pos] != '"') {
         if (str_unit(v->s, v->len, &v->pos, tmp) == 0)
-            return -1;
+            return JSON_EINVAL;
     }
     if (v->pos >= v->len)
-        return -1;
+        return JSON_EINVAL;
     v->pos++;
-    return 0;
+    return JSON_OK;
 }
 
 static bool is_digit(unsigned char c)
@@ -219,7 +219,7 @@ static int v_number(vstate *v)
     if (v->pos < v->len && s[v->pos] == '-')
         v->pos++;
     if (v->pos >= v->len || !is_digit(s[v->pos]))
-        return -1;
+        return JSON_EINVAL;
     if (s[v->pos] == '0') {
         v->pos++;
     } else {
@@ -229,7 +229,7 @@ static int v_number(vstate *v)
     if (v->pos < v->len && s[v->pos] == '.') {
         v->pos++;
         if (v->pos >= v->len || !is_digit(s[v->pos]))
-            return -1;
+            return JSON_EINVAL;
         while (v->pos < v->len && is_digit(s[v->pos]))
             v->pos++;
     }
@@ -238,21 +238,21 @@ static int v_number(vstate *v)
         if (v->pos < v->len && (s[v->pos] == '+' || s[v->pos] == '-'))
             v->pos++;
         if (v->pos >= v->len || !is_digit(s[v->pos]))
-            return -1;
+            return JSON_EINVAL;
         while (v->pos < v->len && is_digit(s[v->pos]))
             v->pos++;
     }
-    return 0;
+    return JSON_OK;
 }
 
 static int v_literal(vstate *v, const char *word)
 {
     size_t n = strlen(word);
 
-    if (v->len - v->pos < n || memcmp(v->s + v->pos, word, n) != 0)
-        return -1;
+    if (v->len - v->pos < n || memcmp(v->s + v->pos, word, n) != JSON_OK)
+        return JSON_EINVAL;
     v->pos += n;
-    return 0;
+    return JSON_OK;
 }
 
 /* An object or array: '{' (string ':' value (',' string ':' value)*)? '}' and likewise. */
@@ -261,34 +261,34 @@ static int v_container(vstate *v, int depth)
     unsigned char close = v->s[v->pos] == '{' ? '}' : ']';
 
     if (depth >= JSON_MAX_DEPTH)
-        return -1;
+        return JSON_EINVAL;
     v->pos++;
     v_ws(v);
     if (v->pos < v->len && v->s[v->pos] == close) {
         v->pos++;
-        return 0;
+        return JSON_OK;
     }
     for (;;) {
         if (close == '}') {
-            if (v->pos >= v->len || v->s[v->pos] != '"' || v_string(v) != 0)
-                return -1;
+            if (v->pos >= v->len || v->s[v->pos] != '"' || v_string(v) != JSON_OK)
+                return JSON_EINVAL;
             v_ws(v);
             if (v->pos >= v->len || v->s[v->pos] != ':')
-                return -1;
+                return JSON_EINVAL;
             v->pos++;
             v_ws(v);
         }
-        if (v_value(v, depth + 1) != 0)
-            return -1;
+        if (v_value(v, depth + 1) != JSON_OK)
+            return JSON_EINVAL;
         v_ws(v);
         if (v->pos >= v->len)
-            return -1;
+            return JSON_EINVAL;
         if (v->s[v->pos] == close) {
             v->pos++;
-            return 0;
+            return JSON_OK;
         }
         if (v->s[v->pos] != ',')
-            return -1;
+            return JSON_EINVAL;
         v->pos++;
         v_ws(v);
     }
@@ -297,7 +297,7 @@ static int v_container(vstate *v, int depth)
 static int v_value(vstate *v, int depth)
 {
     if (v->pos >= v->len)
-        return -1;
+        return JSON_EINVAL;
     switch (v->s[v->pos]) {
     case '{':
     case '[':
@@ -466,27 +466,42 @@ static int check_dup_keys(const json_doc *doc)
  * Parsing
  * ------------------------------------------------------------------------------------------- */
 
-int json_parse(json_doc *doc, const char *js, size_t len)
+/* The grammar check of a whole body: one value, white space around it. *first and *end get the
+ * value's bounds. JSON_OK or JSON_EINVAL. */
+static int v_body(const char *js, size_t len, size_t *first, size_t *end)
 {
     vstate v = {(const unsigned char *)js, len, 0};
+
+    if (js == NULL || len == 0 || len > JSON_MAX_BODY || memchr(js, '\0', len) != NULL)
+        return JSON_EINVAL;
+    v_ws(&v);
+    *first = v.pos;
+    if (v_value(&v, 0) != JSON_OK)
+        return JSON_EINVAL;
+    *end = v.pos;
+    v_ws(&v);
+    return v.pos == len ? JSON_OK : JSON_EINVAL; /* else trailing garbage or a second value */
+}
+
+bool json_valid(const char *js, size_t len)
+{
+    size_t first, end;
+
+    return v_body(js, len, &first, &end) == JSON_OK;
+}
+
+int json_parse(json_doc *doc, const char *js, size_t len)
+{
     jsmn_parser p;
-    size_t first, value_end;
+    size_t first = 0, value_end = 0;
     int n, rc;
 
     doc->js = js;
     doc->len = len;
     doc->toks = NULL;
     doc->ntoks = 0;
-    if (js == NULL || len == 0 || len > JSON_MAX_BODY || memchr(js, '\0', len) != NULL)
+    if (v_body(js, len, &first, &value_end) != JSON_OK)
         return JSON_EINVAL;
-    v_ws(&v);
-    first = v.pos;
-    if (v_value(&v, 0) != 0)
-        return JSON_EINVAL;
-    value_end = v.pos;
-    v_ws(&v);
-    if (v.pos != len)
-        return JSON_EINVAL; /* trailing garbage or a second value */
 
     if (js[first] != '{' && js[first] != '[' && js[first] != '"') {
         /* A bare top-level number or literal: JSMN_STRICT reports those as JSMN_ERROR_PART, so
@@ -559,13 +574,13 @@ int json_get(const json_doc *doc, int obj, const char *key)
     int i, k;
 
     if (!json_is_object(doc, obj) || key == NULL)
-        return -1;
+        return JSON_NONE;
     for (i = 0, k = obj + 1; i < doc->toks[obj].size && k < doc->ntoks; i++) {
         if (json_str_eq(doc, k, key))
-            return k + 1 < doc->ntoks ? k + 1 : -1;
+            return k + 1 < doc->ntoks ? k + 1 : JSON_NONE;
         k = json_skip(doc, k + 1);
     }
-    return -1;
+    return JSON_NONE;
 }
 
 int json_at(const json_doc *doc, int arr, int i)
@@ -573,10 +588,10 @@ int json_at(const json_doc *doc, int arr, int i)
     int n, k;
 
     if (!json_is_array(doc, arr) || i < 0 || i >= doc->toks[arr].size)
-        return -1;
+        return JSON_NONE;
     for (n = 0, k = arr + 1; n < i; n++)
         k = json_skip(doc, k);
-    return k < doc->ntoks ? k : -1;
+    return k < doc->ntoks ? k : JSON_NONE;
 }
 
 static bool is_primitive(const json_doc *doc, int tok, char first)
@@ -609,13 +624,13 @@ int json_get_bool(const json_doc *doc, int tok, bool *out)
 {
     if (is_primitive(doc, tok, 't')) {
         *out = true;
-        return 0;
+        return JSON_OK;
     }
     if (is_primitive(doc, tok, 'f')) {
         *out = false;
-        return 0;
+        return JSON_OK;
     }
-    return -1;
+    return JSON_EINVAL;
 }
 
 int json_get_int64(const json_doc *doc, int tok, int64_t *out)
@@ -626,7 +641,7 @@ int json_get_int64(const json_doc *doc, int tok, int64_t *out)
     uint64_t v = 0, limit;
 
     if (!tok_ok(doc, tok) || doc->toks[tok].type != JSMN_PRIMITIVE)
-        return -1;
+        return JSON_EINVAL;
     s = doc->js + doc->toks[tok].start;
     len = (size_t)(doc->toks[tok].end - doc->toks[tok].start);
     if (len > 0 && s[0] == '-') {
@@ -634,20 +649,20 @@ int json_get_int64(const json_doc *doc, int tok, int64_t *out)
         i = 1;
     }
     if (i >= len)
-        return -1;
+        return JSON_EINVAL;
     limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
     for (; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return -1; /* a fraction, an exponent, or a literal */
+            return JSON_EINVAL; /* a fraction, an exponent, or a literal */
         if (v > (limit - (uint64_t)(s[i] - '0')) / 10)
-            return -1;
+            return JSON_EINVAL;
         v = v * 10 + (uint64_t)(s[i] - '0');
     }
     if (neg)
         *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
     else
         *out = (int64_t)v;
-    return 0;
+    return JSON_OK;
 }
 
 int json_strdup(const json_doc *doc, int tok, char **out)
@@ -658,16 +673,16 @@ int json_strdup(const json_doc *doc, int tok, char **out)
 
     *out = NULL;
     if (!str_raw(doc, tok, &raw, &len))
-        return -2;
+        return JSON_EINVAL;
     p = rotp__malloc(len + 1);
     if (p == NULL)
-        return -1;
+        return JSON_ENOMEM;
     if (unescape(raw, len, p) == (size_t)-1) {
         rotp__free(p);
-        return -2;
+        return JSON_EINVAL;
     }
     *out = p;
-    return 0;
+    return JSON_OK;
 }
 
 int json_secretdup(const json_doc *doc, int tok, secret_buf **out)
@@ -675,22 +690,22 @@ int json_secretdup(const json_doc *doc, int tok, secret_buf **out)
     const unsigned char *raw;
     size_t len, n;
     char *scratch;
-    int rc = 0;
+    int rc = JSON_OK;
 
     *out = NULL;
     if (!str_raw(doc, tok, &raw, &len))
-        return -2;
+        return JSON_EINVAL;
     scratch = rotp__malloc(len + 1);
     if (scratch == NULL)
-        return -1;
+        return JSON_ENOMEM;
     n = unescape(raw, len, scratch);
     if (n == (size_t)-1) {
-        rc = -2;
+        rc = JSON_EINVAL;
         goto out_wipe_scratch;
     }
     *out = secret_new(scratch, n);
     if (*out == NULL)
-        rc = -1;
+        rc = JSON_ENOMEM;
 out_wipe_scratch:
     secret_wipe(scratch, len + 1);
     rotp__free(scratch);
@@ -703,27 +718,27 @@ int json_strcpy(const json_doc *doc, int tok, char *buf, size_t cap)
     size_t len, pos = 0, n = 0;
 
     if (buf == NULL || cap == 0)
-        return -3;
+        return JSON_ESPACE;
     buf[0] = '\0';
     if (!str_raw(doc, tok, &raw, &len))
-        return -2;
+        return JSON_EINVAL;
     while (pos < len) {
         unsigned char u[4];
         size_t k = str_unit(raw, len, &pos, u);
 
         if (k == 0) {
             buf[0] = '\0';
-            return -2;
+            return JSON_EINVAL;
         }
         if (n + k + 1 > cap) {
             buf[0] = '\0';
-            return -3;
+            return JSON_ESPACE;
         }
         memcpy(buf + n, u, k);
         n += k;
     }
     buf[n] = '\0';
-    return 0;
+    return JSON_OK;
 }
 
 bool json_str_eq(const json_doc *doc, int tok, const char *s)

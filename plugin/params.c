@@ -13,6 +13,9 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "ids.h"
+#include "json.h"
+#include "timefmt.h"
 
 /* The sizes of version 1.0 of the structs: the least a host may pass. */
 #define PARAMS_V1_SIZE (offsetof(rotp_params, items) + sizeof(((rotp_params *)0)->items))
@@ -39,8 +42,7 @@ static bool params_walkable(const rotp_params *p)
            p->items[0].struct_size % alignof(rotp_param) == 0;
 }
 
-int32_t params_check(const rotp_params *p, const char *const *allowed, const char *what,
-                     rotp_error *err)
+int32_t params_check(const rotp_params *p, const char *what, rotp_error *err)
 {
     uint32_t i, j;
     size_t stride;
@@ -72,8 +74,6 @@ int32_t params_check(const rotp_params *p, const char *const *allowed, const cha
                         alignof(rotp_param));
     for (i = 0; i < p->count; i++) {
         const rotp_param *it = param_at(p, i);
-        const char *const *a;
-        size_t klen;
 
         if (it->struct_size != stride)
             return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
@@ -81,14 +81,9 @@ int32_t params_check(const rotp_params *p, const char *const *allowed, const cha
                             it->struct_size, stride);
         if (it->key == NULL)
             return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: item %u has no key", what, i);
-        klen = strnlen(it->key, PARAM_KEY_MAX + 1);
-        for (a = allowed; a != NULL && *a != NULL; a++) {
-            if (strlen(*a) == klen && memcmp(*a, it->key, klen) == 0)
-                break;
-        }
-        if (klen > PARAM_KEY_MAX || a == NULL || *a == NULL)
-            return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: unknown key \"%.*s\"", what,
-                            PARAM_KEY_MAX, it->key);
+        if (strnlen(it->key, PARAM_KEY_MAX + 1) > PARAM_KEY_MAX)
+            return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: item %u: key longer than %d bytes",
+                            what, i, PARAM_KEY_MAX);
         for (j = 0; j < i; j++) {
             if (strcmp(param_at(p, j)->key, it->key) == 0)
                 return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: key \"%s\" given twice", what,
@@ -135,20 +130,337 @@ const char *params_get(const rotp_params *p, const char *key, size_t *len)
     return it->value != NULL ? it->value : "";
 }
 
-int32_t params_str(const rotp_params *p, const char *key, char *buf, size_t cap, bool required,
-                   rotp_error *err)
+/* ---------------------------------------------------------------------------------------------
+ * Formats (ABI.md section 15.2)
+ * ------------------------------------------------------------------------------------------- */
+
+/* A decimal integer: an optional '-', then digits, within int64. */
+static bool parse_int(const char *v, size_t len, int64_t *out)
 {
-    size_t len;
-    const char *v = params_get(p, key, &len);
+    size_t i = 0;
+    uint64_t acc = 0, limit;
+    bool neg = false;
+
+    if (len > 0 && v[0] == '-') {
+        neg = true;
+        i = 1;
+    }
+    if (i >= len)
+        return false;
+    limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9' || acc > (limit - (uint64_t)(v[i] - '0')) / 10)
+            return false;
+        acc = acc * 10 + (uint64_t)(v[i] - '0');
+    }
+    if (neg)
+        *out = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
+    else
+        *out = (int64_t)acc;
+    return true;
+}
+
+/* "1"/"true"/"yes" or "0"/"false"/"no", any case. */
+static bool parse_bool(const char *v, size_t len, bool *out)
+{
+    static const char *const yes[] = {"1", "true", "yes"};
+    static const char *const no[] = {"0", "false", "no"};
+
+    for (size_t i = 0; i < 3; i++) {
+        if (len == strlen(yes[i]) && strncasecmp(v, yes[i], len) == 0) {
+            *out = true;
+            return true;
+        }
+        if (len == strlen(no[i]) && strncasecmp(v, no[i], len) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Every byte in [lo, 0x7e] or, when utf8 is true, at or above 0x80 (text may be UTF-8). */
+static bool chars_in(const char *v, size_t len, unsigned char lo, bool utf8)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if ((ch < lo || ch == 0x7f) || (ch > 0x7f && !utf8))
+            return false;
+    }
+    return true;
+}
+
+static bool url_ok(const char *v, size_t len)
+{
+    size_t pre = len >= 8 && strncasecmp(v, "https://", 8) == 0  ? 8
+                 : len >= 7 && strncasecmp(v, "http://", 7) == 0 ? 7
+                                                                 : 0;
+
+    return pre > 0 && len > pre && chars_in(v, len, 0x21, false);
+}
+
+static bool enum_ok(const char *v, size_t len, const char *const *choices)
+{
+    for (size_t i = 0; choices != NULL && choices[i] != NULL; i++) {
+        if (strlen(choices[i]) == len && memcmp(choices[i], v, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool params_format_ok(const char *format, const char *v, size_t len, int64_t min, int64_t max,
+                      const char *const *choices)
+{
+    int64_t n = 0;
+    bool b;
+
+    if (format == NULL || v == NULL)
+        return false;
+    if (strcmp(format, "text") == 0)
+        return chars_in(v, len, 0x20, true);
+    if (len == 0)
+        return false; /* every other format needs a value */
+    if (strcmp(format, "hex32") == 0)
+        return id_is_hex32(v, len);
+    if (strcmp(format, "uuid") == 0)
+        return id_is_uuid(v, len);
+    if (strcmp(format, "int") == 0)
+        return parse_int(v, len, &n) && (min >= max || (n >= min && n <= max));
+    if (strcmp(format, "bool") == 0)
+        return parse_bool(v, len, &b);
+    if (strcmp(format, "rfc3339") == 0)
+        return rfc3339_parse(v, len, &n) == 0;
+    if (strcmp(format, "duration") == 0)
+        return duration_parse_ms(v, len, &n) == 0;
+    if (strcmp(format, "url") == 0)
+        return url_ok(v, len);
+    if (strcmp(format, "path") == 0)
+        return chars_in(v, len, 0x20, true);
+    if (strcmp(format, "json") == 0)
+        return json_valid(v, len);
+    if (strcmp(format, "token") == 0)
+        return chars_in(v, len, 0x21, false);
+    if (strcmp(format, "enum") == 0)
+        return enum_ok(v, len, choices);
+    return false;
+}
+
+/* What a valid value of a format looks like, for messages. */
+static void format_explain(const rotp_key_info *k, char *buf, size_t cap)
+{
+    static const struct {
+        const char *format;
+        const char *text;
+    } names[] = {
+        {"text", "text without control characters"},
+        {"hex32", "32 lowercase hex digits"},
+        {"uuid", "a lowercase UUID (8-4-4-4-12 hex digits)"},
+        {"int", "a decimal integer"},
+        {"bool", "1/0, true/false or yes/no"},
+        {"rfc3339", "an RFC 3339 time such as 2027-01-01T00:00:00Z"},
+        {"duration", "a duration such as 1h30m"},
+        {"url", "an absolute http(s):// URL without spaces or control characters"},
+        {"path", "a path without control characters"},
+        {"json", "valid JSON"},
+        {"token", "a secret of printable characters without spaces"},
+    };
+    size_t n;
+
+    if (strcmp(k->format, "int") == 0 && k->min_value < k->max_value) {
+        snprintf(buf, cap, "an integer from %lld to %lld", (long long)k->min_value,
+                 (long long)k->max_value);
+        return;
+    }
+    if (strcmp(k->format, "enum") == 0) {
+        n = (size_t)snprintf(buf, cap, "one of");
+        for (size_t i = 0; k->choices != NULL && k->choices[i] != NULL && n < cap; i++)
+            n += (size_t)snprintf(buf + n, cap - n, "%s %s", i > 0 ? "," : "", k->choices[i]);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(k->format, names[i].format) == 0) {
+            snprintf(buf, cap, "%s", names[i].text);
+            return;
+        }
+    }
+    snprintf(buf, cap, "a value of format %s", k->format);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Checking against a description
+ * ------------------------------------------------------------------------------------------- */
+
+static const rotp_key_info *key_lookup(const rotp_key_info *keys, uint32_t nkeys, const char *key)
+{
+    for (uint32_t i = 0; i < nkeys; i++) {
+        if (strcmp(keys[i].key, key) == 0)
+            return &keys[i];
+    }
+    return NULL;
+}
+
+/* Whether a described key is taken by op (a config takes all its keys). */
+static bool key_taken(const rotp_key_info *k, uint32_t op)
+{
+    return op == 0 || (k->ops & op) != 0;
+}
+
+static bool key_required(const rotp_key_info *k, uint32_t op)
+{
+    return op == 0 ? (k->required_ops & ROTP_KEY_REQUIRED_CONFIG) != 0
+                   : (k->required_ops & op) != 0;
+}
+
+/* "id, name, ..." : the keys op takes, for messages. */
+static void taken_list(const rotp_key_info *keys, uint32_t nkeys, uint32_t op, const char *implicit,
+                       char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "%s", implicit != NULL ? implicit : "");
+
+    for (uint32_t i = 0; i < nkeys && n < cap; i++) {
+        if (key_taken(&keys[i], op))
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n > 0 ? ", " : "", keys[i].key);
+    }
+}
+
+/* Every key is implicit or described for op, and its value has the key's format. */
+static int32_t check_each(const preq *r, const char *implicit, const char *what, rotp_error *err)
+{
+    const rotp_params *p = r->params;
+
+    for (uint32_t i = 0; i < p->count; i++) {
+        const rotp_param *it = param_at(p, i);
+        const rotp_key_info *k = key_lookup(r->keys, r->nkeys, it->key);
+        const char *v = it->value != NULL ? it->value : "";
+        char list[512];
+
+        if (implicit != NULL && strcmp(it->key, implicit) == 0)
+            continue;
+        if (k == NULL || !key_taken(k, r->op)) {
+            taken_list(r->keys, r->nkeys, r->op, implicit, list, sizeof(list));
+            return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: unknown key \"%s\" (%s takes: %s)",
+                            what, it->key, r->op == 0 ? "it" : "this operation", list);
+        }
+        if (!params_format_ok(k->format, v, (size_t)it->value_len, k->min_value, k->max_value,
+                              k->choices)) {
+            format_explain(k, list, sizeof(list));
+            return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: %s: not %s", what, it->key, list);
+        }
+    }
+    return ROTP_E_OK;
+}
+
+/* Checks the one_of group of keys[first] (its first member taken by op): at most one present,
+ * exactly one where a member is required in op. */
+static int32_t check_group(const preq *r, uint32_t first, const char *what, rotp_error *err)
+{
+    uint32_t group = r->keys[first].one_of, present = 0;
+    bool required = false;
+    char names[256];
+    size_t n = 0;
+
+    names[0] = '\0';
+    for (uint32_t j = first; j < r->nkeys; j++) {
+        const rotp_key_info *o = &r->keys[j];
+
+        if (o->one_of != group || !key_taken(o, r->op))
+            continue;
+        present += preq_has(r, o->key) ? 1u : 0u;
+        required = required || key_required(o, r->op);
+        if (n < sizeof(names))
+            n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n > 0 ? ", " : "", o->key);
+    }
+    if (present > 1)
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: give only one of %s", what, names);
+    if (present == 0 && required)
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: missing: give exactly one of %s", what,
+                        names);
+    return ROTP_E_OK;
+}
+
+/* Whether keys[i] is the first member of its one_of group that op takes. */
+static bool group_first(const preq *r, uint32_t i)
+{
+    for (uint32_t j = 0; j < i; j++) {
+        if (r->keys[j].one_of == r->keys[i].one_of && key_taken(&r->keys[j], r->op))
+            return false;
+    }
+    return true;
+}
+
+/* Required keys are present; one_of groups hold one key (exactly one where required). */
+static int32_t check_required(const preq *r, const char *what, rotp_error *err)
+{
+    int32_t rc = ROTP_E_OK;
+
+    for (uint32_t i = 0; i < r->nkeys && rc == ROTP_E_OK; i++) {
+        const rotp_key_info *k = &r->keys[i];
+
+        if (!key_taken(k, r->op))
+            continue;
+        if (k->one_of != 0) {
+            if (group_first(r, i))
+                rc = check_group(r, i, what, err);
+        } else if (key_required(k, r->op) && !preq_has(r, k->key)) {
+            rc = rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: missing %s: %s", what, k->key,
+                          k->summary != NULL ? k->summary : "required");
+        }
+    }
+    return rc;
+}
+
+int32_t preq_check(preq *out, const rotp_params *p, const rotp_key_info *keys, uint32_t nkeys,
+                   uint32_t op, const char *implicit, const char *what, rotp_error *err)
+{
+    preq r = {p, keys, nkeys, op};
+    int32_t rc = params_check(p, what, err);
+
+    if (rc == ROTP_E_OK)
+        rc = check_each(&r, implicit, what, err);
+    if (rc == ROTP_E_OK)
+        rc = check_required(&r, what, err);
+    if (rc == ROTP_E_OK)
+        *out = r;
+    return rc;
+}
+
+const rotp_key_info *preq_info(const preq *r, const char *key)
+{
+    return key != NULL ? key_lookup(r->keys, r->nkeys, key) : NULL;
+}
+
+bool preq_has(const preq *r, const char *key)
+{
+    return params_find(r->params, key) != NULL;
+}
+
+const char *preq_get(const preq *r, const char *key, size_t *len)
+{
+    return params_get(r->params, key, len);
+}
+
+/* The value, else the default, else "" (with its length). */
+static const char *value_or_default(const preq *r, const char *key, size_t *len)
+{
+    const char *v = params_get(r->params, key, len);
+    const rotp_key_info *k;
+
+    if (v != NULL)
+        return v;
+    k = preq_info(r, key);
+    v = k != NULL && k->default_value != NULL ? k->default_value : "";
+    *len = strlen(v);
+    return v;
+}
+
+int32_t preq_str(const preq *r, const char *key, char *buf, size_t cap, rotp_error *err)
+{
+    size_t len = 0;
+    const char *v = value_or_default(r, key, &len);
 
     if (cap == 0 || buf == NULL)
         return rerr_set(err, ROTP_E_INTERNAL, "%s: no buffer", key);
     buf[0] = '\0';
-    if (v == NULL) {
-        if (required)
-            return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "missing %s", key);
-        return ROTP_E_OK;
-    }
     if (len >= cap)
         return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: longer than %zu bytes", key, cap - 1);
     memcpy(buf, v, len);
@@ -156,66 +468,22 @@ int32_t params_str(const rotp_params *p, const char *key, char *buf, size_t cap,
     return ROTP_E_OK;
 }
 
-int32_t params_int(const rotp_params *p, const char *key, int64_t def, int64_t min, int64_t max,
-                   int64_t *out, rotp_error *err)
+int64_t preq_int(const preq *r, const char *key)
 {
-    size_t len, i = 0;
-    const char *v = params_get(p, key, &len);
-    uint64_t acc = 0, limit;
-    bool neg = false;
-    int64_t val;
+    size_t len = 0;
+    const char *v = value_or_default(r, key, &len);
+    int64_t n = 0;
 
-    if (v == NULL) {
-        *out = def;
-        return ROTP_E_OK;
-    }
-    if (len > 0 && v[0] == '-') {
-        neg = true;
-        i = 1;
-    }
-    if (i >= len)
-        goto out_malformed;
-    limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    for (; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9' || acc > (limit - (uint64_t)(v[i] - '0')) / 10)
-            goto out_malformed;
-        acc = acc * 10 + (uint64_t)(v[i] - '0');
-    }
-    if (neg)
-        val = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
-    else
-        val = (int64_t)acc;
-    if (val < min || val > max)
-        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: must be between %lld and %lld", key,
-                        (long long)min, (long long)max);
-    *out = val;
-    return ROTP_E_OK;
-out_malformed:
-    return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: not a decimal integer", key);
+    return parse_int(v, len, &n) ? n : 0;
 }
 
-int32_t params_bool(const rotp_params *p, const char *key, bool def, bool *out, rotp_error *err)
+bool preq_bool(const preq *r, const char *key)
 {
-    static const char *const yes[] = {"1", "true", "yes"};
-    static const char *const no[] = {"0", "false", "no"};
-    size_t len, i;
-    const char *v = params_get(p, key, &len);
+    size_t len = 0;
+    const char *v = value_or_default(r, key, &len);
+    bool b = false;
 
-    if (v == NULL) {
-        *out = def;
-        return ROTP_E_OK;
-    }
-    for (i = 0; i < 3; i++) {
-        if (len == strlen(yes[i]) && strncasecmp(v, yes[i], len) == 0) {
-            *out = true;
-            return ROTP_E_OK;
-        }
-        if (len == strlen(no[i]) && strncasecmp(v, no[i], len) == 0) {
-            *out = false;
-            return ROTP_E_OK;
-        }
-    }
-    return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "%s: expected true/false, yes/no or 1/0", key);
+    return parse_bool(v, len, &b) && b;
 }
 
 /* ---------------------------------------------------------------------------------------------

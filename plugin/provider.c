@@ -2,8 +2,10 @@
  * instances (open/close) and the dispatch of each operation to the adapter of the request's kind.
  *
  * Version negotiation: the host passes its ROTP_ABI_MINOR; the provider serves
- * min(host_minor, ROTP_ABI_MINOR). For ABI 1.0 nothing depends on it, because every struct the
- * host hands over is read through its own struct_size, so any host minor is accepted.
+ * min(host_minor, ROTP_ABI_MINOR) with one table: every struct the host hands over is read
+ * through its own struct_size, and a 1.0 host never reads the 1.1 fields appended after
+ * strerror (the self-description: config_key_info here, the kinds' tables in adapters/), so any
+ * host minor is accepted. Requests and configs are checked against those same tables.
  *
  * libcurl: curl_global_init() is called by every open() and balanced by curl_global_cleanup()
  * in close(). On a libcurl built with CURL_VERSION_THREADSAFE (7.84+ with the default threaded
@@ -14,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -54,6 +57,13 @@ struct mgmt_id {
     char id[TOKEN_ID_MAX];
 };
 
+/* What the current operation's state-changing requests did (instance.h, the sent rule). */
+struct change_note {
+    int state; /* CF_CHANGE_* */
+    char what[160];
+    char recovery[256];
+};
+
 /* One provider instance: what open() read from the config, the HTTP client and the caches.
  * Used by one thread at a time; nothing in it is shared with other instances. */
 struct rotp_instance {
@@ -67,46 +77,11 @@ struct rotp_instance {
     int max_retries;
     bool allow_insecure_loopback;
     bool curl_initialised; /* curl_global_init() succeeded: close() balances it */
+    struct change_note change;
 };
 
-static const char *const config_keys[] = {
-    "api_token",  "api_base",           "ca_file",     "allow_insecure_loopback",
-    "timeout_ms", "connect_timeout_ms", "max_retries", "user_agent",
-    "proxy",      NULL,
-};
-
-/* The whole request vocabulary (ABI.md); each adapter then checks its own, narrower list.
- * not_before (provision of API tokens) is the one key beyond the team brief's list. */
-static const char *const request_keys[] = {
-    "kind",          "id",         "account_id",      "zone_id",       "name",
-    "search",        "secret",     "client_id",       "client_secret", "strategy",
-    "grace_seconds", "run_id",     "allow_self_roll", "probe_url",     "probe_path",
-    "policies",      "expires_on", "duration",        "not_before",    "ttl_seconds",
-    NULL,
-};
-
-/* kinds[i] is served by adapters[i]. */
-static const char *const kinds[] = {
-    "cloudflare.user_token",
-    "cloudflare.account_token",
-    "cloudflare.access_service_token",
-    NULL,
-};
-static const adapter *const adapters[] = {
-    &adapter_user_token,
-    &adapter_account_token,
-    &adapter_access_service_token,
-};
-/* kind_info[i] describes kinds[i] (ABI 1.1). */
-static const rotp_kind_info *const kind_info[] = {
-    &kind_info_user_token,
-    &kind_info_account_token,
-    &kind_info_access_service_token,
-    NULL,
-};
-
-/* The config vocabulary as published to hosts (ABI 1.1); config_keys above is what open()
- * accepts, and the ABI test checks that the two name the same keys. */
+/* The config vocabulary, published to hosts (ABI 1.1) and applied by open(): defaults and ranges
+ * below are the ones read_config() uses. */
 static const char *const mgmt_env[] = {"CF_ACCESS_MGMT", "CLOUDFLARE_ACCESS_MGMT_TOKEN",
                                        "CLOUDFLARE_API_TOKEN", NULL};
 static const char *const api_base_env[] = {"CLOUDFLARE_API_BASE_URL", "CF_API_BASE", NULL};
@@ -115,31 +90,32 @@ static const rotp_key_info config_key_info[] = {
     KI_FULL("api_token", "token", ROTP_KEY_SECRET, ROTP_ROLE_MANAGEMENT, 0,
             ROTP_KEY_REQUIRED_CONFIG, 0, NULL, mgmt_env, NULL, 0, 0,
             "the management token that calls Cloudflare (never echoed)"),
-    KI_FULL("api_base", "url", 0, ROTP_ROLE_ENDPOINT, 0, 0, 0, DEFAULT_API_BASE, api_base_env,
-            NULL, 0, 0,
+    KI_FULL("api_base", "url", 0, ROTP_ROLE_ENDPOINT, 0, 0, 0, DEFAULT_API_BASE, api_base_env, NULL,
+            0, 0,
             "API base URL; https:// only, http:// only to loopback with allow_insecure_loopback"),
     KI("ca_file", "path", 0, ROTP_ROLE_CA_FILE, 0, 0,
        "a PEM bundle to verify the server with (default: the system store)"),
-    KI_FULL("allow_insecure_loopback", "bool", 0, ROTP_ROLE_INSECURE_LOOPBACK, 0, 0, 0, "0",
-            NULL, NULL, 0, 0, "1 permits plain http:// to 127.0.0.1, ::1 or localhost only"),
+    KI_FULL("allow_insecure_loopback", "bool", 0, ROTP_ROLE_INSECURE_LOOPBACK, 0, 0, 0, "0", NULL,
+            NULL, 0, 0, "1 permits plain http:// to 127.0.0.1, ::1 or localhost only"),
     KI_FULL("timeout_ms", "int", 0, ROTP_ROLE_TIMEOUT, 0, 0, 0, "30000", NULL, NULL, 100, 600000,
             "total time of one call, retries included, in milliseconds"),
     KI_FULL("connect_timeout_ms", "int", 0, ROTP_ROLE_NONE, 0, 0, 0, "10000", NULL, NULL, 100,
             600000, "connect timeout in milliseconds (capped at timeout_ms)"),
     KI_FULL("max_retries", "int", 0, ROTP_ROLE_NONE, 0, 0, 0, "3", NULL, NULL, 0, 10,
             "extra attempts for idempotent requests"),
-    KI_FULL("user_agent", "text", 0, ROTP_ROLE_NONE, 0, 0, 0, DEFAULT_USER_AGENT, NULL, NULL, 0,
-            0, "HTTP User-Agent (no CR/LF, at most 256 bytes)"),
+    KI_FULL("user_agent", "text", 0, ROTP_ROLE_NONE, 0, 0, 0, DEFAULT_USER_AGENT, NULL, NULL, 0, 0,
+            "HTTP User-Agent (no CR/LF, at most 256 bytes)"),
     /* security (issue 9): the provider reads the environment itself when the key is absent */
     KI("proxy", "url", 0, ROTP_ROLE_PROXY, 0, 0,
        "absent: the environment's https_proxy/all_proxy/no_proxy as libcurl reads them (loopback "
        "always direct); none: no proxy at all; or an http(s):// or socks5(h):// URL used for "
        "every request; TLS to the API always runs end to end through a CONNECT tunnel"),
 };
-#define KIND_LIST "cloudflare.user_token, cloudflare.account_token, cloudflare.access_service_token"
 
 enum op_id { OP_DESCRIBE, OP_ROLL, OP_VERIFY, OP_REVOKE, OP_PROVISION, OP_LIST };
 static const char *const op_names[] = {"describe", "roll", "verify", "revoke", "provision", "list"};
+static const uint32_t op_bits[] = {ROTP_OP_DESCRIBE, ROTP_OP_ROLL,      ROTP_OP_VERIFY,
+                                   ROTP_OP_REVOKE,   ROTP_OP_PROVISION, ROTP_OP_LIST};
 
 /* ------------------------------------------------------------------------------------------- */
 /* Accessors for adapters (instance.h) */
@@ -229,6 +205,35 @@ int64_t cf_inst_now(const cf_inst *inst)
     return (int64_t)time(NULL);
 }
 
+void cf_inst_change_reset(cf_inst *inst)
+{
+    memset(&inst->change, 0, sizeof(inst->change));
+}
+
+void cf_inst_change_note(cf_inst *inst, int change, const char *what, const char *recovery)
+{
+    if (change <= inst->change.state)
+        return;
+    inst->change.state = change;
+    snprintf(inst->change.what, sizeof(inst->change.what), "%s", what != NULL ? what : "");
+    snprintf(inst->change.recovery, sizeof(inst->change.recovery), "%s",
+             recovery != NULL ? recovery : "");
+}
+
+void cf_inst_change_undone(cf_inst *inst)
+{
+    cf_inst_change_reset(inst);
+}
+
+int cf_inst_change(const cf_inst *inst, const char **what, const char **recovery)
+{
+    if (what != NULL)
+        *what = inst->change.what;
+    if (recovery != NULL)
+        *recovery = inst->change.recovery;
+    return inst->change.state;
+}
+
 /* ------------------------------------------------------------------------------------------- */
 /* Helpers for the ABI functions */
 
@@ -266,26 +271,22 @@ static void provider_close(rotp_instance *inst)
         curl_global_cleanup();
 }
 
-/* Reads the config into inst and creates the HTTP client. */
+/* Reads the config (checked against config_key_info: keys, formats, ranges, defaults) into inst
+ * and creates the HTTP client. */
 static int32_t read_config(rotp_instance *inst, const rotp_params *config, rotp_error *err)
 {
     int32_t rc;
-    const rotp_param *tok;
+    preq cfg;
     const char *v;
     size_t vlen = 0;
     char *api_base = NULL, *ca_file = NULL, *user_agent = NULL, *proxy = NULL;
-    int64_t timeout_ms = 0, connect_ms = 0, retries = 0;
-    bool insecure = false;
     http_config hc;
 
-    rc = params_check(config, config_keys, "config", err);
+    rc = preq_check(&cfg, config, config_key_info, COUNT_OF(config_key_info), 0, NULL, "config",
+                    err);
     if (rc != ROTP_E_OK)
         return rc;
-
-    tok = params_find(config, "api_token");
-    v = params_get(config, "api_token", &vlen);
-    if (tok == NULL || v == NULL || vlen == 0)
-        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "config: missing api_token");
+    v = preq_get(&cfg, "api_token", &vlen);
     if (!secret_shape_ok(v, vlen))
         return rerr_set(err, ROTP_E_INVALID_ARGUMENT,
                         "config: api_token is not shaped like a Cloudflare token "
@@ -295,19 +296,10 @@ static int32_t read_config(rotp_instance *inst, const rotp_params *config, rotp_
         return rerr_set(err, ROTP_E_NO_MEMORY, "config: out of memory storing api_token");
     plog_remember(&inst->log, inst->mgmt);
 
-    rc = params_int(config, "timeout_ms", 30000, 100, 600000, &timeout_ms, err);
-    if (rc == ROTP_E_OK)
-        rc = params_int(config, "connect_timeout_ms", 10000, 100, 600000, &connect_ms, err);
-    if (rc == ROTP_E_OK)
-        rc = params_int(config, "max_retries", 3, 0, 10, &retries, err);
-    if (rc == ROTP_E_OK)
-        rc = params_bool(config, "allow_insecure_loopback", false, &insecure, err);
-    if (rc != ROTP_E_OK)
-        return rc;
-    inst->timeout_ms = (long)timeout_ms;
-    inst->connect_timeout_ms = (long)connect_ms;
-    inst->max_retries = (int)retries;
-    inst->allow_insecure_loopback = insecure;
+    inst->timeout_ms = (long)preq_int(&cfg, "timeout_ms");
+    inst->connect_timeout_ms = (long)preq_int(&cfg, "connect_timeout_ms");
+    inst->max_retries = (int)preq_int(&cfg, "max_retries");
+    inst->allow_insecure_loopback = preq_bool(&cfg, "allow_insecure_loopback");
 
     api_base = rotp__malloc(HTTP_MAX_URL);
     ca_file = rotp__malloc(CA_FILE_MAX);
@@ -317,20 +309,20 @@ static int32_t read_config(rotp_instance *inst, const rotp_params *config, rotp_
         rc = rerr_set(err, ROTP_E_NO_MEMORY, "config: out of memory");
         goto out_free;
     }
-    rc = params_str(config, "api_base", api_base, HTTP_MAX_URL, false, err);
+    rc = preq_str(&cfg, "api_base", api_base, HTTP_MAX_URL, err);
     if (rc == ROTP_E_OK)
-        rc = params_str(config, "ca_file", ca_file, CA_FILE_MAX, false, err);
+        rc = preq_str(&cfg, "ca_file", ca_file, CA_FILE_MAX, err);
     if (rc == ROTP_E_OK)
-        rc = params_str(config, "user_agent", user_agent, USER_AGENT_MAX + 1, false, err);
+        rc = preq_str(&cfg, "user_agent", user_agent, USER_AGENT_MAX + 1, err);
     if (rc == ROTP_E_OK)
-        rc = params_str(config, "proxy", proxy, HTTP_MAX_URL, false, err);
+        rc = preq_str(&cfg, "proxy", proxy, HTTP_MAX_URL, err);
     if (rc != ROTP_E_OK)
         goto out_free;
 
     memset(&hc, 0, sizeof(hc));
-    hc.api_base = api_base[0] != '\0' ? api_base : DEFAULT_API_BASE;
+    hc.api_base = api_base;
     hc.ca_file = ca_file[0] != '\0' ? ca_file : NULL;
-    hc.allow_insecure_loopback = insecure;
+    hc.allow_insecure_loopback = inst->allow_insecure_loopback;
     hc.timeout_ms = inst->timeout_ms;
     hc.connect_timeout_ms = inst->connect_timeout_ms;
     hc.max_retries = inst->max_retries;
@@ -420,36 +412,107 @@ static adapter_op pick_op(const adapter *a, enum op_id op)
 /* The adapter for the request's kind, or an INVALID_ARGUMENT naming the kinds. */
 static int32_t find_adapter(const rotp_params *req, const adapter **out, rotp_error *err)
 {
-    size_t len = 0;
+    size_t len = 0, n = 0;
     const char *kind = params_get(req, "kind", &len);
     bool printable = len <= 64;
+    char list[256];
 
     *out = NULL;
-    if (kind == NULL || len == 0)
-        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "request: missing kind (one of %s)",
-                        KIND_LIST);
-    for (size_t i = 0; kinds[i] != NULL; i++) {
-        if (strlen(kinds[i]) == len && memcmp(kinds[i], kind, len) == 0) {
-            *out = adapters[i];
+    for (size_t i = 0; kind != NULL && adapter_registry[i] != NULL; i++) {
+        const char *name = adapter_registry[i]->info->kind;
+        if (strlen(name) == len && memcmp(name, kind, len) == 0) {
+            *out = adapter_registry[i];
             return ROTP_E_OK;
         }
     }
+    list[0] = '\0';
+    for (size_t i = 0; adapter_kinds[i] != NULL && n < sizeof(list); i++)
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i > 0 ? ", " : "",
+                              adapter_kinds[i]);
+    if (kind == NULL || len == 0)
+        return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "request: missing kind (one of %s)", list);
     for (size_t i = 0; i < len && printable; i++)
         printable = kind[i] > 0x20 && kind[i] < 0x7f;
     if (printable)
         return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "request: unknown kind '%.*s' (one of %s)",
-                        (int)len, kind, KIND_LIST);
-    return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "request: unknown kind (one of %s)", KIND_LIST);
+                        (int)len, kind, list);
+    return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "request: unknown kind (one of %s)", list);
 }
 
-/* Common body of every operation: argument checks, kind dispatch, result hand-over. */
-static int32_t run_op(enum op_id op, rotp_instance *inst, const rotp_params *req, rotp_result *res,
-                      rotp_error *err)
+/* The sent rule (ABI.md section 8): a failure after a state change that may have been applied
+ * is OUTCOME_UNKNOWN with REQUEST_SENT, whatever failed (an allocation included), with the
+ * change's recovery advice. A failure the adapter already reported so keeps its message. */
+static int32_t sent_rule(rotp_instance *inst, int32_t rc, rotp_error *err)
 {
-    int32_t rc;
+    const char *what = "", *recovery = "";
+    int change = cf_inst_change(inst, &what, &recovery);
+    char prev[ROTP_ERROR_MESSAGE_MAX];
+    const char *why = prev;
+
+    if (rc == ROTP_E_OK || change == CF_CHANGE_NONE)
+        return rc;
+    rerr_flag(err, ROTP_ERRF_REQUEST_SENT);
+    if (rc == ROTP_E_OUTCOME_UNKNOWN)
+        return rc;
+    memcpy(prev, err->message, sizeof(prev));
+    prev[sizeof(prev) - 1] = '\0';
+    if (strncmp(prev, what, strlen(what)) == 0 && strncmp(prev + strlen(what), ": ", 2) == 0)
+        why = prev + strlen(what) + 2;
+    err->retryable = 0;
+    err->retry_after_ms = 0;
+    return rerr_set(err, ROTP_E_OUTCOME_UNKNOWN, "%s: the change %s, then this failed: %s (%s)%s%s",
+                    what, change == CF_CHANGE_APPLIED ? "was applied" : "may have been applied",
+                    rerr_name(rc), why, recovery[0] != '\0' ? ". " : "", recovery);
+}
+
+/* Checks the request against the kind's description for op and runs the adapter's operation
+ * into res. The error is a complete provider-owned struct. */
+static int32_t dispatch(enum op_id op, rotp_instance *inst, const rotp_params *req,
+                        rotp_result *res, rotp_error *err)
+{
     const adapter *a = NULL;
     adapter_op fn;
     result_builder rb;
+    preq r;
+    char what[96];
+    int32_t rc = params_check(req, "request", err);
+
+    if (rc == ROTP_E_OK)
+        rc = find_adapter(req, &a, err);
+    if (rc != ROTP_E_OK)
+        return rc;
+    fn = pick_op(a, op);
+    if (fn == NULL || (a->info->ops & op_bits[op]) == 0)
+        return rerr_set(err, ROTP_E_UNSUPPORTED, "%s does not support %s", a->info->kind,
+                        op_names[op]);
+    snprintf(what, sizeof(what), "request (%s %s)", a->info->kind, op_names[op]);
+    rc = preq_check(&r, req, a->info->request_keys, a->info->nrequest_keys, op_bits[op], "kind",
+                    what, err);
+    if (rc != ROTP_E_OK)
+        return rc;
+
+    rb_init(&rb);
+    cf_inst_change_reset(inst);
+    rc = fn(inst, &r, &rb, err);
+    if (rc == ROTP_E_OK)
+        rc = rb_finish(&rb, res, err);
+    else
+        rb_free(&rb);
+    rc = sent_rule(inst, rc, err);
+    cf_inst_change_reset(inst);
+    if (rc != ROTP_E_OK)
+        plog_write(&inst->log, ROTP_LOG_DEBUG, "%s %s: failed with %s", op_names[op], a->info->kind,
+                   rerr_name(rc));
+    return rc;
+}
+
+/* Common body of every operation: argument checks, then dispatch() with a complete error struct
+ * whose fields are copied into the host's as far as its struct_size reaches. */
+static int32_t run_op(enum op_id op, rotp_instance *inst, const rotp_params *req, rotp_result *res,
+                      rotp_error *err)
+{
+    rotp_error e;
+    int32_t rc;
 
     if (!err_usable(err))
         return ROTP_E_INVALID_ARGUMENT;
@@ -466,32 +529,17 @@ static int32_t run_op(enum op_id op, rotp_instance *inst, const rotp_params *req
     if (inst == NULL || req == NULL)
         return finish_code(err, rerr_set(err, ROTP_E_INVALID_ARGUMENT,
                                          "%s: instance or request is NULL", op_names[op]));
-
-    rc = params_check(req, request_keys, "request", err);
-    if (rc == ROTP_E_OK)
-        rc = find_adapter(req, &a, err);
-    if (rc != ROTP_E_OK)
-        return finish_code(err, rc);
-    fn = pick_op(a, op);
-    if (fn == NULL)
-        return finish_code(err, rerr_set(err, ROTP_E_UNSUPPORTED, "%s does not support %s", a->kind,
-                                         op_names[op]));
-
-    rb_init(&rb);
+    rerr_init(&e);
     /* Redaction knows the call's secrets until its error message is final (log.h). */
     plog_call_begin(&inst->log, req);
-    rc = fn(inst, req, &rb, err);
-    if (rc == ROTP_E_OK) {
-        rc = rb_finish(&rb, res, err);
-    } else {
-        rb_free(&rb);
-        plog_write(&inst->log, ROTP_LOG_DEBUG, "%s %s: failed with %s", op_names[op], a->kind,
-                   rerr_name(rc));
-    }
+    rc = dispatch(op, inst, req, res, &e);
     if (rc == ROTP_E_OK)
-        rerr_clear(err);
-    plog_redact_error(&inst->log, err);
+        rerr_init(&e);
+    e.code = rc;
+    plog_redact_error(&inst->log, &e);
     plog_call_end(&inst->log);
+    rerr_copy(err, &e);
+    secret_wipe(&e, sizeof(e));
     return finish_code(err, rc);
 }
 
@@ -534,14 +582,24 @@ static int32_t op_list(rotp_instance *inst, const rotp_params *req, rotp_result 
 /* ------------------------------------------------------------------------------------------- */
 /* The table and the entry point */
 
+/* ROTP_PROVIDER_AS_1_0 builds a test fixture that presents itself as a 1.0 provider: the table
+ * ends at strerror and says minor 0 (tests/abi: a 1.1 host must cope with it). */
+#ifdef ROTP_PROVIDER_AS_1_0
+#define TABLE_SIZE  (offsetof(rotp_provider, strerror) + sizeof(void *))
+#define TABLE_MINOR 0
+#else
+#define TABLE_SIZE  sizeof(rotp_provider)
+#define TABLE_MINOR ROTP_ABI_MINOR
+#endif
+
 static const rotp_provider provider_table = {
-    .struct_size = sizeof(rotp_provider),
+    .struct_size = TABLE_SIZE,
     .abi_major = ROTP_ABI_MAJOR,
-    .abi_minor = ROTP_ABI_MINOR,
+    .abi_minor = TABLE_MINOR,
     .reserved0 = 0,
     .name = "cloudflare",
     .version = PROJECT_VERSION,
-    .kinds = kinds,
+    .kinds = adapter_kinds,
     .open = provider_open,
     .close = provider_close,
     .describe = op_describe,
@@ -555,7 +613,7 @@ static const rotp_provider provider_table = {
     .nconfig_keys = COUNT_OF(config_key_info),
     .reserved1 = 0,
     .config_keys = config_key_info,
-    .kind_info = kind_info,
+    .kind_info = adapter_kind_info,
 };
 
 ROTP_EXPORT const rotp_provider *rotp_provider_entry_v1(uint32_t host_minor, const rotp_host *host,

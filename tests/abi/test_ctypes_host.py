@@ -5,9 +5,14 @@ through abi/rotp.h alone.
 1. Declares the ABI structures with ctypes and checks their layout against rotp.h's
    _Static_asserts; dlopens $ROTP_PLUGIN (RTLD_LOCAL), calls rotp_provider_entry_v1, checks the
    table (abi_major, struct_size, kinds) and strerror against rotp.h's ROTP_ERROR_TABLE.
-2. Opens an instance (offline config), runs describe without an id for each kind, reads the
-   result array with the provider's stride, frees it through result_free, closes.
-3. If cfemu is built ($CFEMU_BIN names an existing file), starts it on a free loopback port with
+2. Reads the ABI 1.1 self-description (ctypes structs for rotp_kind_info and friends, every
+   array stepped by its own struct_size) after checking ROTP_HAS_FIELD, and checks it: config keys
+   with their environment fallbacks, each kind's request and result keys, parts with their
+   conventional names, companions, strategies, states, sandbox entries.
+3. Opens an instance (offline config), runs describe without an id for each kind with requests
+   built from the descriptors alone, reads the result array with the provider's stride, checks
+   every result key is described, frees it through result_free, closes.
+4. If cfemu is built ($CFEMU_BIN names an existing file), starts it on a free loopback port with
    its generated CA, and verifies the management token through the ABI over TLS: state=active.
    Only a missing cfemu binary skips this part (with a message); any failure of a built cfemu
    fails the test.
@@ -31,7 +36,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_int32, c_
 # The ABI, declared from abi/rotp.h
 
 ROTP_ABI_MAJOR = 1
-ROTP_ABI_MINOR = 0
+ROTP_ABI_MINOR = 1
 ROTP_ERROR_MESSAGE_MAX = 512
 ROTP_PARAM_SECRET = 0x1
 ROTP_LOG_DEBUG = 4
@@ -99,6 +104,86 @@ RESULT_FREE_FN = CFUNCTYPE(None, POINTER(RotpResult))
 STRERROR_FN = CFUNCTYPE(c_char_p, c_int32)
 
 
+# ABI 1.1: self-description
+ROTP_OP_DESCRIBE, ROTP_OP_ROLL, ROTP_OP_VERIFY = 0x01, 0x02, 0x04
+ROTP_OP_REVOKE, ROTP_OP_PROVISION, ROTP_OP_LIST = 0x08, 0x10, 0x20
+OPS = [("describe", ROTP_OP_DESCRIBE), ("roll", ROTP_OP_ROLL), ("verify", ROTP_OP_VERIFY),
+       ("revoke", ROTP_OP_REVOKE), ("provision", ROTP_OP_PROVISION), ("list", ROTP_OP_LIST)]
+ROTP_KEY_SECRET = 0x1
+ROTP_KEY_REQUIRED_CONFIG = 0x80000000
+ROTP_ROLE_SCOPE, ROTP_ROLE_SECRET_PART, ROTP_ROLE_STATE = 2, 3, 10
+ROTP_ROLE_MANAGEMENT = 19
+ROTP_PART_SECRET, ROTP_PART_PRIMARY = 0x1, 0x2
+ROTP_STATE_ACCEPTED, ROTP_STATE_GONE = 1, 5
+FORMATS = {"text", "hex32", "uuid", "int", "bool", "rfc3339", "duration", "url", "path", "json",
+           "token", "enum"}
+
+
+class RotpKeyInfo(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("flags", c_uint32),
+        ("key", c_char_p),
+        ("format", c_char_p),
+        ("summary", c_char_p),
+        ("role", c_uint32),
+        ("ops", c_uint32),
+        ("required_ops", c_uint32),
+        ("one_of", c_uint32),
+        ("default_value", c_char_p),
+        ("env", POINTER(c_char_p)),
+        ("choices", POINTER(c_char_p)),
+        ("min_value", ctypes.c_int64),
+        ("max_value", ctypes.c_int64),
+    ]
+
+
+class RotpPartInfo(Structure):
+    _fields_ = [("struct_size", c_uint32), ("flags", c_uint32), ("key", c_char_p),
+                ("env_name", c_char_p), ("summary", c_char_p)]
+
+
+class RotpCompanionInfo(Structure):
+    _fields_ = [("struct_size", c_uint32), ("reserved0", c_uint32), ("suffix", c_char_p),
+                ("key", c_char_p)]
+
+
+class RotpStrategyInfo(Structure):
+    _fields_ = [("struct_size", c_uint32), ("flags", c_uint32), ("name", c_char_p),
+                ("summary", c_char_p), ("requires_key", c_char_p),
+                ("default_overlap_seconds", c_uint64), ("max_overlap_seconds", c_uint64)]
+
+
+class RotpStateInfo(Structure):
+    _fields_ = [("struct_size", c_uint32), ("meaning", c_uint32), ("ops", c_uint32),
+                ("reserved0", c_uint32), ("state", c_char_p), ("summary", c_char_p)]
+
+
+class RotpKindInfo(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("ops", c_uint32),
+        ("kind", c_char_p),
+        ("summary", c_char_p),
+        ("management", c_char_p),
+        ("nrequest_keys", c_uint32),
+        ("nresult_keys", c_uint32),
+        ("request_keys", c_void_p),
+        ("result_keys", c_void_p),
+        ("nparts", c_uint32),
+        ("ncompanions", c_uint32),
+        ("parts", c_void_p),
+        ("companions", c_void_p),
+        ("nstrategies", c_uint32),
+        ("nstates", c_uint32),
+        ("strategies", c_void_p),
+        ("states", c_void_p),
+        ("sandbox", POINTER(c_char_p)),
+        ("cadence_days", c_uint32),
+        ("reserved0", c_uint32),
+    ]
+
+
 class RotpProvider(Structure):
     _fields_ = [
         ("struct_size", c_uint32),
@@ -118,7 +203,48 @@ class RotpProvider(Structure):
         ("list", OP_FN),
         ("result_free", RESULT_FREE_FN),
         ("strerror", STRERROR_FN),
+        # ABI 1.1: read only when ROTP_HAS_FIELD says the table holds them
+        ("nconfig_keys", c_uint32),
+        ("reserved1", c_uint32),
+        ("config_keys", c_void_p),
+        ("kind_info", POINTER(c_void_p)),
     ]
+
+
+def has_field(table, cls, field):
+    """ROTP_HAS_FIELD: the table's struct_size reaches the end of field."""
+    f = getattr(cls, field)
+    return table.struct_size >= f.offset + f.size
+
+
+def array(ptr, count, cls):
+    """count elements of cls at ptr, stepped by the first element's struct_size (the stride)."""
+    if not ptr or count == 0:
+        return []
+    stride = cls.from_address(ptr).struct_size
+    check(stride >= sizeof(cls), "%s stride %d covers our struct" % (cls.__name__, stride))
+    return [cls.from_address(ptr + i * stride) for i in range(count)]
+
+
+def strings(ptr):
+    """A NULL-terminated const char *const *, as a list of str."""
+    out = []
+    i = 0
+    while ptr and ptr[i]:
+        out.append(ptr[i].decode())
+        i += 1
+    return out
+
+
+def kind_infos(p):
+    """{kind: RotpKindInfo}, in the order of the table."""
+    out = {}
+    i = 0
+    while p.kind_info[i]:
+        ki = RotpKindInfo.from_address(p.kind_info[i])
+        out[ki.kind.decode()] = ki
+        i += 1
+    return out
 
 
 PTR = sizeof(c_void_p)
@@ -147,6 +273,12 @@ def check_layout():
     check(RotpHost.log.offset == 8, "rotp_host layout")
     check(RotpProvider.name.offset == 16 and RotpProvider.open.offset == 16 + 3 * PTR
           and RotpProvider.strerror.offset == 16 + 12 * PTR, "rotp_provider layout")
+    check(RotpProvider.nconfig_keys.offset == 16 + 13 * PTR
+          and RotpProvider.kind_info.offset == 24 + 14 * PTR, "rotp_provider 1.1 layout")
+    check(RotpKeyInfo.key.offset == 8 and RotpKindInfo.kind.offset == 8
+          and RotpPartInfo.key.offset == 8 and RotpCompanionInfo.suffix.offset == 8
+          and RotpStrategyInfo.name.offset == 8 and RotpStateInfo.state.offset == 16,
+          "1.1 descriptor layouts")
 
 
 def error_table():
@@ -290,19 +422,18 @@ def offline_part(host):
                                ("max_retries", "0")])
     if not check(rc == ROTP_E_OK and inst, "open (offline config): %s" % err.message.decode()):
         return
-    cases = [
-        [("kind", "cloudflare.user_token")],
-        [("kind", "cloudflare.account_token"), ("account_id", ACCOUNT)],
-        [("kind", "cloudflare.access_service_token"), ("account_id", ACCOUNT)],
-        [("kind", "cloudflare.access_service_token"), ("zone_id", ZONE)],
-    ]
-    for req in cases:
+    infos = kind_infos(p) if has_field(p, RotpProvider, "kind_info") else {}
+    for req, kind in describe_requests(infos):
         rc, items, err = host.op("describe", inst, req)
         what = "describe " + " ".join("%s=%s" % kv for kv in req)
         check(rc == ROTP_E_OK, "%s -> %d %s" % (what, rc, err.message.decode()))
         keys = [k for k, _, _ in items]
         check("operations" in keys, "%s: result has operations (%s)" % (what, ", ".join(keys)))
         check(all(f & ROTP_PARAM_SECRET == 0 for _, _, f in items), "%s: no secret" % what)
+        described = {k.key.decode() for k in array(infos[kind].result_keys,
+                                                   infos[kind].nresult_keys, RotpKeyInfo)
+                     if k.ops & ROTP_OP_DESCRIBE}
+        check(set(keys) <= described, "%s: every result key is described" % what)
 
     rc, _, err = host.op("describe", inst, [("kind", "cloudflare.user_token"), ("colour", "x")])
     check(rc == ROTP_E_INVALID_ARGUMENT and "colour" in err.message.decode(),
@@ -313,6 +444,80 @@ def offline_part(host):
     p.close(inst)
     check(all(OFFLINE_TOKEN not in line for _, line in host.log_lines),
           "no log line holds the management token")
+
+
+def descriptor_part(host):
+    """Reads and checks the self-description, as a host that never read ABI.md would use it."""
+    p = host.p
+    if not check(has_field(p, RotpProvider, "kind_info") and p.abi_minor >= 1,
+                 "ABI 1.1 table: ROTP_HAS_FIELD(kind_info), minor %d" % p.abi_minor):
+        return
+    cfg = {k.key.decode(): k for k in array(p.config_keys, p.nconfig_keys, RotpKeyInfo)}
+    tok = cfg.get("api_token")
+    check(tok is not None and tok.role == ROTP_ROLE_MANAGEMENT and tok.flags & ROTP_KEY_SECRET
+          and tok.required_ops & ROTP_KEY_REQUIRED_CONFIG,
+          "config api_token: the required, secret management credential")
+    check(strings(tok.env) == ["CF_ACCESS_MGMT", "CLOUDFLARE_ACCESS_MGMT_TOKEN",
+                               "CLOUDFLARE_API_TOKEN"], "api_token's environment fallbacks")
+    check(cfg["timeout_ms"].default_value == b"30000" and cfg["timeout_ms"].min_value == 100,
+          "timeout_ms: default and range")
+    infos = kind_infos(p)
+    kinds = strings(p.kinds)
+    check(list(infos) == kinds, "kind_info follows kinds")
+    for name, ki in infos.items():
+        req = array(ki.request_keys, ki.nrequest_keys, RotpKeyInfo)
+        res = array(ki.result_keys, ki.nresult_keys, RotpKeyInfo)
+        parts = array(ki.parts, ki.nparts, RotpPartInfo)
+        states = array(ki.states, ki.nstates, RotpStateInfo)
+        strategies = array(ki.strategies, ki.nstrategies, RotpStrategyInfo)
+        check(all(k.format.decode() in FORMATS for k in req + res), "%s: known formats" % name)
+        check(sum(1 for x in parts if x.flags & ROTP_PART_PRIMARY) == 1,
+              "%s: one primary secret part" % name)
+        check(any(k.role == ROTP_ROLE_STATE for k in res), "%s: a result key plays STATE" % name)
+        check(all(ROTP_STATE_ACCEPTED <= st.meaning <= ROTP_STATE_GONE for st in states),
+              "%s: state meanings" % name)
+        check(len(strategies) >= 1 and ki.cadence_days == 90, "%s: strategies, cadence" % name)
+        check(all("=" in e for e in strings(ki.sandbox)), "%s: sandbox key=value" % name)
+    ast = infos["cloudflare.access_service_token"]
+    parts = {x.key.decode(): x for x in array(ast.parts, ast.nparts, RotpPartInfo)}
+    check(parts["client_id"].env_name == b"CF_ACCESS_CLIENT_ID"
+          and parts["client_secret"].env_name == b"CF_ACCESS_CLIENT_SECRET"
+          and parts["client_secret"].flags & ROTP_PART_SECRET
+          and not parts["client_id"].flags & ROTP_PART_SECRET,
+          "service token: two parts with their conventional names")
+    check([st.name.decode() for st in array(ast.strategies, ast.nstrategies, RotpStrategyInfo)]
+          == ["rotate", "create-swap-delete"], "service token: its strategies")
+    user = infos["cloudflare.user_token"]
+    check({c.suffix.decode() for c in array(user.companions, user.ncompanions,
+                                            RotpCompanionInfo)} ==
+          {"EXPIRES_AT", "SCOPES", "TOKEN_ID"}, "user token: companions")
+
+
+def sample_value(k):
+    """A valid value for a scope key (what a host would take from its own config)."""
+    return ZONE if k.key == b"zone_id" else ACCOUNT
+
+
+def describe_requests(infos):
+    """describe requests built from the descriptions alone: the kind plus the keys describe
+    requires, one request per member of a one_of group."""
+    out = []
+    for name, ki in infos.items():
+        req = [k for k in array(ki.request_keys, ki.nrequest_keys, RotpKeyInfo)
+               if k.required_ops & ROTP_OP_DESCRIBE]
+        plain = [k for k in req if not k.one_of]
+        groups = {}
+        for k in req:
+            if k.one_of:
+                groups.setdefault(k.one_of, []).append(k)
+        choices = [[]]
+        for members in groups.values():
+            choices = [c + [m] for c in choices for m in members]
+        for c in choices:
+            out.append(([("kind", name)] + [(k.key.decode(), sample_value(k))
+                                            for k in plain + c], name))
+    check(len(out) == 4, "describe requests from the descriptors: %d" % len(out))
+    return out
 
 
 def read_dotenv(path):
@@ -370,9 +575,16 @@ def cfemu_part(host):
                                        ("ca_file", ca)])
             if not check(rc == ROTP_E_OK and inst, "open against cfemu: %s" % err.message.decode()):
                 return
+            # the key that takes the secret, found in the description, not hard-coded
+            ki = kind_infos(host.p)["cloudflare.user_token"]
+            secret_key = [k.key.decode() for k in array(ki.request_keys, ki.nrequest_keys,
+                                                        RotpKeyInfo)
+                          if k.ops & ROTP_OP_VERIFY and k.role == ROTP_ROLE_SECRET_PART
+                          and k.flags & ROTP_KEY_SECRET][0]
+            check(secret_key == "secret", "verify takes the value as %s" % secret_key)
             rc, items, err = host.op("verify", inst, [("kind", "cloudflare.user_token"),
-                                                      ("secret", token)],
-                                     secret_keys=("secret",))
+                                                      (secret_key, token)],
+                                     secret_keys=(secret_key,))
             result = {k: v for k, v, _ in items}
             check(rc == ROTP_E_OK, "verify MGMT over TLS -> %d %s" % (rc, err.message.decode()))
             check(result.get("state") == "active", "verify: state=%s" % result.get("state"))
@@ -409,6 +621,7 @@ def main():
         return 1
     check_layout()
     host = Host(path)
+    descriptor_part(host)
     offline_part(host)
     cfemu_part(host)
     if failures:

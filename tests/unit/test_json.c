@@ -124,8 +124,8 @@ static void escapes_and_surrogate_pairs_decode_to_utf8(void **state)
     assert_true(json_str_eq(&d, json_at(&d, 0, 1), "\xc2\xb5"));
     assert_int_equal(json_strcpy(&d, json_at(&d, 0, 1), buf, sizeof(buf)), 0);
     assert_string_equal(buf, "\xc2\xb5");
-    assert_int_equal(json_strcpy(&d, json_at(&d, 0, 0), buf, sizeof(buf)), -3);
-    assert_int_equal(json_strdup(&d, 0, &out), -2); /* not a string */
+    assert_int_equal(json_strcpy(&d, json_at(&d, 0, 0), buf, sizeof(buf)), JSON_ESPACE);
+    assert_int_equal(json_strdup(&d, 0, &out), JSON_EINVAL); /* not a string */
     json_free(&d);
     /* lone surrogates */
     assert_int_equal(parse("[\"\\ud83d\"]"), JSON_EINVAL);
@@ -153,19 +153,19 @@ static void navigation_and_typed_access(void **state)
     assert_int_equal(json_get_int64(&d, json_at(&d, k, 0), &i64), 0);
     assert_int_equal(i64, 1);
     assert_true(json_is_object(&d, json_at(&d, k, 1)));
-    assert_int_equal(json_at(&d, k, 2), -1);
+    assert_int_equal(json_at(&d, k, 2), JSON_NONE);
     assert_true(json_str_eq(&d, json_get(&d, o, "s"), "v"));
-    assert_int_equal(json_get(&d, 0, "s"), -1); /* only direct members */
-    assert_int_equal(json_get(&d, 0, "missing"), -1);
-    assert_int_equal(json_get(&d, k, "k"), -1); /* not an object */
+    assert_int_equal(json_get(&d, 0, "s"), JSON_NONE); /* only direct members */
+    assert_int_equal(json_get(&d, 0, "missing"), JSON_NONE);
+    assert_int_equal(json_get(&d, k, "k"), JSON_NONE); /* not an object */
     assert_int_equal(json_get_int64(&d, json_get(&d, 0, "n"), &i64), 0);
     assert_true(i64 == INT64_MIN);
-    assert_int_equal(json_get_int64(&d, json_get(&d, 0, "big"), &i64), -1);
-    assert_int_equal(json_get_int64(&d, json_get(&d, 0, "f"), &i64), -1);
-    assert_int_equal(json_get_int64(&d, json_get(&d, 0, "e"), &i64), -1);
+    assert_int_equal(json_get_int64(&d, json_get(&d, 0, "big"), &i64), JSON_EINVAL);
+    assert_int_equal(json_get_int64(&d, json_get(&d, 0, "f"), &i64), JSON_EINVAL);
+    assert_int_equal(json_get_int64(&d, json_get(&d, 0, "e"), &i64), JSON_EINVAL);
     assert_int_equal(json_get_bool(&d, json_get(&d, 0, "t"), &b), 0);
     assert_true(b);
-    assert_int_equal(json_get_bool(&d, json_get(&d, 0, "nul"), &b), -1);
+    assert_int_equal(json_get_bool(&d, json_get(&d, 0, "nul"), &b), JSON_EINVAL);
     assert_true(json_is_null(&d, json_get(&d, 0, "nul")));
     assert_false(json_is_null(&d, json_get(&d, 0, "n")));
     raw = json_raw(&d, o, &len);
@@ -193,7 +193,7 @@ static void secretdup_copies_into_a_secret_buf(void **state)
     assert_int_equal(json_secretdup(&d, json_get(&d, 0, "value"), &sb), 0);
     assert_string_equal(sb->data, "cfut_abc/def");
     secret_free(sb);
-    assert_int_equal(json_secretdup(&d, 0, &sb), -2);
+    assert_int_equal(json_secretdup(&d, 0, &sb), JSON_EINVAL);
     assert_null(sb);
     json_free(&d);
 }
