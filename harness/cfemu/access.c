@@ -29,11 +29,12 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "auth.h"
 #include "dynbuf.h"
 #include "ids.h"
 #include "json.h"
+#include "routes.h"
 #include "secret.h"
-#include "server.h"
 #include "state.h"
 #include "timefmt.h"
 

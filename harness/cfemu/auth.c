@@ -1,9 +1,12 @@
 /* auth.c - Cloudflare-like authorization: the calling token's policies (permission groups and
  * resources) against the resource a route touches. See README.md "Authorization". */
+#include "auth.h"
+
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
-#include "server.h"
+#include "ids.h"
 
 #define DOC_URL_403 "https://developers.cloudflare.com/fundamentals/api/reference/permissions/"
 
@@ -136,9 +139,8 @@ bool auth_allows(const cfemu_state *st, const cf_token *t, const char *group, cf
     return evaluate(st, t, group, kind, scope_id) == 1;
 }
 
-int require_auth(cfemu_ctx *ctx, request *req, response *resp, cf_scope_kind kind)
+int require_auth(request *req, response *resp, cf_scope_kind kind)
 {
-    (void)ctx;
     switch (req->auth) {
     case CF_AUTH_OK:
         return 0;
@@ -165,7 +167,7 @@ int require(cfemu_ctx *ctx, request *req, response *resp, const char *group, cf_
 {
     int e;
 
-    if (require_auth(ctx, req, resp, kind) != 0)
+    if (require_auth(req, resp, kind) != 0)
         return -1;
     e = evaluate(cfemu_st(ctx), req->caller, group, kind, scope_id);
     if (e == 1)
@@ -175,4 +177,45 @@ int require(cfemu_ctx *ctx, request *req, response *resp, const char *group, cf_
     else
         resp_error_doc(resp, 403, 9109, "Unauthorized to access requested resource", DOC_URL_403);
     return -1;
+}
+
+void auth_identify(cfemu_ctx *ctx, request *req)
+{
+    const char *v;
+    size_t len;
+    int64_t now = cfemu_now(ctx);
+    cf_token *t;
+
+    req->caller = NULL;
+    if (req->authorization == NULL) {
+        req->auth = CF_AUTH_MISSING;
+        return;
+    }
+    v = req->authorization->data;
+    len = req->authorization->len;
+    if (len < 7 || strncasecmp(v, "Bearer ", 7) != 0) {
+        req->auth = CF_AUTH_MALFORMED;
+        return;
+    }
+    v += 7;
+    len -= 7;
+    /* Cloudflare answers 6003/6111 for "abc-def" and a 37-character Global API key sent as
+     * Bearer (API-NOTES section 5): a token value is 40 to 80 characters (iam_value). */
+    if (!secret_shape_ok(v, len) || len < 40 || len > 80) {
+        req->auth = CF_AUTH_MALFORMED;
+        return;
+    }
+    t = state_token_by_value(cfemu_st(ctx), v, len);
+    if (t == NULL) {
+        req->auth = CF_AUTH_UNKNOWN;
+        return;
+    }
+    req->caller = t;
+    if ((t->status != NULL && strcmp(t->status, "active") != 0) ||
+        (t->expires_on != CF_TIME_NONE && now >= t->expires_on) ||
+        (t->not_before != CF_TIME_NONE && now < t->not_before)) {
+        req->auth = CF_AUTH_INACTIVE;
+        return;
+    }
+    req->auth = CF_AUTH_OK;
 }

@@ -1,6 +1,6 @@
 /* cfemu.h - the inside of cfemu_ctx (options, clock, request log, faults, rate-limit buckets)
- * shared by main.c, server.c, control.c and seed.c. Route handlers outside these files use the
- * accessors in server.h instead. */
+ * shared by main.c, server.c, runtime.c, control.c and seed.c, and the functions over it.
+ * Route handlers outside these files use the accessors in api.h instead. */
 #ifndef CFEMU_CFEMU_H
 #define CFEMU_CFEMU_H
 
@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "server.h"
+#include "api.h"
 #include "state.h"
 
 typedef struct cfemu_options {
@@ -85,14 +85,29 @@ struct cfemu_ctx {
     atomic_int stopping; /* set at shutdown: delay faults stop waiting */
 };
 
+/* --- runtime.c: the bookkeeping around the state ------------------------------------------ */
+
 /* Frees the faults, log and buckets (not the state). */
 void cfemu_ctx_free_runtime(cfemu_ctx *ctx);
 /* The fault kind name ("status", "delay", ...). */
 const char *cfemu_fault_kind_name(cfemu_fault_kind k);
 /* Parses a kind name; -1 if unknown. */
 int cfemu_fault_kind_parse(const char *s);
+/* NULL-tolerant frees. */
 void cfemu_fault_free(cfemu_fault *f);
 void cfemu_log_entry_free(cfemu_log_entry *e);
+/* Drops every queued fault / every log entry. */
+void cfemu_faults_clear(cfemu_ctx *ctx);
+void cfemu_log_clear(cfemu_ctx *ctx);
+/* Finds the first queued fault matching (method, path), consumes one use (dropping it at zero)
+ * and copies it into *out (out->message is a copy the caller frees; method and path are NULL).
+ * true if one matched. Call with the lock held. */
+bool cfemu_fault_take(cfemu_ctx *ctx, const char *method, const char *path, cfemu_fault *out);
+/* Records one request in the log (never a secret: the path has no query string, the token is
+ * named by id; token_id "" = none; fault = the kind that hit or NULL), and with --log appends
+ * its line to the file. On allocation failure the entry is dropped. Call with the lock held. */
+void cfemu_log_request(cfemu_ctx *ctx, const char *method, const char *path, int status,
+                       const char *token_id, const char *fault);
 
 /* seed.c: loads the built-in seed (fresh random secrets) or a seed file (README.md) into st,
  * and appends the creds lines (KEY=VALUE\n; ids and secret values) to creds, which the caller

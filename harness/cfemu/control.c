@@ -8,71 +8,8 @@
 
 #include "alloc.h"
 #include "cfemu.h"
+#include "routes.h"
 #include "timefmt.h"
-
-static const char *const fault_kind_names[] = {
-    "status",         "delay",    "reset_before",       "reset_after", "truncate",
-    "malformed_json", "oversize", "wrong_content_type", "rate_limit",
-};
-
-const char *cfemu_fault_kind_name(cfemu_fault_kind k)
-{
-    if ((size_t)k < sizeof(fault_kind_names) / sizeof(fault_kind_names[0]))
-        return fault_kind_names[k];
-    return "unknown";
-}
-
-int cfemu_fault_kind_parse(const char *s)
-{
-    for (size_t i = 0; i < sizeof(fault_kind_names) / sizeof(fault_kind_names[0]); i++) {
-        if (strcmp(fault_kind_names[i], s) == 0)
-            return (int)i;
-    }
-    return -1;
-}
-
-void cfemu_fault_free(cfemu_fault *f)
-{
-    if (f == NULL)
-        return;
-    rotp__free(f->method);
-    rotp__free(f->path);
-    rotp__free(f->message);
-    rotp__free(f);
-}
-
-void cfemu_log_entry_free(cfemu_log_entry *e)
-{
-    if (e == NULL)
-        return;
-    rotp__free(e->path);
-    rotp__free(e);
-}
-
-static void clear_faults(cfemu_ctx *ctx)
-{
-    for (size_t i = 0; i < ctx->faults.len; i++)
-        cfemu_fault_free(ctx->faults.items[i]);
-    ctx->faults.len = 0;
-}
-
-static void clear_log(cfemu_ctx *ctx)
-{
-    for (size_t i = 0; i < ctx->log.len; i++)
-        cfemu_log_entry_free(ctx->log.items[i]);
-    ctx->log.len = 0;
-}
-
-void cfemu_ctx_free_runtime(cfemu_ctx *ctx)
-{
-    clear_faults(ctx);
-    cf_vec_free(&ctx->faults);
-    clear_log(ctx);
-    cf_vec_free(&ctx->log);
-    for (size_t i = 0; i < ctx->buckets.len; i++)
-        rotp__free(ctx->buckets.items[i]);
-    cf_vec_free(&ctx->buckets);
-}
 
 /* --- JSON views ---------------------------------------------------------------------------- */
 
@@ -469,7 +406,7 @@ int control_route(cfemu_ctx *ctx, request *req, response *resp)
         if (strcmp(m, "GET") == 0)
             return list_faults(ctx, resp);
         if (strcmp(m, "DELETE") == 0) {
-            clear_faults(ctx);
+            cfemu_faults_clear(ctx);
             resp_ok(resp, 200, "[]");
             return ROUTE_DONE;
         }
@@ -477,7 +414,7 @@ int control_route(cfemu_ctx *ctx, request *req, response *resp)
         if (strcmp(m, "GET") == 0)
             return get_log(ctx, resp);
         if (strcmp(m, "DELETE") == 0) {
-            clear_log(ctx);
+            cfemu_log_clear(ctx);
             ctx->unknown_routes = 0;
             ctx->requests = 0;
             resp_ok(resp, 200, "[]");

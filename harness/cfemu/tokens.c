@@ -6,8 +6,9 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "auth.h"
 #include "ids.h"
-#include "server.h"
+#include "routes.h"
 #include "timefmt.h"
 
 #define E_VALIDATION 1002 /* a request body or query parameter is invalid (cfemu's choice) */
@@ -411,7 +412,7 @@ static int verify_token(cfemu_ctx *ctx, const family *f, request *req, response 
     int rc;
 
     if (req->auth == CF_AUTH_MISSING || req->auth == CF_AUTH_MALFORMED)
-        return require_auth(ctx, req, resp, fam_scope(f)), ROUTE_DONE;
+        return require_auth(req, resp, fam_scope(f)), ROUTE_DONE;
     if (req->auth != CF_AUTH_OK || t == NULL || t->owner_kind != f->kind ||
         (f->kind == CF_OWNER_ACCOUNT && strcmp(t->owner_id, f->account_id) != 0)) {
         resp_error(resp, 401, 1000, "Invalid API Token");
