@@ -38,8 +38,8 @@
 #include "state.h"
 #include "timefmt.h"
 
-#define ST_GROUP_READ  "Access: Service Tokens Read"
-#define ST_GROUP_WRITE "Access: Service Tokens Write"
+#define ST_GROUP_READ  CF_PG_ACCESS_SERVICE_TOKENS_READ
+#define ST_GROUP_WRITE CF_PG_ACCESS_SERVICE_TOKENS_WRITE
 
 #define ST_DEFAULT_DURATION "8760h"
 #define ST_FOREVER          "forever"

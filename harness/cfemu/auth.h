@@ -11,8 +11,9 @@
 /* Reads the Authorization header of req into req->auth and, when the bearer names a token,
  * req->caller (the token may be inactive: see cf_auth_state). Call with the lock held. */
 void auth_identify(cfemu_ctx *ctx, request *req);
-/* Checks that the caller is authenticated and holds permission group `group` (a Read group is
- * also satisfied by the matching Write group) on the resource (kind, scope_id). Returns 0 when
+/* Checks that the caller is authenticated and holds the permission group with id group_id (a
+ * "... Read" group is also satisfied by the "... Write" group of the same stem and scope) on
+ * the resource (kind, scope_id). Returns 0 when
  * allowed. Otherwise fills resp and returns -1: missing header            400 1001 'Missing
  * "Authorization" header' malformed bearer          400 6003 "Invalid request headers" + chain 6111
  *   unknown/inactive token    CF_SCOPE_ZONE: 403 9109 "Invalid access token";
@@ -20,13 +21,10 @@ void auth_identify(cfemu_ctx *ctx, request *req);
  *   group not held at all     403 10000 "Authentication error" with documentation_url
  *   held, but not here        403 9109 "Unauthorized to access requested resource" (+ url)
  * An account-owned token only ever reaches its own account and that account's zones. */
-int require(cfemu_ctx *ctx, request *req, response *resp, const char *group, cf_scope_kind kind,
+int require(cfemu_ctx *ctx, request *req, response *resp, const char *group_id, cf_scope_kind kind,
             const char *scope_id);
 /* Authentication only (for endpoints that list no permission): 0, or -1 with resp filled as
  * above for the given route family. */
 int require_auth(request *req, response *resp, cf_scope_kind kind);
-/* The permission check alone, no response: true if token t holds group on (kind, scope_id). */
-bool auth_allows(const cfemu_state *st, const cf_token *t, const char *group, cf_scope_kind kind,
-                 const char *scope_id);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "cfemu.h"
+#include "perm.h"
 
 static const char usage_text[] =
     "usage: cfemu [--listen 127.0.0.1:0] [--port-file FILE] [--ca-out FILE] [--seed FILE]\n"
@@ -192,6 +193,8 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    if (perm_check() != 0)
+        goto out;
     if (ctx.opt.seed_file != NULL) {
         if (seed_load_file(&ctx.st, ctx.opt.seed_file, cfemu_now(&ctx), &creds) != 0)
             goto out;

@@ -19,6 +19,7 @@
 
 #include "dynbuf.h"
 #include "json.h"
+#include "perm.h"
 #include "secret.h"
 
 #define CF_TIME_NONE INT64_MIN
@@ -60,20 +61,6 @@ typedef struct cf_zone {
 } cf_zone;
 
 /* --- API tokens ------------------------------------------------------------------------------ */
-
-/* A permission group of cfemu's catalogue (state.c): fixed ids, Cloudflare's group names. */
-typedef struct cf_perm_group {
-    const char *id;
-    const char *name;  /* e.g. "API Tokens Write" */
-    const char *scope; /* "com.cloudflare.api.user", "com.cloudflare.api.account" or
-                        * "com.cloudflare.api.account.zone" */
-} cf_perm_group;
-
-/* The catalogue, terminated by an entry with id NULL. */
-extern const cf_perm_group cf_perm_groups[];
-/* Looks a group up by id (32 hex) or by exact name; NULL when unknown. */
-const cf_perm_group *cf_perm_group_by_id(const char *id, size_t len);
-const cf_perm_group *cf_perm_group_by_name(const char *name);
 
 /* One resource entry of a policy: key -> "*" (flat form), or key -> {inner key -> "*"} (nested
  * form: the outer key is an account, the inner keys zones of it, e.g.
@@ -228,11 +215,20 @@ const char *cf_token_status(const cf_token *t, int64_t now);
 
 /* --- parsing ------------------------------------------------------------------------------- */
 
+/* The outcome of cf_policies_parse. */
+typedef enum cf_policy_rc {
+    CF_POLICY_OK = 0,
+    CF_POLICY_INVALID = -1,  /* not Cloudflare's shape, or out of memory (message says) */
+    CF_POLICY_BAD_GROUP = -2 /* a permission group that is unknown, or a name that is ambiguous */
+} cf_policy_rc;
+
 /* Parses a policies array (Cloudflare's shape; see iam_token-policies) into *out / *nout.
- * Permission groups are matched by id, else by name; unknown ones are an error. A policy
- * without id gets a fresh one. 0; -1 with a message in err (nothing allocated). */
-int cf_policies_parse(const json_doc *doc, int arr, cf_policy **out, size_t *nout, char *err,
-                      size_t errcap);
+ * A permission group is {"id": "<32 hex>"} (a name beside it is ignored, as Cloudflare does),
+ * or, without an id, {"name": ..., "scope": "<scope>"} / {"name": ..., "scopes": ["<scope>"]};
+ * a name alone is accepted when only one scope has it. A policy without id gets a fresh one.
+ * Returns CF_POLICY_OK, or an error with a message in err (nothing allocated). */
+cf_policy_rc cf_policies_parse(const json_doc *doc, int arr, cf_policy **out, size_t *nout,
+                               char *err, size_t errcap);
 /* An RFC 3339 string (or null / absent tok < 0 -> CF_TIME_NONE) into *out. 0 or -1. */
 int cf_parse_time(const json_doc *doc, int tok, int64_t *out);
 

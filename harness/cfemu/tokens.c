@@ -13,12 +13,15 @@
 
 #define E_VALIDATION 1002 /* a request body or query parameter is invalid (cfemu's choice) */
 #define E_QUOTA      1003 /* the token quota is reached (cfemu's choice) */
+/* What Cloudflare answers for a token body it refuses over its policies: "Reusing existing
+ * policies is not supported by token creation", "Failed common permission check ..." (README). */
+#define E_POLICY 1001
 
 /* The family a request belongs to: user tokens or the tokens of one account. */
 typedef struct family {
     cf_owner_kind kind;
     const char *account_id; /* CF_OWNER_ACCOUNT: from the path */
-    const char *read_group;
+    const char *read_group; /* permission-group ids (perm.h) */
     const char *write_group;
     const char *prefix; /* value prefix */
 } family;
@@ -158,8 +161,14 @@ static int read_token_body(cfemu_ctx *ctx, const json_doc *doc, cf_token *t, boo
         resp_error(resp, 400, E_VALIDATION, "name is required: a string of 1 to 120 characters");
         return -1;
     }
-    if (cf_policies_parse(doc, json_get(doc, 0, "policies"), &t->policies, &t->npolicies, err,
-                          sizeof(err)) != 0) {
+    switch (cf_policies_parse(doc, json_get(doc, 0, "policies"), &t->policies, &t->npolicies, err,
+                              sizeof(err))) {
+    case CF_POLICY_OK:
+        break;
+    case CF_POLICY_BAD_GROUP:
+        resp_error(resp, 400, E_POLICY, err);
+        return -1;
+    case CF_POLICY_INVALID:
         resp_error(resp, 400, E_VALIDATION, err);
         return -1;
     }
@@ -206,6 +215,21 @@ static int read_token_body(cfemu_ctx *ctx, const json_doc *doc, cf_token *t, boo
     return 0;
 }
 
+/* true if a policy of the body names a policy id: Cloudflare refuses that on create (400/1001,
+ * a documented answer); an update may keep its policies' ids. */
+static bool reuses_policies(const json_doc *doc)
+{
+    int arr = json_get(doc, 0, "policies");
+
+    for (int i = 0; arr >= 0 && json_is_array(doc, arr) && i < doc->toks[arr].size; i++) {
+        int id = json_get(doc, json_at(doc, arr, i), "id");
+
+        if (id >= 0 && !json_is_null(doc, id))
+            return true;
+    }
+    return false;
+}
+
 static int create_token(cfemu_ctx *ctx, const family *f, request *req, response *resp)
 {
     cfemu_state *st = cfemu_st(ctx);
@@ -224,6 +248,11 @@ static int create_token(cfemu_ctx *ctx, const family *f, request *req, response 
     t = rotp__calloc(1, sizeof(*t));
     if (t == NULL) {
         oom(resp);
+        goto out;
+    }
+    if (reuses_policies(&doc)) {
+        resp_error(resp, 400, E_POLICY,
+                   "Reusing existing policies is not supported by token creation");
         goto out;
     }
     if (read_token_body(ctx, &doc, t, false, resp) != 0)
@@ -442,6 +471,8 @@ static int verify_token(cfemu_ctx *ctx, const family *f, request *req, response 
     return ROUTE_DONE;
 }
 
+/* GET .../permission_groups: the catalogue, filtered exactly by name and by scope; the account
+ * endpoint leaves out the user-level groups (an account-owned token cannot hold them). */
 static int permission_groups(cfemu_ctx *ctx, const family *f, request *req, response *resp)
 {
     const char *name = req_query(req, "name");
@@ -454,12 +485,13 @@ static int permission_groups(cfemu_ctx *ctx, const family *f, request *req, resp
         return ROUTE_DONE;
     dynbuf_init(&b, 1024u * 1024u);
     rc = dynbuf_adds(&b, "[");
-    for (const cf_perm_group *g = cf_perm_groups; rc == 0 && g->id != NULL; g++) {
-        if (f->kind == CF_OWNER_ACCOUNT && strcmp(g->scope, "com.cloudflare.api.user") == 0)
-            continue; /* account-owned tokens cannot hold user-level groups */
-        if (name != NULL && strcmp(name, g->name) != 0)
+    for (size_t i = 0; rc == 0 && i < cf_perm_table_len; i++) {
+        const cf_perm_group *g = &cf_perm_table[i];
+
+        if (f->kind == CF_OWNER_ACCOUNT && strcmp(g->scope, CF_PG_SCOPE_USER) == 0)
             continue;
-        if (scope != NULL && strcmp(scope, g->scope) != 0)
+        if ((name != NULL && strcmp(name, g->name) != 0) ||
+            (scope != NULL && strcmp(scope, g->scope) != 0))
             continue;
         rc = dynbuf_printf(&b, "%s{\"id\":\"%s\",\"name\":", count ? "," : "", g->id);
         if (rc == 0)
@@ -531,8 +563,8 @@ int tokens_route(cfemu_ctx *ctx, request *req, response *resp)
     if (req->nseg >= 2 && req_seg_is(req, 0, "user") && req_seg_is(req, 1, "tokens")) {
         f.kind = CF_OWNER_USER;
         f.account_id = NULL;
-        f.read_group = "API Tokens Read";
-        f.write_group = "API Tokens Write";
+        f.read_group = CF_PG_API_TOKENS_READ;
+        f.write_group = CF_PG_API_TOKENS_WRITE;
         f.prefix = "cfut_";
         return route_family(ctx, &f, req, resp, 1);
     }
@@ -541,8 +573,8 @@ int tokens_route(cfemu_ctx *ctx, request *req, response *resp)
 
         f.kind = CF_OWNER_ACCOUNT;
         f.account_id = a;
-        f.read_group = "Account API Tokens Read";
-        f.write_group = "Account API Tokens Write";
+        f.read_group = CF_PG_ACCOUNT_API_TOKENS_READ;
+        f.write_group = CF_PG_ACCOUNT_API_TOKENS_WRITE;
         f.prefix = "cfat_";
         if (!id_is_hex32(a, strlen(a))) {
             /* Only a path that would be a route with a good id is "a bad id". */

@@ -114,14 +114,19 @@ static bool token_name_exists(const char *name)
     return found;
 }
 
+static const char create_body_zone_read[] =
+    "{\"name\":\"zone-reader\",\"policies\":[{\"effect\":\"allow\",\"permission_groups\":[{\"id\":"
+    "\"c8fed203ed3043cba015a93ad1616f1f\"}],\"resources\":"
+    "{\"com.cloudflare.api.account.zone.*\":\"*\"}}]}";
+
 static const char create_body[] =
     "{\"name\":\"%s\",\"policies\":[{\"effect\":\"allow\",\"permission_groups\":[{\"id\":"
     "\"c8fed203ed3043cba015a93ad1616f1f\"}],\"resources\":"
     "{\"com.cloudflare.api.account.zone.*\":\"*\"}}]}";
 
-/* Runs cfemu with argv (NULL-terminated, argv[0] ignored), stdout into out (cap), returns the
- * exit status or -1. For the command-line checks. */
-static int run_cfemu(const char *const *args, char *out, size_t cap)
+/* Runs cfemu with argv (NULL-terminated, argv[0] ignored), its output stream fd (1 or 2) into
+ * out (cap; the other one goes to /dev/null), returns the exit status or -1. */
+static int run_cfemu_fd(const char *const *args, int fd, char *out, size_t cap)
 {
     const char *argv[16];
     posix_spawn_file_actions_t fa;
@@ -136,9 +141,9 @@ static int run_cfemu(const char *const *args, char *out, size_t cap)
     argv[n] = NULL;
     assert_int_equal(pipe(pfd), 0);
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, pfd[1], fd);
     posix_spawn_file_actions_addclose(&fa, pfd[0]);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, fd == 1 ? 2 : 1, "/dev/null", O_WRONLY, 0);
     assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     close(pfd[1]);
@@ -156,6 +161,12 @@ static int run_cfemu(const char *const *args, char *out, size_t cap)
     if (waitpid(pid, &status, 0) != pid)
         return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The same with stdout (the command-line checks). */
+static int run_cfemu(const char *const *args, char *out, size_t cap)
+{
+    return run_cfemu_fd(args, 1, out, cap);
 }
 
 /* --- TLS and command line ------------------------------------------------------------------ */
@@ -311,6 +322,74 @@ static void test_seed_file(void **state)
     th_wipe_free(sec);
     free(app);
     assert_int_equal(cfemu_stop(&fx), 0);
+}
+
+/* A seed may name any real permission group, by id or by name (and scope): the runbook's
+ * CF_WAF_EDIT_RAXX_APP (Zone WAF Write, Zone Read) loads, the groups are kept as given, and a
+ * token holding the real Account API Tokens Write id may create account tokens. */
+static void test_seed_real_groups(void **state)
+{
+    char seed[600];
+    cfemu_fx fx;
+    char *waf, *mgmt, *body = NULL;
+    th_resp r;
+
+    (void)state;
+    snprintf(seed, sizeof(seed), "%s/seed_runbook_groups.json", ROTP_TEST_DATA);
+    assert_int_equal(cfemu_start(&fx, seed, NULL), 0);
+    waf = th_cred(&fx, "CFEMU_TOKEN_CF_WAF_EDIT_RAXX_APP_VALUE");
+    mgmt = th_cred(&fx, "CFEMU_TOKEN_ACCOUNT_TOKENS_MGMT_VALUE");
+    assert_non_null(waf);
+    assert_non_null(mgmt);
+    assert_int_equal(cfemu_ctl(&fx, "GET", "/__cfemu/state", NULL, &body), 200);
+    assert_non_null(strstr(body, "{\"id\":\"fb6778dc191143babbfaa57993f1d275\",\"name\":"
+                                 "\"Zone WAF Write\"},{\"id\":\"c8fed203ed3043cba015a93ad1616f1f\","
+                                 "\"name\":\"Zone Read\"}"));
+    assert_non_null(strstr(body, "{\"id\":\"6a315a56f18441e59ed03352369ae956\",\"name\":"
+                                 "\"Logs Read\"},{\"id\":\"3e0b5820118e47f3922f7c989e673882\","
+                                 "\"name\":\"Logs Write\"}"));
+    free(body);
+    r = th_api(&fx, "GET", waf, NULL, "/user/tokens/verify");
+    TH_EXPECT(r, 200, -1);
+    th_free(&r);
+    /* Zone WAF Write is kept, not enforced: it grants nothing on cfemu's routes. */
+    r = th_api(&fx, "GET", waf, NULL,
+               "/zones/3333333333333333333333333333aaaa/access/service_tokens");
+    TH_EXPECT(r, 403, 10000);
+    th_free(&r);
+    r = th_api(&fx, "POST", mgmt, create_body_zone_read,
+               "/accounts/2222222222222222222222222222aaaa/tokens");
+    TH_EXPECT(r, 200, -1);
+    th_free(&r);
+    th_wipe_free(waf);
+    th_wipe_free(mgmt);
+    assert_int_equal(cfemu_stop(&fx), 0);
+}
+
+/* A permission group that does not exist, or a name that exists in two scopes without one, is
+ * refused at start with the seed's place and the group in the message. */
+static void test_seed_bad_groups_refused(void **state)
+{
+    static const struct {
+        const char *file, *says;
+    } cases[] = {
+        {"seed_bad_group_ambiguous.json", "tokens[0]: Permission group name \"Logs Read\" exists "
+                                          "in more than one scope"},
+        {"seed_bad_group_unknown.json", "tokens[0]: Permission group "
+                                        "0123456789abcdef0123456789abcdef does not exist"},
+    };
+    static char out[4096];
+    char seed[600];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *args[] = {"--seed", seed, "--port-file", "/nonexistent/port", NULL};
+
+        snprintf(seed, sizeof(seed), "%s/%s", ROTP_TEST_DATA, cases[i].file);
+        assert_int_equal(run_cfemu_fd(args, 2, out, sizeof(out)), 1);
+        if (strstr(out, cases[i].says) == NULL)
+            fail_msg("%s: stderr lacks \"%s\": %s", cases[i].file, cases[i].says, out);
+    }
 }
 
 /* A seed that breaks a reference is refused: cfemu exits before listening. */
@@ -843,6 +922,8 @@ int main(void)
         cmocka_unit_test_setup(test_insecure_http, each_setup),
         cmocka_unit_test_setup(test_seed_file, each_setup),
         cmocka_unit_test_setup(test_bad_seed_refused, each_setup),
+        cmocka_unit_test_setup(test_seed_real_groups, each_setup),
+        cmocka_unit_test_setup(test_seed_bad_groups_refused, each_setup),
         cmocka_unit_test_setup(test_rate_limit, each_setup),
         cmocka_unit_test_setup(test_fault_status, each_setup),
         cmocka_unit_test_setup(test_fault_delay, each_setup),
