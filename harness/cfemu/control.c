@@ -37,6 +37,33 @@ static int json_fault(dynbuf *b, const cfemu_fault *f)
     return rc;
 }
 
+static int json_rule(dynbuf *b, const cf_access_rule *rule)
+{
+    switch (rule->kind) {
+    case CF_RULE_SERVICE_TOKEN:
+        return dynbuf_printf(b, "{\"service_token\":{\"token_id\":\"%s\"}}", rule->id);
+    case CF_RULE_GROUP:
+        return dynbuf_printf(b, "{\"group\":{\"id\":\"%s\"}}", rule->id);
+    case CF_RULE_ANY_VALID_SERVICE_TOKEN:
+        break;
+    }
+    return dynbuf_adds(b, "{\"any_valid_service_token\":{}}");
+}
+
+/* The scope members of an Access object: "account_id" and "zone_id", one of them null. */
+static int json_scope(dynbuf *b, const char *account_id, const char *zone_id)
+{
+    int rc = dynbuf_adds(b, ",\"account_id\":");
+
+    if (rc == 0)
+        rc = dynbuf_json_cstr(b, account_id[0] != 0 ? account_id : NULL);
+    if (rc == 0)
+        rc = dynbuf_adds(b, ",\"zone_id\":");
+    if (rc == 0)
+        rc = dynbuf_json_cstr(b, zone_id[0] != 0 ? zone_id : NULL);
+    return rc;
+}
+
 static int json_service_token(dynbuf *b, const cf_service_token *t)
 {
     int rc = dynbuf_printf(b, "{\"id\":\"%s\",\"name\":", t->id);
@@ -44,13 +71,7 @@ static int json_service_token(dynbuf *b, const cf_service_token *t)
     if (rc == 0)
         rc = dynbuf_json_cstr(b, t->name);
     if (rc == 0)
-        rc = dynbuf_adds(b, ",\"account_id\":");
-    if (rc == 0)
-        rc = dynbuf_json_cstr(b, t->account_id[0] != 0 ? t->account_id : NULL);
-    if (rc == 0)
-        rc = dynbuf_adds(b, ",\"zone_id\":");
-    if (rc == 0)
-        rc = dynbuf_json_cstr(b, t->zone_id[0] != 0 ? t->zone_id : NULL);
+        rc = json_scope(b, t->account_id, t->zone_id);
     if (rc == 0)
         rc = dynbuf_adds(b, ",\"client_id\":");
     if (rc == 0)
@@ -89,6 +110,27 @@ static int json_service_token(dynbuf *b, const cf_service_token *t)
     return rc;
 }
 
+static int json_group(dynbuf *b, const cf_access_group *g)
+{
+    int rc = dynbuf_printf(b, "{\"id\":\"%s\",\"name\":", g->id);
+
+    if (rc == 0)
+        rc = dynbuf_json_cstr(b, g->name);
+    if (rc == 0)
+        rc = json_scope(b, g->account_id, g->zone_id);
+    if (rc == 0)
+        rc = dynbuf_adds(b, ",\"include\":[");
+    for (size_t r = 0; rc == 0 && r < g->ninclude; r++) {
+        if (r > 0)
+            rc = dynbuf_adds(b, ",");
+        if (rc == 0)
+            rc = json_rule(b, &g->include[r]);
+    }
+    if (rc == 0)
+        rc = dynbuf_adds(b, "]}");
+    return rc;
+}
+
 static int json_app(dynbuf *b, const cf_access_app *a)
 {
     int rc = dynbuf_printf(b, "{\"id\":\"%s\",\"name\":", a->id);
@@ -96,13 +138,7 @@ static int json_app(dynbuf *b, const cf_access_app *a)
     if (rc == 0)
         rc = dynbuf_json_cstr(b, a->name);
     if (rc == 0)
-        rc = dynbuf_adds(b, ",\"account_id\":");
-    if (rc == 0)
-        rc = dynbuf_json_cstr(b, a->account_id[0] != 0 ? a->account_id : NULL);
-    if (rc == 0)
-        rc = dynbuf_adds(b, ",\"zone_id\":");
-    if (rc == 0)
-        rc = dynbuf_json_cstr(b, a->zone_id[0] != 0 ? a->zone_id : NULL);
+        rc = json_scope(b, a->account_id, a->zone_id);
     if (rc == 0)
         rc = dynbuf_adds(b, ",\"policies\":[");
     for (size_t p = 0; rc == 0 && p < a->npolicies; p++) {
@@ -114,11 +150,10 @@ static int json_app(dynbuf *b, const cf_access_app *a)
         for (size_t r = 0; rc == 0 && r < a->policies[p].ninclude; r++) {
             const cf_access_rule *rule = &a->policies[p].include[r];
 
-            if (rule->kind == CF_RULE_SERVICE_TOKEN)
-                rc = dynbuf_printf(b, "%s{\"service_token\":{\"token_id\":\"%s\"}}", r ? "," : "",
-                                   rule->token_id);
-            else
-                rc = dynbuf_printf(b, "%s{\"any_valid_service_token\":{}}", r ? "," : "");
+            if (r > 0)
+                rc = dynbuf_adds(b, ",");
+            if (rc == 0)
+                rc = json_rule(b, rule);
         }
         if (rc == 0)
             rc = dynbuf_adds(b, "]}");
@@ -185,6 +220,14 @@ static int json_state(cfemu_ctx *ctx, dynbuf *b)
             rc = dynbuf_adds(b, ",");
         if (rc == 0)
             rc = json_service_token(b, st->service_tokens.items[i]);
+    }
+    if (rc == 0)
+        rc = dynbuf_adds(b, "],\"access_groups\":[");
+    for (size_t i = 0; rc == 0 && i < st->groups.len; i++) {
+        if (i > 0)
+            rc = dynbuf_adds(b, ",");
+        if (rc == 0)
+            rc = json_group(b, st->groups.items[i]);
     }
     if (rc == 0)
         rc = dynbuf_adds(b, "],\"access_apps\":[");

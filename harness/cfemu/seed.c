@@ -490,18 +490,81 @@ out:
     return rc;
 }
 
-static int load_rule(seed_ctx *s, int r, cf_access_rule *rule)
+/* One include rule: {"service_token": {"token_id": "<uuid>"}}, {"any_valid_service_token": {}}
+ * or, where groups are allowed (app policies), {"group": {"id": "<uuid of a seeded group>"}}. */
+static int load_rule(seed_ctx *s, int r, bool allow_group, cf_access_rule *rule)
 {
     int st = json_get(s->doc, r, "service_token");
+    int gr = json_get(s->doc, r, "group");
 
     if (json_get(s->doc, r, "any_valid_service_token") >= 0) {
         rule->kind = CF_RULE_ANY_VALID_SERVICE_TOKEN;
         return 0;
     }
-    if (st < 0 || get_uuid(s->doc, st, "token_id", rule->token_id) != 0)
+    if (st >= 0) {
+        rule->kind = CF_RULE_SERVICE_TOKEN;
+        return get_uuid(s->doc, st, "token_id", rule->id);
+    }
+    rule->kind = CF_RULE_GROUP;
+    if (!allow_group || gr < 0 || get_uuid(s->doc, gr, "id", rule->id) != 0 ||
+        state_group(s->st, rule->id) == NULL)
         return -1;
-    rule->kind = CF_RULE_SERVICE_TOKEN;
     return 0;
+}
+
+/* The include array at inc into *out / *n (allocated). 0, or -1 with a message for what[i]. */
+static int load_rules(seed_ctx *s, int inc, bool allow_group, const char *what, int i,
+                      cf_access_rule **out, size_t *n)
+{
+    const json_doc *doc = s->doc;
+
+    if (inc < 0 || !json_is_array(doc, inc))
+        return fail(s, what, i, "needs an include array");
+    if (doc->toks[inc].size == 0)
+        return 0;
+    *out = rotp__calloc((size_t)doc->toks[inc].size, sizeof(**out));
+    if (*out == NULL)
+        return fail(s, what, i, "out of memory");
+    for (int r = 0; r < doc->toks[inc].size; r++) {
+        if (load_rule(s, json_at(doc, inc, r), allow_group, &(*out)[*n]) != 0)
+            return fail(s, what, i,
+                        allow_group ? "an include rule must be {\"service_token\":{\"token_id\":"
+                                      "\"<uuid>\"}}, {\"any_valid_service_token\":{}} or "
+                                      "{\"group\":{\"id\":\"<uuid of a seeded group>\"}}"
+                                    : "an include rule must be {\"service_token\":{\"token_id\":"
+                                      "\"<uuid>\"}} or {\"any_valid_service_token\":{}}");
+        (*n)++;
+    }
+    return 0;
+}
+
+/* An Access group: id, name, account_id or zone_id, include (no group rules). */
+static int load_group(seed_ctx *s, int o, int i)
+{
+    const json_doc *doc = s->doc;
+    cf_access_group *g = rotp__calloc(1, sizeof(*g));
+    int rc = -1;
+
+    if (g == NULL)
+        return fail(s, "access_groups", i, "out of memory");
+    if (get_uuid(doc, o, "id", g->id) != 0 || state_group(s->st, g->id) != NULL ||
+        get_strdup(doc, o, "name", &g->name) != 1) {
+        fail(s, "access_groups", i, "needs a unique lowercase UUID id and a name");
+        goto out;
+    }
+    if (owner_scope(s, o, i, "access_groups", g->account_id, g->zone_id) != 0 ||
+        load_rules(s, json_get(doc, o, "include"), false, "access_groups", i, &g->include,
+                   &g->ninclude) != 0)
+        goto out;
+    if (cf_vec_push(&s->st->groups, g) != 0) {
+        fail(s, "access_groups", i, "out of memory");
+        goto out;
+    }
+    g = NULL;
+    rc = 0;
+out:
+    cf_access_group_free(g);
+    return rc;
 }
 
 static int load_app(seed_ctx *s, int o, int i)
@@ -536,26 +599,12 @@ static int load_app(seed_ctx *s, int o, int i)
         int inc = json_get(doc, po, "include");
         cf_access_policy *ap = &a->policies[a->npolicies++];
 
-        if (get_strdup(doc, po, "decision", &ap->decision) != 1 || inc < 0 ||
-            !json_is_array(doc, inc)) {
+        if (get_strdup(doc, po, "decision", &ap->decision) != 1) {
             fail(s, "access_apps", i, "a policy needs a decision and an include array");
             goto out;
         }
-        if (doc->toks[inc].size > 0) {
-            ap->include = rotp__calloc((size_t)doc->toks[inc].size, sizeof(*ap->include));
-            if (ap->include == NULL)
-                goto out;
-        }
-        for (int r = 0; r < doc->toks[inc].size; r++) {
-            if (load_rule(s, json_at(doc, inc, r), &ap->include[ap->ninclude]) != 0) {
-                fail(s, "access_apps", i,
-                     "an include rule must be {\"service_token\":"
-                     "{\"token_id\":\"<uuid>\"}} or "
-                     "{\"any_valid_service_token\":{}}");
-                goto out;
-            }
-            ap->ninclude++;
-        }
+        if (load_rules(s, inc, true, "access_apps", i, &ap->include, &ap->ninclude) != 0)
+            goto out;
     }
     creds_key(a->name, key, sizeof(key));
     if (dynbuf_printf(s->creds, "CFEMU_APP_%s_ID=%s\n", key, a->id) != 0)
@@ -590,7 +639,7 @@ static int seed_load_text(cfemu_state *st, const char *text, size_t len, const c
 {
     json_doc doc;
     seed_ctx s = {st, &doc, now, creds, where};
-    int users, accounts, zones, tokens, sts, apps;
+    int users, accounts, zones, tokens, sts, groups, apps;
     int rc = -1;
 
     if (json_parse(&doc, text, len) != JSON_OK || !json_is_object(&doc, 0)) {
@@ -600,6 +649,7 @@ static int seed_load_text(cfemu_state *st, const char *text, size_t len, const c
     if (array_member(&s, "users", &users) != 0 || array_member(&s, "accounts", &accounts) != 0 ||
         array_member(&s, "zones", &zones) != 0 || array_member(&s, "tokens", &tokens) != 0 ||
         array_member(&s, "service_tokens", &sts) != 0 ||
+        array_member(&s, "access_groups", &groups) != 0 ||
         array_member(&s, "access_apps", &apps) != 0)
         goto out;
     if (load_users(&s, users) != 0 || load_accounts(&s, accounts) != 0 ||
@@ -611,6 +661,10 @@ static int seed_load_text(cfemu_state *st, const char *text, size_t len, const c
     }
     for (int i = 0; sts >= 0 && i < doc.toks[sts].size; i++) {
         if (load_service_token(&s, json_at(&doc, sts, i), i) != 0)
+            goto out;
+    }
+    for (int i = 0; groups >= 0 && i < doc.toks[groups].size; i++) {
+        if (load_group(&s, json_at(&doc, groups, i), i) != 0)
             goto out;
     }
     for (int i = 0; apps >= 0 && i < doc.toks[apps].size; i++) {

@@ -137,6 +137,15 @@ void cf_service_token_free(cf_service_token *t)
     rotp__free(t);
 }
 
+void cf_access_group_free(cf_access_group *g)
+{
+    if (g == NULL)
+        return;
+    rotp__free(g->name);
+    rotp__free(g->include);
+    rotp__free(g);
+}
+
 void cf_access_app_free(cf_access_app *a)
 {
     if (a == NULL)
@@ -164,6 +173,8 @@ void state_clear(cfemu_state *st)
         cf_token_free(st->tokens.items[i]);
     for (size_t i = 0; i < st->service_tokens.len; i++)
         cf_service_token_free(st->service_tokens.items[i]);
+    for (size_t i = 0; i < st->groups.len; i++)
+        cf_access_group_free(st->groups.items[i]);
     for (size_t i = 0; i < st->apps.len; i++)
         cf_access_app_free(st->apps.items[i]);
     cf_vec_free(&st->users);
@@ -171,6 +182,7 @@ void state_clear(cfemu_state *st)
     cf_vec_free(&st->zones);
     cf_vec_free(&st->tokens);
     cf_vec_free(&st->service_tokens);
+    cf_vec_free(&st->groups);
     cf_vec_free(&st->apps);
 }
 
@@ -213,6 +225,11 @@ cf_token *state_token(const cfemu_state *st, const char *id)
 cf_service_token *state_service_token(const cfemu_state *st, const char *id)
 {
     return find_by_id(&st->service_tokens, id);
+}
+
+cf_access_group *state_group(const cfemu_state *st, const char *id)
+{
+    return find_by_id(&st->groups, id);
 }
 
 cf_access_app *state_app(const cfemu_state *st, const char *id)
@@ -260,19 +277,30 @@ size_t state_count_tokens(const cfemu_state *st, cf_owner_kind kind, const char 
     return n;
 }
 
+static bool rules_name_token(const cf_access_rule *rules, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (rules[i].kind == CF_RULE_SERVICE_TOKEN && strcmp(rules[i].id, id) == 0)
+            return true;
+    }
+    return false;
+}
+
 bool state_service_token_referenced(const cfemu_state *st, const char *id)
 {
     for (size_t i = 0; i < st->apps.len; i++) {
         const cf_access_app *a = st->apps.items[i];
 
         for (size_t p = 0; p < a->npolicies; p++) {
-            for (size_t r = 0; r < a->policies[p].ninclude; r++) {
-                const cf_access_rule *rule = &a->policies[p].include[r];
-
-                if (rule->kind == CF_RULE_SERVICE_TOKEN && strcmp(rule->token_id, id) == 0)
-                    return true;
-            }
+            if (rules_name_token(a->policies[p].include, a->policies[p].ninclude, id))
+                return true;
         }
+    }
+    for (size_t i = 0; i < st->groups.len; i++) {
+        const cf_access_group *g = st->groups.items[i];
+
+        if (rules_name_token(g->include, g->ninclude, id))
+            return true;
     }
     return false;
 }

@@ -118,14 +118,27 @@ typedef struct cf_service_token {
 } cf_service_token;
 
 typedef enum cf_access_rule_kind {
-    CF_RULE_SERVICE_TOKEN = 0,          /* {"service_token": {"token_id": "<uuid>"}} */
-    CF_RULE_ANY_VALID_SERVICE_TOKEN = 1 /* {"any_valid_service_token": {}} */
+    CF_RULE_SERVICE_TOKEN = 0,           /* {"service_token": {"token_id": "<uuid>"}} */
+    CF_RULE_ANY_VALID_SERVICE_TOKEN = 1, /* {"any_valid_service_token": {}} */
+    CF_RULE_GROUP = 2                    /* {"group": {"id": "<uuid>"}}: an Access group's rules */
 } cf_access_rule_kind;
 
 typedef struct cf_access_rule {
     cf_access_rule_kind kind;
-    char token_id[CF_UUID_LEN + 1]; /* CF_RULE_SERVICE_TOKEN only */
+    char id[CF_UUID_LEN + 1]; /* the service token (CF_RULE_SERVICE_TOKEN) or the Access group
+                               * (CF_RULE_GROUP); empty otherwise */
 } cf_access_rule;
+
+/* A reusable Access group: include rules (service_token, any_valid_service_token) that app
+ * policies pull in with a group rule. */
+typedef struct cf_access_group {
+    char id[CF_UUID_LEN + 1];
+    char *name;
+    char account_id[CF_HEX32_LEN + 1]; /* exactly one of account_id / zone_id is non-empty */
+    char zone_id[CF_HEX32_LEN + 1];
+    cf_access_rule *include;
+    size_t ninclude;
+} cf_access_group;
 
 typedef struct cf_access_policy {
     char *decision; /* "non_identity", "allow", "deny", "bypass" */
@@ -150,6 +163,7 @@ typedef struct cfemu_state {
     cf_vec zones;          /* cf_zone * */
     cf_vec tokens;         /* cf_token *, user-owned and account-owned, in creation order */
     cf_vec service_tokens; /* cf_service_token * */
+    cf_vec groups;         /* cf_access_group * */
     cf_vec apps;           /* cf_access_app * */
 } cfemu_state;
 
@@ -163,6 +177,7 @@ void cf_policy_clear(cf_policy *p); /* frees what p owns, not p itself */
 void cf_policies_free(cf_policy *p, size_t n);
 void cf_token_free(cf_token *t);
 void cf_service_token_free(cf_service_token *t);
+void cf_access_group_free(cf_access_group *g);
 void cf_access_app_free(cf_access_app *a);
 
 /* Lookups by id (exact string); NULL when absent. */
@@ -171,6 +186,7 @@ cf_account *state_account(const cfemu_state *st, const char *id);
 cf_zone *state_zone(const cfemu_state *st, const char *id);
 cf_token *state_token(const cfemu_state *st, const char *id);
 cf_service_token *state_service_token(const cfemu_state *st, const char *id);
+cf_access_group *state_group(const cfemu_state *st, const char *id);
 cf_access_app *state_app(const cfemu_state *st, const char *id);
 /* The index of the object in its vector, or -1. */
 long state_index_of(const cf_vec *v, const void *p);
@@ -182,7 +198,8 @@ cf_token *state_token_by_value(const cfemu_state *st, const char *value, size_t 
 cf_service_token *state_service_token_by_client_id(const cfemu_state *st, const char *client_id);
 /* Number of tokens owned by (kind, owner_id): for the quotas. */
 size_t state_count_tokens(const cfemu_state *st, cf_owner_kind kind, const char *owner_id);
-/* true if an Access policy of any app names service token id in a service_token rule. */
+/* true if an Access app policy or an Access group names service token id in a service_token
+ * rule (Cloudflare then refuses to delete it: 400/12139). */
 bool state_service_token_referenced(const cfemu_state *st, const char *id);
 
 /* --- fresh identifiers and secrets (getrandom) ---------------------------------------------- */

@@ -407,8 +407,10 @@ static int roll_token(cfemu_ctx *ctx, const family *f, request *req, response *r
     t = fam_token(ctx, f, req, id);
     if (t == NULL)
         return resp_bad_id(resp, req), ROUTE_DONE;
-    /* The spec requires a JSON object body (the docs send {}). */
-    if (req_json(req, resp, &doc, false) != 0)
+    /* The docs send {}; real clients also send an empty body with the JSON content type
+     * (cloudflare-go v0, v6) or no body at all (the TypeScript SDK 7, third-party Go): all
+     * three roll (API-NOTES addendum 2026-12). A body that is there must be a JSON object. */
+    if (req_json(req, resp, &doc, true) < 0)
         return ROUTE_DONE;
     json_free(&doc);
     nv = cf_new_token_value(f->prefix);

@@ -700,15 +700,75 @@ static void test_bad_ids_and_routes(void **state)
     TH_EXPECT(r, 400, 7000);
     th_free(&r);
     assert_int_equal(cfemu_unknown_routes(&g_fx), before + 2);
-    /* Roll needs a JSON object body. */
-    r = th_api(&g_fx, "PUT", g.mgmt, NULL, "/user/tokens/%s/value",
-               "ed17574386854bf78a67040be0a770b0");
-    TH_EXPECT(r, 400, 6007);
+}
+
+/* One roll of base/id with the body (NULL: none) and content type (NULL: none) a client sends.
+ * Returns the HTTP status; *value gets the new value on 200 (malloc'd), else NULL. */
+static long roll_as(const char *base, const char *id, const char *body, const char *ctype,
+                    char **value)
+{
+    char path[200], auth[200], hdr[100];
+    th_resp r;
+    long st;
+
+    snprintf(path, sizeof(path), "/client/v4%s/%s/value", base, id);
+    snprintf(auth, sizeof(auth), "Bearer %s", g.mgmt);
+    snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype != NULL ? ctype : "");
+    /* th_call_full adds the JSON content type to any body; an explicit empty one removes it. */
+    r = th_call_full(&g_fx, "PUT", path, auth, body,
+                     ctype != NULL ? (body == NULL ? hdr : NULL) : "Content-Type:", 0);
+    secret_wipe(auth, sizeof(auth));
+    assert_int_equal(r.cc, CURLE_OK);
+    st = r.status;
+    *value = st == 200 ? th_str(&r, "result") : NULL;
+    if (st != 200 && th_code(&r) != 6007)
+        fail_msg("roll with body %s: %ld %s", body != NULL ? body : "(none)", st, r.body);
     th_free(&r);
-    r = th_api(&g_fx, "PUT", g.mgmt, "[]", "/user/tokens/%s/value",
-               "ed17574386854bf78a67040be0a770b0");
-    TH_EXPECT(r, 400, 6007);
-    th_free(&r);
+    return st;
+}
+
+/* Every roll body real clients send rolls, on user and account tokens: {} (the docs), an empty
+ * body with Content-Type: application/json (cloudflare-go), no body and no content type (the
+ * TypeScript SDK 7). A body that is not a JSON object is 400/6007 and rolls nothing. */
+static void test_roll_bodies(void **state)
+{
+    static const struct {
+        const char *body, *ctype;
+    } good[] = {{"{}", "application/json"},
+                {"", "application/json"},
+                {NULL, "application/json"},
+                {NULL, NULL}};
+    static const char *const bad[] = {"{", "[]", "\"x\"", "null", "{}{}", " "};
+    const char *bases[2] = {user_base(), NULL};
+    char id[33], *old = NULL, *nv = NULL;
+    th_resp r;
+
+    (void)state;
+    bases[1] = account_base();
+    for (size_t b = 0; b < 2; b++) {
+        create(bases[b], "roll-bodies", NULL, "", id, &old);
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+            assert_int_equal(roll_as(bases[b], id, good[i].body, good[i].ctype, &nv), 200);
+            assert_non_null(nv);
+            assert_memory_equal(nv, b == 0 ? "cfut_" : "cfat_", 5);
+            r = th_api(&g_fx, "GET", old, NULL, "%s/verify", bases[b]);
+            TH_EXPECT(r, 401, 1000); /* the value before this roll is dead */
+            th_free(&r);
+            r = th_api(&g_fx, "GET", nv, NULL, "%s/verify", bases[b]);
+            TH_EXPECT(r, 200, -1);
+            th_free(&r);
+            th_wipe_free(old);
+            old = nv;
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            assert_int_equal(roll_as(bases[b], id, bad[i], "application/json", &nv), 400);
+            r = th_api(&g_fx, "GET", old, NULL, "%s/verify", bases[b]);
+            TH_EXPECT(r, 200, -1); /* not rolled */
+            th_free(&r);
+        }
+        th_wipe_free(old);
+        old = NULL;
+    }
 }
 
 /* --- the permission-group catalogue ------------------------------------------------------- */
@@ -1066,6 +1126,7 @@ int main(void)
         cmocka_unit_test(test_pagination),
         cmocka_unit_test(test_authorization_failures),
         cmocka_unit_test(test_bad_ids_and_routes),
+        cmocka_unit_test(test_roll_bodies),
         cmocka_unit_test(test_permission_groups),
         cmocka_unit_test(test_policy_group_resolution),
         cmocka_unit_test(test_enforced_groups_by_real_id),
