@@ -24,6 +24,7 @@ typedef struct cfemu_options {
     bool insecure_http;
     long rl_limit;  /* requests per window per calling token */
     long rl_window; /* seconds */
+    long rl_block;  /* seconds a token stays blocked after going over (0: none) */
 } cfemu_options;
 
 typedef enum cfemu_fault_kind {
@@ -67,7 +68,28 @@ typedef struct cfemu_rl_bucket {
     char key[CF_HEX32_LEN + 8]; /* the token id, or "anonymous" */
     int64_t window_start;
     long count;
+    int64_t blocked_from, blocked_until; /* a block after a 429; both 0 when none */
 } cfemu_rl_bucket;
+
+/* One row of a counter table (by calling token, by route). */
+typedef struct cfemu_counter {
+    char *key;
+    long requests;
+    long rate_limited; /* of which answered 429 */
+} cfemu_counter;
+
+/* What the control API's stats report (meter.c); reset by DELETE /__cfemu/stats or /log. */
+typedef struct cfemu_counters {
+    long requests;          /* requests outside /__cfemu/ */
+    long unknown_routes;    /* of which answered 400/7000 */
+    long rate_limited;      /* of which answered 429 (the limit, or a rate_limit fault) */
+    long rate_limit_blocks; /* blocks started by going over the limit */
+    long connections;       /* connections whose first request was outside /__cfemu/ */
+    long tls_full;          /* of which TLS connections with a full handshake */
+    long tls_resumed;       /* ... and with a resumed one (a session ticket) */
+    cf_vec by_token;        /* cfemu_counter *: API requests by calling token id / "anonymous" */
+    cf_vec by_route;        /* cfemu_counter *: by "METHOD /path/{placeholders}" */
+} cfemu_counters;
 
 struct cfemu_ctx {
     pthread_mutex_t lock;
@@ -78,8 +100,7 @@ struct cfemu_ctx {
     long next_fault_id;
     cf_vec log; /* cfemu_log_entry * */
     long log_seq;
-    long requests;       /* requests outside /__cfemu/ since the last log reset */
-    long unknown_routes; /* of which answered 400/7000 */
+    cfemu_counters counters;
     cf_vec buckets;      /* cfemu_rl_bucket * */
     FILE *log_fp;        /* --log, or NULL */
     atomic_int stopping; /* set at shutdown: delay faults stop waiting */
@@ -87,7 +108,7 @@ struct cfemu_ctx {
 
 /* --- runtime.c: the bookkeeping around the state ------------------------------------------ */
 
-/* Frees the faults, log and buckets (not the state). */
+/* Frees the faults and the log (not the state; the counters and buckets: meter_free). */
 void cfemu_ctx_free_runtime(cfemu_ctx *ctx);
 /* The fault kind name ("status", "delay", ...). */
 const char *cfemu_fault_kind_name(cfemu_fault_kind k);
@@ -126,8 +147,15 @@ typedef struct tls_material {
     char *ca_pem;
     char *cert_pem;
     char *key_pem;
+    unsigned char *ticket_key; /* the session-ticket key of this run (a secret) */
+    size_t ticket_key_len;
 } tls_material;
 int tls_make(tls_material *m);
 void tls_material_free(tls_material *m);
+/* Lets the server session (a gnutls_session_t, before its handshake) issue and accept session
+ * tickets under m's key, as Cloudflare's edge does, so clients can resume. 0 or -1. */
+int tls_enable_tickets(void *session, const tls_material *m);
+/* true if the session's (completed) handshake resumed an earlier session. */
+bool tls_resumed(void *session);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "cfemu.h"
+#include "meter.h"
 #include "routes.h"
 #include "timefmt.h"
 
@@ -399,6 +400,19 @@ static int get_log(cfemu_ctx *ctx, response *resp)
     return ROUTE_DONE;
 }
 
+static int stats(cfemu_ctx *ctx, response *resp)
+{
+    dynbuf b;
+
+    dynbuf_init(&b, 64u * 1024u * 1024u);
+    if (meter_json(ctx, &b) == 0)
+        resp_ok(resp, 200, b.data);
+    else
+        resp_oom(resp);
+    dynbuf_free(&b);
+    return ROUTE_DONE;
+}
+
 static int clock_view(cfemu_ctx *ctx, response *resp)
 {
     char now[RFC3339_LEN];
@@ -458,20 +472,17 @@ int control_route(cfemu_ctx *ctx, request *req, response *resp)
             return get_log(ctx, resp);
         if (strcmp(m, "DELETE") == 0) {
             cfemu_log_clear(ctx);
-            ctx->unknown_routes = 0;
-            ctx->requests = 0;
+            meter_reset(ctx);
             resp_ok(resp, 200, "[]");
             return ROUTE_DONE;
         }
-    } else if (strcmp(what, "stats") == 0 && strcmp(m, "GET") == 0) {
-        char result[200];
-
-        snprintf(result, sizeof(result),
-                 "{\"unknown_routes\":%ld,\"requests\":%ld,\"log_entries\":%zu,"
-                 "\"faults_queued\":%zu}",
-                 ctx->unknown_routes, ctx->requests, ctx->log.len, ctx->faults.len);
-        resp_ok(resp, 200, result);
-        return ROUTE_DONE;
+    } else if (strcmp(what, "stats") == 0) {
+        if (strcmp(m, "GET") == 0)
+            return stats(ctx, resp);
+        if (strcmp(m, "DELETE") == 0) {
+            meter_reset(ctx);
+            return stats(ctx, resp);
+        }
     } else if (strcmp(what, "state") == 0 && strcmp(m, "GET") == 0) {
         dynbuf b;
 

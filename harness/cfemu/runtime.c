@@ -139,7 +139,4 @@ void cfemu_ctx_free_runtime(cfemu_ctx *ctx)
     cf_vec_free(&ctx->faults);
     cfemu_log_clear(ctx);
     cf_vec_free(&ctx->log);
-    for (size_t i = 0; i < ctx->buckets.len; i++)
-        rotp__free(ctx->buckets.items[i]);
-    cf_vec_free(&ctx->buckets);
 }

@@ -20,6 +20,57 @@
 #include "meter.h"
 #include "routes.h"
 
+/* --- connections ---------------------------------------------------------------------------- */
+
+/* What cfemu keeps per connection (MHD's socket context). */
+typedef struct conn_info {
+    bool counted; /* meter_connection() has seen it */
+} conn_info;
+
+/* MHD_OPTION_NOTIFY_CONNECTION: at the start of a connection (TLS set up, no handshake yet)
+ * session tickets are enabled under the run's key (cls: the tls_material, NULL for plain HTTP);
+ * at its end its conn_info goes. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    const tls_material *tls = cls;
+
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        rotp__free(*socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    *socket_context = rotp__calloc(1, sizeof(conn_info));
+    if (tls != NULL) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+        if (ci == NULL || tls_enable_tickets(ci->tls_session, tls) != 0)
+            fputs("cfemu: cannot enable TLS session tickets on a connection\n", stderr);
+    }
+}
+
+/* Counts the connection at its first request outside the control API: plain HTTP, or TLS with a
+ * full or a resumed handshake (complete by now). */
+static void note_connection(cfemu_ctx *ctx, struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn_info *info = ci != NULL ? ci->socket_context : NULL;
+    bool resumed = false;
+
+    if (info == NULL || info->counted)
+        return;
+    info->counted = true;
+    if (!ctx->opt.insecure_http) {
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        resumed = ci != NULL && tls_resumed(ci->tls_session);
+    }
+    pthread_mutex_lock(&ctx->lock);
+    meter_connection(ctx, !ctx->opt.insecure_http, resumed);
+    pthread_mutex_unlock(&ctx->lock);
+}
+
 /* --- per-connection state ------------------------------------------------------------------- */
 
 typedef struct conn_state {
@@ -207,7 +258,7 @@ static bool is_api_path(const char *path)
 
 static void no_route(cfemu_ctx *ctx, response *resp)
 {
-    ctx->unknown_routes++;
+    ctx->counters.unknown_routes++;
     resp_error(resp, 400, 7000, "No route for that URI");
 }
 
@@ -275,7 +326,7 @@ typedef enum step { STEP_ROUTE, STEP_ANSWER, STEP_DROP } step;
 static void ex_begin(cfemu_ctx *ctx, exchange *ex)
 {
     pthread_mutex_lock(&ctx->lock);
-    ctx->requests++;
+    ctx->counters.requests++;
     ex->has_fault = cfemu_fault_take(ctx, ex->req.method, ex->req.path, &ex->fault);
     pthread_mutex_unlock(&ctx->lock);
     if (ex->has_fault && ex->fault.kind == FAULT_DELAY)
@@ -359,6 +410,7 @@ static step ex_route(cfemu_ctx *ctx, exchange *ex)
 static step ex_run(cfemu_ctx *ctx, exchange *ex)
 {
     step st;
+    int status;
 
     ex->api = is_api_path(ex->req.path);
     ex_begin(ctx, ex);
@@ -366,8 +418,11 @@ static step ex_run(cfemu_ctx *ctx, exchange *ex)
     st = ex_gate(ctx, ex);
     if (st == STEP_ROUTE)
         st = ex_route(ctx, ex);
-    cfemu_log_request(ctx, ex->req.method, ex->req.path, st == STEP_DROP ? 0 : ex->resp.status,
-                      ex->token_id, ex->has_fault ? cfemu_fault_kind_name(ex->fault.kind) : NULL);
+    status = st == STEP_DROP ? 0 : ex->resp.status;
+    cfemu_log_request(ctx, ex->req.method, ex->req.path, status, ex->token_id,
+                      ex->has_fault ? cfemu_fault_kind_name(ex->fault.kind) : NULL);
+    meter_count(ctx, ex->req.method, ex->req.path,
+                ex->api ? (ex->token_id[0] != 0 ? ex->token_id : "anonymous") : NULL, status);
     pthread_mutex_unlock(&ctx->lock);
     return st;
 }
@@ -403,6 +458,7 @@ static enum MHD_Result handle(cfemu_ctx *ctx, struct MHD_Connection *conn, const
             resp_error(&ex.resp, 404, 7000, "No such control endpoint");
         pthread_mutex_unlock(&ctx->lock);
     } else {
+        note_connection(ctx, conn);
         st = ex_run(ctx, &ex);
     }
     ret = st == STEP_DROP ? MHD_NO : ex_send(conn, &ex);
@@ -484,9 +540,26 @@ static int write_text_file(const char *path, const char *text)
     return 0;
 }
 
+/* Starts libmicrohttpd on sa; tls NULL for plain HTTP. NULL on failure. */
+static struct MHD_Daemon *start_daemon(cfemu_ctx *ctx, unsigned flags, struct sockaddr *sa,
+                                       const tls_material *tls)
+{
+    if (tls == NULL)
+        return MHD_start_daemon(flags, 0, NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER,
+                                mhd_log, ctx, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_COMPLETED,
+                                on_completed, ctx, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+                                NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER,
+                            mhd_log, ctx, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, ctx, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+                            (void *)tls, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                            MHD_OPTION_HTTPS_MEM_KEY, tls->key_pem, MHD_OPTION_HTTPS_MEM_CERT,
+                            tls->cert_pem, MHD_OPTION_END);
+}
+
 int server_run(cfemu_ctx *ctx)
 {
-    tls_material tls = {NULL, NULL, NULL};
+    tls_material tls = {NULL, NULL, NULL, NULL, 0};
     struct MHD_Daemon *d = NULL;
     struct sockaddr_in sin;
     struct sockaddr_in6 sin6;
@@ -530,18 +603,7 @@ int server_run(cfemu_ctx *ctx)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    if (ctx->opt.insecure_http) {
-        d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER,
-                             mhd_log, ctx, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_COMPLETED,
-                             on_completed, ctx, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                             MHD_OPTION_END);
-    } else {
-        d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER,
-                             mhd_log, ctx, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_COMPLETED,
-                             on_completed, ctx, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                             MHD_OPTION_HTTPS_MEM_KEY, tls.key_pem, MHD_OPTION_HTTPS_MEM_CERT,
-                             tls.cert_pem, MHD_OPTION_END);
-    }
+    d = start_daemon(ctx, flags, sa, ctx->opt.insecure_http ? NULL : &tls);
     if (d == NULL) {
         fprintf(stderr, "cfemu: cannot listen on %s:%d\n", ctx->opt.listen_host,
                 ctx->opt.listen_port);
