@@ -29,16 +29,17 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "auth.h"
 #include "dynbuf.h"
 #include "ids.h"
 #include "json.h"
+#include "routes.h"
 #include "secret.h"
-#include "server.h"
 #include "state.h"
 #include "timefmt.h"
 
-#define ST_GROUP_READ  "Access: Service Tokens Read"
-#define ST_GROUP_WRITE "Access: Service Tokens Write"
+#define ST_GROUP_READ  CF_PG_ACCESS_SERVICE_TOKENS_READ
+#define ST_GROUP_WRITE CF_PG_ACCESS_SERVICE_TOKENS_WRITE
 
 #define ST_DEFAULT_DURATION "8760h"
 #define ST_FOREVER          "forever"
@@ -51,8 +52,12 @@
 /* Error codes cfemu uses where the sources name none (documented in README.md). 12139 is the
  * one Access code the notes give (delete of a token an Access policy names). */
 #define ST_E_REFERENCED 12139
-#define ST_E_NOT_FOUND  12130
-#define ST_E_INVALID    12131
+/* Cloudflare's message for it, verbatim (API-NOTES, addendum 2026-12: confirmed live). */
+#define ST_IN_USE_MESSAGE                                                                          \
+    "access.api.error.service_token_in_use: cannot delete service token because it is used by a "  \
+    "policy, group, or app SCIM configuration"
+#define ST_E_NOT_FOUND 12130
+#define ST_E_INVALID   12131
 
 /* Where a service-token route points: an account or a zone. */
 typedef struct st_scope {
@@ -522,8 +527,8 @@ out:
     return rc;
 }
 
-/* DELETE .../service_tokens/{id}: the deleted token, or 400/12139 while an Access policy names it
- * by id (a policy that only says any_valid_service_token does not hold it). */
+/* DELETE .../service_tokens/{id}: the deleted token, or 400/12139 while an Access app policy or
+ * an Access group names it by id (any_valid_service_token does not hold it). */
 static int handle_delete(cfemu_ctx *ctx, response *resp, cf_service_token *t)
 {
     cfemu_state *st = cfemu_st(ctx);
@@ -531,9 +536,7 @@ static int handle_delete(cfemu_ctx *ctx, response *resp, cf_service_token *t)
     int rc;
 
     if (state_service_token_referenced(st, t->id))
-        return resp_error(resp, 400, ST_E_REFERENCED,
-                          "service token is referenced by an Access policy; remove it from the "
-                          "policy before deleting it");
+        return resp_error(resp, 400, ST_E_REFERENCED, ST_IN_USE_MESSAGE);
     rc = reply_token(resp, 200, t, false);
     if (rc != 0)
         return rc;
@@ -684,16 +687,31 @@ static bool token_in_app_scope(const cfemu_state *st, const cf_access_app *app,
     return z != NULL && strcmp(t->account_id, z->account_id) == 0;
 }
 
-static bool rule_matches(const cf_access_rule *rule, const cf_service_token *t)
+static bool rule_matches(const cfemu_state *st, const cf_access_rule *rule,
+                         const cf_service_token *t)
 {
-    if (rule->kind == CF_RULE_ANY_VALID_SERVICE_TOKEN)
+    const cf_access_group *g;
+
+    switch (rule->kind) {
+    case CF_RULE_ANY_VALID_SERVICE_TOKEN:
         return true;
-    return rule->kind == CF_RULE_SERVICE_TOKEN && strcmp(rule->token_id, t->id) == 0;
+    case CF_RULE_SERVICE_TOKEN:
+        return strcmp(rule->id, t->id) == 0;
+    case CF_RULE_GROUP:
+        /* A group's own rules never name a group (the seed refuses that): no recursion. */
+        g = state_group(st, rule->id);
+        for (size_t i = 0; g != NULL && i < g->ninclude; i++) {
+            if (g->include[i].kind != CF_RULE_GROUP && rule_matches(st, &g->include[i], t))
+                return true;
+        }
+        return false;
+    }
+    return false;
 }
 
 /* The app's decision for a valid token: a matching deny policy refuses; otherwise a
  * non_identity (Service Auth), allow or bypass policy whose include matches admits. */
-static bool app_admits(const cf_access_app *app, const cf_service_token *t)
+static bool app_admits(const cfemu_state *st, const cf_access_app *app, const cf_service_token *t)
 {
     bool admit = false;
 
@@ -701,7 +719,7 @@ static bool app_admits(const cf_access_app *app, const cf_service_token *t)
         const cf_access_policy *p = &app->policies[i];
         bool match = false;
         for (size_t j = 0; j < p->ninclude && !match; j++)
-            match = rule_matches(&p->include[j], t);
+            match = rule_matches(st, &p->include[j], t);
         if (!match || p->decision == NULL)
             continue;
         if (strcmp(p->decision, "deny") == 0)
@@ -762,7 +780,7 @@ int access_probe(cfemu_ctx *ctx, request *req, response *resp)
                   "service token credentials are missing, wrong, retired or expired\n");
         return ROUTE_DONE;
     }
-    if (!token_in_app_scope(st, app, t) || !app_admits(app, t)) {
+    if (!token_in_app_scope(st, app, t) || !app_admits(st, app, t)) {
         resp_text(resp, 403, "text/plain", "the application's policy does not admit this token\n");
         return ROUTE_DONE;
     }

@@ -1,9 +1,12 @@
 /* auth.c - Cloudflare-like authorization: the calling token's policies (permission groups and
  * resources) against the resource a route touches. See README.md "Authorization". */
+#include "auth.h"
+
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
-#include "server.h"
+#include "ids.h"
 
 #define DOC_URL_403 "https://developers.cloudflare.com/fundamentals/api/reference/permissions/"
 
@@ -56,19 +59,12 @@ static bool resource_covers(const cf_resource *r, cf_scope_kind kind, const char
     return false;
 }
 
-/* Does the policy name group (or, for a "... Read" group, the matching "... Write")? */
-static bool policy_has_group(const cf_policy *p, const char *group)
+/* Does the policy hold group, or want_write (the Write group that satisfies a Read group)? */
+static bool policy_has_group(const cf_policy *p, const cf_perm_group *group,
+                             const cf_perm_group *want_write)
 {
-    size_t n = strlen(group);
-    char write[160];
-
-    write[0] = 0;
-    if (n > 5 && strcmp(group + n - 5, " Read") == 0 && n < sizeof(write))
-        snprintf(write, sizeof(write), "%.*s Write", (int)(n - 5), group);
     for (size_t i = 0; i < p->ngroups; i++) {
-        if (strcmp(p->groups[i]->name, group) == 0)
-            return true;
-        if (write[0] != 0 && strcmp(p->groups[i]->name, write) == 0)
+        if (p->groups[i] == group || (want_write != NULL && p->groups[i] == want_write))
             return true;
     }
     return false;
@@ -76,14 +72,16 @@ static bool policy_has_group(const cf_policy *p, const char *group)
 
 /* 1: allowed; 0: the token holds the group somewhere, but not on this resource; -1: it does
  * not hold the group at all. */
-static int evaluate(const cfemu_state *st, const cf_token *t, const char *group, cf_scope_kind kind,
-                    const char *scope_id)
+static int evaluate(const cfemu_state *st, const cf_token *t, const char *group_id,
+                    cf_scope_kind kind, const char *scope_id)
 {
+    const cf_perm_group *group = perm_by_id(group_id, strlen(group_id));
+    const cf_perm_group *want_write = perm_write_of(group);
     const char *zone_account = NULL;
     bool has_group = false;
     bool allowed = false;
 
-    if (t == NULL || scope_id == NULL)
+    if (t == NULL || scope_id == NULL || group == NULL)
         return -1;
     if (kind == CF_SCOPE_ZONE) {
         const cf_zone *z = state_zone(st, scope_id);
@@ -100,7 +98,7 @@ static int evaluate(const cfemu_state *st, const cf_token *t, const char *group,
         const cf_policy *p = &t->policies[i];
         bool covers = false;
 
-        if (!policy_has_group(p, group))
+        if (!policy_has_group(p, group, want_write))
             continue;
         if (p->allow)
             has_group = true;
@@ -130,15 +128,8 @@ static int evaluate(const cfemu_state *st, const cf_token *t, const char *group,
     return 1;
 }
 
-bool auth_allows(const cfemu_state *st, const cf_token *t, const char *group, cf_scope_kind kind,
-                 const char *scope_id)
+int require_auth(request *req, response *resp, cf_scope_kind kind)
 {
-    return evaluate(st, t, group, kind, scope_id) == 1;
-}
-
-int require_auth(cfemu_ctx *ctx, request *req, response *resp, cf_scope_kind kind)
-{
-    (void)ctx;
     switch (req->auth) {
     case CF_AUTH_OK:
         return 0;
@@ -160,14 +151,14 @@ int require_auth(cfemu_ctx *ctx, request *req, response *resp, cf_scope_kind kin
     return -1;
 }
 
-int require(cfemu_ctx *ctx, request *req, response *resp, const char *group, cf_scope_kind kind,
+int require(cfemu_ctx *ctx, request *req, response *resp, const char *group_id, cf_scope_kind kind,
             const char *scope_id)
 {
     int e;
 
-    if (require_auth(ctx, req, resp, kind) != 0)
+    if (require_auth(req, resp, kind) != 0)
         return -1;
-    e = evaluate(cfemu_st(ctx), req->caller, group, kind, scope_id);
+    e = evaluate(cfemu_st(ctx), req->caller, group_id, kind, scope_id);
     if (e == 1)
         return 0;
     if (e < 0)
@@ -175,4 +166,45 @@ int require(cfemu_ctx *ctx, request *req, response *resp, const char *group, cf_
     else
         resp_error_doc(resp, 403, 9109, "Unauthorized to access requested resource", DOC_URL_403);
     return -1;
+}
+
+void auth_identify(cfemu_ctx *ctx, request *req)
+{
+    const char *v;
+    size_t len;
+    int64_t now = cfemu_now(ctx);
+    cf_token *t;
+
+    req->caller = NULL;
+    if (req->authorization == NULL) {
+        req->auth = CF_AUTH_MISSING;
+        return;
+    }
+    v = req->authorization->data;
+    len = req->authorization->len;
+    if (len < 7 || strncasecmp(v, "Bearer ", 7) != 0) {
+        req->auth = CF_AUTH_MALFORMED;
+        return;
+    }
+    v += 7;
+    len -= 7;
+    /* Cloudflare answers 6003/6111 for "abc-def" and a 37-character Global API key sent as
+     * Bearer (API-NOTES section 5): a token value is 40 to 80 characters (iam_value). */
+    if (!secret_shape_ok(v, len) || len < 40 || len > 80) {
+        req->auth = CF_AUTH_MALFORMED;
+        return;
+    }
+    t = state_token_by_value(cfemu_st(ctx), v, len);
+    if (t == NULL) {
+        req->auth = CF_AUTH_UNKNOWN;
+        return;
+    }
+    req->caller = t;
+    if ((t->status != NULL && strcmp(t->status, "active") != 0) ||
+        (t->expires_on != CF_TIME_NONE && now >= t->expires_on) ||
+        (t->not_before != CF_TIME_NONE && now < t->not_before)) {
+        req->auth = CF_AUTH_INACTIVE;
+        return;
+    }
+    req->auth = CF_AUTH_OK;
 }

@@ -1,6 +1,6 @@
 /* cfemu.h - the inside of cfemu_ctx (options, clock, request log, faults, rate-limit buckets)
- * shared by main.c, server.c, control.c and seed.c. Route handlers outside these files use the
- * accessors in server.h instead. */
+ * shared by main.c, server.c, runtime.c, control.c and seed.c, and the functions over it.
+ * Route handlers outside these files use the accessors in api.h instead. */
 #ifndef CFEMU_CFEMU_H
 #define CFEMU_CFEMU_H
 
@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "server.h"
+#include "api.h"
 #include "state.h"
 
 typedef struct cfemu_options {
@@ -24,6 +24,7 @@ typedef struct cfemu_options {
     bool insecure_http;
     long rl_limit;  /* requests per window per calling token */
     long rl_window; /* seconds */
+    long rl_block;  /* seconds a token stays blocked after going over (0: none) */
 } cfemu_options;
 
 typedef enum cfemu_fault_kind {
@@ -67,7 +68,28 @@ typedef struct cfemu_rl_bucket {
     char key[CF_HEX32_LEN + 8]; /* the token id, or "anonymous" */
     int64_t window_start;
     long count;
+    int64_t blocked_from, blocked_until; /* a block after a 429; both 0 when none */
 } cfemu_rl_bucket;
+
+/* One row of a counter table (by calling token, by route). */
+typedef struct cfemu_counter {
+    char *key;
+    long requests;
+    long rate_limited; /* of which answered 429 */
+} cfemu_counter;
+
+/* What the control API's stats report (meter.c); reset by DELETE /__cfemu/stats or /log. */
+typedef struct cfemu_counters {
+    long requests;          /* requests outside /__cfemu/ */
+    long unknown_routes;    /* of which answered 400/7000 */
+    long rate_limited;      /* of which answered 429 (the limit, or a rate_limit fault) */
+    long rate_limit_blocks; /* blocks started by going over the limit */
+    long connections;       /* connections whose first request was outside /__cfemu/ */
+    long tls_full;          /* of which TLS connections with a full handshake */
+    long tls_resumed;       /* ... and with a resumed one (a session ticket) */
+    cf_vec by_token;        /* cfemu_counter *: API requests by calling token id / "anonymous" */
+    cf_vec by_route;        /* cfemu_counter *: by "METHOD /path/{placeholders}" */
+} cfemu_counters;
 
 struct cfemu_ctx {
     pthread_mutex_t lock;
@@ -78,21 +100,35 @@ struct cfemu_ctx {
     long next_fault_id;
     cf_vec log; /* cfemu_log_entry * */
     long log_seq;
-    long requests;       /* requests outside /__cfemu/ since the last log reset */
-    long unknown_routes; /* of which answered 400/7000 */
+    cfemu_counters counters;
     cf_vec buckets;      /* cfemu_rl_bucket * */
     FILE *log_fp;        /* --log, or NULL */
     atomic_int stopping; /* set at shutdown: delay faults stop waiting */
 };
 
-/* Frees the faults, log and buckets (not the state). */
+/* --- runtime.c: the bookkeeping around the state ------------------------------------------ */
+
+/* Frees the faults and the log (not the state; the counters and buckets: meter_free). */
 void cfemu_ctx_free_runtime(cfemu_ctx *ctx);
 /* The fault kind name ("status", "delay", ...). */
 const char *cfemu_fault_kind_name(cfemu_fault_kind k);
 /* Parses a kind name; -1 if unknown. */
 int cfemu_fault_kind_parse(const char *s);
+/* NULL-tolerant frees. */
 void cfemu_fault_free(cfemu_fault *f);
 void cfemu_log_entry_free(cfemu_log_entry *e);
+/* Drops every queued fault / every log entry. */
+void cfemu_faults_clear(cfemu_ctx *ctx);
+void cfemu_log_clear(cfemu_ctx *ctx);
+/* Finds the first queued fault matching (method, path), consumes one use (dropping it at zero)
+ * and copies it into *out (out->message is a copy the caller frees; method and path are NULL).
+ * true if one matched. Call with the lock held. */
+bool cfemu_fault_take(cfemu_ctx *ctx, const char *method, const char *path, cfemu_fault *out);
+/* Records one request in the log (never a secret: the path has no query string, the token is
+ * named by id; token_id "" = none; fault = the kind that hit or NULL), and with --log appends
+ * its line to the file. On allocation failure the entry is dropped. Call with the lock held. */
+void cfemu_log_request(cfemu_ctx *ctx, const char *method, const char *path, int status,
+                       const char *token_id, const char *fault);
 
 /* seed.c: loads the built-in seed (fresh random secrets) or a seed file (README.md) into st,
  * and appends the creds lines (KEY=VALUE\n; ids and secret values) to creds, which the caller
@@ -111,8 +147,15 @@ typedef struct tls_material {
     char *ca_pem;
     char *cert_pem;
     char *key_pem;
+    unsigned char *ticket_key; /* the session-ticket key of this run (a secret) */
+    size_t ticket_key_len;
 } tls_material;
 int tls_make(tls_material *m);
 void tls_material_free(tls_material *m);
+/* Lets the server session (a gnutls_session_t, before its handshake) issue and accept session
+ * tickets under m's key, as Cloudflare's edge does, so clients can resume. 0 or -1. */
+int tls_enable_tickets(void *session, const tls_material *m);
+/* true if the session's (completed) handshake resumed an earlier session. */
+bool tls_resumed(void *session);
 
 #endif

@@ -8,71 +8,9 @@
 
 #include "alloc.h"
 #include "cfemu.h"
+#include "meter.h"
+#include "routes.h"
 #include "timefmt.h"
-
-static const char *const fault_kind_names[] = {
-    "status",         "delay",    "reset_before",       "reset_after", "truncate",
-    "malformed_json", "oversize", "wrong_content_type", "rate_limit",
-};
-
-const char *cfemu_fault_kind_name(cfemu_fault_kind k)
-{
-    if ((size_t)k < sizeof(fault_kind_names) / sizeof(fault_kind_names[0]))
-        return fault_kind_names[k];
-    return "unknown";
-}
-
-int cfemu_fault_kind_parse(const char *s)
-{
-    for (size_t i = 0; i < sizeof(fault_kind_names) / sizeof(fault_kind_names[0]); i++) {
-        if (strcmp(fault_kind_names[i], s) == 0)
-            return (int)i;
-    }
-    return -1;
-}
-
-void cfemu_fault_free(cfemu_fault *f)
-{
-    if (f == NULL)
-        return;
-    rotp__free(f->method);
-    rotp__free(f->path);
-    rotp__free(f->message);
-    rotp__free(f);
-}
-
-void cfemu_log_entry_free(cfemu_log_entry *e)
-{
-    if (e == NULL)
-        return;
-    rotp__free(e->path);
-    rotp__free(e);
-}
-
-static void clear_faults(cfemu_ctx *ctx)
-{
-    for (size_t i = 0; i < ctx->faults.len; i++)
-        cfemu_fault_free(ctx->faults.items[i]);
-    ctx->faults.len = 0;
-}
-
-static void clear_log(cfemu_ctx *ctx)
-{
-    for (size_t i = 0; i < ctx->log.len; i++)
-        cfemu_log_entry_free(ctx->log.items[i]);
-    ctx->log.len = 0;
-}
-
-void cfemu_ctx_free_runtime(cfemu_ctx *ctx)
-{
-    clear_faults(ctx);
-    cf_vec_free(&ctx->faults);
-    clear_log(ctx);
-    cf_vec_free(&ctx->log);
-    for (size_t i = 0; i < ctx->buckets.len; i++)
-        rotp__free(ctx->buckets.items[i]);
-    cf_vec_free(&ctx->buckets);
-}
 
 /* --- JSON views ---------------------------------------------------------------------------- */
 
@@ -100,6 +38,33 @@ static int json_fault(dynbuf *b, const cfemu_fault *f)
     return rc;
 }
 
+static int json_rule(dynbuf *b, const cf_access_rule *rule)
+{
+    switch (rule->kind) {
+    case CF_RULE_SERVICE_TOKEN:
+        return dynbuf_printf(b, "{\"service_token\":{\"token_id\":\"%s\"}}", rule->id);
+    case CF_RULE_GROUP:
+        return dynbuf_printf(b, "{\"group\":{\"id\":\"%s\"}}", rule->id);
+    case CF_RULE_ANY_VALID_SERVICE_TOKEN:
+        break;
+    }
+    return dynbuf_adds(b, "{\"any_valid_service_token\":{}}");
+}
+
+/* The scope members of an Access object: "account_id" and "zone_id", one of them null. */
+static int json_scope(dynbuf *b, const char *account_id, const char *zone_id)
+{
+    int rc = dynbuf_adds(b, ",\"account_id\":");
+
+    if (rc == 0)
+        rc = dynbuf_json_cstr(b, account_id[0] != 0 ? account_id : NULL);
+    if (rc == 0)
+        rc = dynbuf_adds(b, ",\"zone_id\":");
+    if (rc == 0)
+        rc = dynbuf_json_cstr(b, zone_id[0] != 0 ? zone_id : NULL);
+    return rc;
+}
+
 static int json_service_token(dynbuf *b, const cf_service_token *t)
 {
     int rc = dynbuf_printf(b, "{\"id\":\"%s\",\"name\":", t->id);
@@ -107,13 +72,7 @@ static int json_service_token(dynbuf *b, const cf_service_token *t)
     if (rc == 0)
         rc = dynbuf_json_cstr(b, t->name);
     if (rc == 0)
-        rc = dynbuf_adds(b, ",\"account_id\":");
-    if (rc == 0)
-        rc = dynbuf_json_cstr(b, t->account_id[0] != 0 ? t->account_id : NULL);
-    if (rc == 0)
-        rc = dynbuf_adds(b, ",\"zone_id\":");
-    if (rc == 0)
-        rc = dynbuf_json_cstr(b, t->zone_id[0] != 0 ? t->zone_id : NULL);
+        rc = json_scope(b, t->account_id, t->zone_id);
     if (rc == 0)
         rc = dynbuf_adds(b, ",\"client_id\":");
     if (rc == 0)
@@ -152,6 +111,27 @@ static int json_service_token(dynbuf *b, const cf_service_token *t)
     return rc;
 }
 
+static int json_group(dynbuf *b, const cf_access_group *g)
+{
+    int rc = dynbuf_printf(b, "{\"id\":\"%s\",\"name\":", g->id);
+
+    if (rc == 0)
+        rc = dynbuf_json_cstr(b, g->name);
+    if (rc == 0)
+        rc = json_scope(b, g->account_id, g->zone_id);
+    if (rc == 0)
+        rc = dynbuf_adds(b, ",\"include\":[");
+    for (size_t r = 0; rc == 0 && r < g->ninclude; r++) {
+        if (r > 0)
+            rc = dynbuf_adds(b, ",");
+        if (rc == 0)
+            rc = json_rule(b, &g->include[r]);
+    }
+    if (rc == 0)
+        rc = dynbuf_adds(b, "]}");
+    return rc;
+}
+
 static int json_app(dynbuf *b, const cf_access_app *a)
 {
     int rc = dynbuf_printf(b, "{\"id\":\"%s\",\"name\":", a->id);
@@ -159,13 +139,7 @@ static int json_app(dynbuf *b, const cf_access_app *a)
     if (rc == 0)
         rc = dynbuf_json_cstr(b, a->name);
     if (rc == 0)
-        rc = dynbuf_adds(b, ",\"account_id\":");
-    if (rc == 0)
-        rc = dynbuf_json_cstr(b, a->account_id[0] != 0 ? a->account_id : NULL);
-    if (rc == 0)
-        rc = dynbuf_adds(b, ",\"zone_id\":");
-    if (rc == 0)
-        rc = dynbuf_json_cstr(b, a->zone_id[0] != 0 ? a->zone_id : NULL);
+        rc = json_scope(b, a->account_id, a->zone_id);
     if (rc == 0)
         rc = dynbuf_adds(b, ",\"policies\":[");
     for (size_t p = 0; rc == 0 && p < a->npolicies; p++) {
@@ -177,11 +151,10 @@ static int json_app(dynbuf *b, const cf_access_app *a)
         for (size_t r = 0; rc == 0 && r < a->policies[p].ninclude; r++) {
             const cf_access_rule *rule = &a->policies[p].include[r];
 
-            if (rule->kind == CF_RULE_SERVICE_TOKEN)
-                rc = dynbuf_printf(b, "%s{\"service_token\":{\"token_id\":\"%s\"}}", r ? "," : "",
-                                   rule->token_id);
-            else
-                rc = dynbuf_printf(b, "%s{\"any_valid_service_token\":{}}", r ? "," : "");
+            if (r > 0)
+                rc = dynbuf_adds(b, ",");
+            if (rc == 0)
+                rc = json_rule(b, rule);
         }
         if (rc == 0)
             rc = dynbuf_adds(b, "]}");
@@ -248,6 +221,14 @@ static int json_state(cfemu_ctx *ctx, dynbuf *b)
             rc = dynbuf_adds(b, ",");
         if (rc == 0)
             rc = json_service_token(b, st->service_tokens.items[i]);
+    }
+    if (rc == 0)
+        rc = dynbuf_adds(b, "],\"access_groups\":[");
+    for (size_t i = 0; rc == 0 && i < st->groups.len; i++) {
+        if (i > 0)
+            rc = dynbuf_adds(b, ",");
+        if (rc == 0)
+            rc = json_group(b, st->groups.items[i]);
     }
     if (rc == 0)
         rc = dynbuf_adds(b, "],\"access_apps\":[");
@@ -419,6 +400,19 @@ static int get_log(cfemu_ctx *ctx, response *resp)
     return ROUTE_DONE;
 }
 
+static int stats(cfemu_ctx *ctx, response *resp)
+{
+    dynbuf b;
+
+    dynbuf_init(&b, 64u * 1024u * 1024u);
+    if (meter_json(ctx, &b) == 0)
+        resp_ok(resp, 200, b.data);
+    else
+        resp_oom(resp);
+    dynbuf_free(&b);
+    return ROUTE_DONE;
+}
+
 static int clock_view(cfemu_ctx *ctx, response *resp)
 {
     char now[RFC3339_LEN];
@@ -469,7 +463,7 @@ int control_route(cfemu_ctx *ctx, request *req, response *resp)
         if (strcmp(m, "GET") == 0)
             return list_faults(ctx, resp);
         if (strcmp(m, "DELETE") == 0) {
-            clear_faults(ctx);
+            cfemu_faults_clear(ctx);
             resp_ok(resp, 200, "[]");
             return ROUTE_DONE;
         }
@@ -477,21 +471,18 @@ int control_route(cfemu_ctx *ctx, request *req, response *resp)
         if (strcmp(m, "GET") == 0)
             return get_log(ctx, resp);
         if (strcmp(m, "DELETE") == 0) {
-            clear_log(ctx);
-            ctx->unknown_routes = 0;
-            ctx->requests = 0;
+            cfemu_log_clear(ctx);
+            meter_reset(ctx);
             resp_ok(resp, 200, "[]");
             return ROUTE_DONE;
         }
-    } else if (strcmp(what, "stats") == 0 && strcmp(m, "GET") == 0) {
-        char result[200];
-
-        snprintf(result, sizeof(result),
-                 "{\"unknown_routes\":%ld,\"requests\":%ld,\"log_entries\":%zu,"
-                 "\"faults_queued\":%zu}",
-                 ctx->unknown_routes, ctx->requests, ctx->log.len, ctx->faults.len);
-        resp_ok(resp, 200, result);
-        return ROUTE_DONE;
+    } else if (strcmp(what, "stats") == 0) {
+        if (strcmp(m, "GET") == 0)
+            return stats(ctx, resp);
+        if (strcmp(m, "DELETE") == 0) {
+            meter_reset(ctx);
+            return stats(ctx, resp);
+        }
     } else if (strcmp(what, "state") == 0 && strcmp(m, "GET") == 0) {
         dynbuf b;
 

@@ -8,11 +8,13 @@
 
 #include "alloc.h"
 #include "cfemu.h"
+#include "meter.h"
+#include "perm.h"
 
 static const char usage_text[] =
     "usage: cfemu [--listen 127.0.0.1:0] [--port-file FILE] [--ca-out FILE] [--seed FILE]\n"
-    "             [--creds-out FILE] [--insecure-http] [--rate-limit N/SECONDS] [--log FILE]\n"
-    "             [--help]\n"
+    "             [--creds-out FILE] [--insecure-http] [--rate-limit N/SECONDS]\n"
+    "             [--rate-limit-block SECONDS] [--log FILE] [--help]\n"
     "\n"
     "cfemu is a local stand-in for Cloudflare's v4 API (API tokens, account-owned tokens,\n"
     "Access service tokens) with an Access-protected probe origin and a control API for fault\n"
@@ -33,6 +35,9 @@ static const char usage_text[] =
     "  --insecure-http      serve plain HTTP instead of HTTPS (still loopback only).\n"
     "  --rate-limit N/SECS  requests allowed per calling token per window (default 1200/300);\n"
     "                       over it: HTTP 429, code 971, Retry-After.\n"
+    "  --rate-limit-block SECONDS\n"
+    "                       how long a token that went over stays blocked, on cfemu's clock\n"
+    "                       (default 300, Cloudflare's five minutes; 0: until its window ends).\n"
     "  --log FILE           append one line per request: time, method, path (no query),\n"
     "                       status, authenticating token id. Never a secret.\n"
     "  --help               this text.\n"
@@ -121,6 +126,7 @@ static int parse_args(int argc, char **argv, cfemu_options *o)
     o->listen_port = 0;
     o->rl_limit = 1200;
     o->rl_window = 300;
+    o->rl_block = 300;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -136,7 +142,7 @@ static int parse_args(int argc, char **argv, cfemu_options *o)
         if (strcmp(a, "--listen") != 0 && strcmp(a, "--port-file") != 0 &&
             strcmp(a, "--ca-out") != 0 && strcmp(a, "--seed") != 0 &&
             strcmp(a, "--creds-out") != 0 && strcmp(a, "--rate-limit") != 0 &&
-            strcmp(a, "--log") != 0)
+            strcmp(a, "--rate-limit-block") != 0 && strcmp(a, "--log") != 0)
             return usage_error("unknown option", a);
         if (v == NULL)
             return usage_error("option needs a value", a);
@@ -161,6 +167,9 @@ static int parse_args(int argc, char **argv, cfemu_options *o)
         } else if (strcmp(a, "--rate-limit") == 0) {
             if (parse_rate(v, o) != 0)
                 return usage_error("bad --rate-limit (want N/SECONDS, both positive)", v);
+        } else if (strcmp(a, "--rate-limit-block") == 0) {
+            if (parse_long(v, 0, 86400L * 365, &o->rl_block) != 0)
+                return usage_error("bad --rate-limit-block (want SECONDS, 0 or more)", v);
         } else if (strcmp(a, "--log") == 0) {
             o->log_file = v;
         }
@@ -192,6 +201,8 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    if (perm_check() != 0)
+        goto out;
     if (ctx.opt.seed_file != NULL) {
         if (seed_load_file(&ctx.st, ctx.opt.seed_file, cfemu_now(&ctx), &creds) != 0)
             goto out;
@@ -207,6 +218,7 @@ int main(int argc, char **argv)
 out:
     dynbuf_free_wipe(&creds);
     cfemu_ctx_free_runtime(&ctx);
+    meter_free(&ctx);
     state_clear(&ctx.st);
     if (ctx.log_fp != NULL)
         fclose(ctx.log_fp);

@@ -250,13 +250,77 @@ static int token_owner(seed_ctx *s, int o, cf_token *t)
     return -1;
 }
 
+/* status: "active" (default), "disabled" or "expired". 0, or -1 with a message. */
+static int token_status(seed_ctx *s, int o, int i, cf_token *t)
+{
+    if (get_strdup(s->doc, o, "status", &t->status) < 0)
+        return fail(s, "tokens", i, "bad status");
+    if (t->status == NULL && (t->status = rotp__strdup("active")) == NULL)
+        return fail(s, "tokens", i, "out of memory");
+    if (strcmp(t->status, "active") != 0 && strcmp(t->status, "disabled") != 0 &&
+        strcmp(t->status, "expired") != 0)
+        return fail(s, "tokens", i, "status must be active, disabled or expired");
+    return 0;
+}
+
+/* The five optional times; issued_on defaults to now, modified_on to issued_on. */
+static int token_times(seed_ctx *s, int o, int i, cf_token *t)
+{
+    const json_doc *doc = s->doc;
+
+    if (get_time(doc, o, "not_before", &t->not_before) != 0 ||
+        get_time(doc, o, "expires_on", &t->expires_on) != 0 ||
+        get_time(doc, o, "issued_on", &t->issued_on) != 0 ||
+        get_time(doc, o, "modified_on", &t->modified_on) != 0 ||
+        get_time(doc, o, "last_used_on", &t->last_used_on) != 0)
+        return fail(s, "tokens", i, "a time field is not RFC 3339");
+    if (t->issued_on == CF_TIME_NONE)
+        t->issued_on = s->now;
+    if (t->modified_on == CF_TIME_NONE)
+        t->modified_on = t->issued_on;
+    return 0;
+}
+
+/* condition: an object kept as given, or absent/null. */
+static int token_condition(seed_ctx *s, int o, int i, cf_token *t)
+{
+    int c = json_get(s->doc, o, "condition");
+    const char *raw;
+    size_t clen;
+
+    if (c < 0 || json_is_null(s->doc, c))
+        return 0;
+    if (!json_is_object(s->doc, c))
+        return fail(s, "tokens", i, "condition must be an object");
+    raw = json_raw(s->doc, c, &clen);
+    if ((t->condition_json = rotp__strndup(raw, clen)) == NULL)
+        return fail(s, "tokens", i, "out of memory");
+    return 0;
+}
+
+/* value: a unique well-formed secret, or absent for a fresh cfut_/cfat_ value. */
+static int token_value(seed_ctx *s, int o, int i, cf_token *t)
+{
+    int vt = json_get(s->doc, o, "value");
+
+    if (vt < 0 || json_is_null(s->doc, vt)) {
+        t->value = cf_new_token_value(t->owner_kind == CF_OWNER_USER ? "cfut_" : "cfat_");
+        return t->value != NULL ? 0 : fail(s, "tokens", i, "out of memory");
+    }
+    if (json_secretdup(s->doc, vt, &t->value) != 0 ||
+        !secret_shape_ok(t->value->data, t->value->len) || t->value->len < 40 ||
+        t->value->len > 80 || state_token_by_value(s->st, t->value->data, t->value->len) != NULL)
+        return fail(s, "tokens", i,
+                    "value must be a unique [-A-Za-z0-9._~+/]+=* string of 40 to 80 characters");
+    return 0;
+}
+
 static int load_token(seed_ctx *s, int o, int i)
 {
     const json_doc *doc = s->doc;
     cf_token *t = rotp__calloc(1, sizeof(*t));
     char name_key[160], err[200];
     char *creds_name = NULL;
-    int vt;
     int rc = -1;
 
     if (t == NULL)
@@ -275,64 +339,17 @@ static int load_token(seed_ctx *s, int o, int i)
              "seeded user/account");
         goto out;
     }
-    if (get_strdup(doc, o, "status", &t->status) < 0) {
-        fail(s, "tokens", i, "bad status");
+    if (token_status(s, o, i, t) != 0)
         goto out;
-    }
-    if (t->status == NULL && (t->status = rotp__strdup("active")) == NULL)
+    if (token_times(s, o, i, t) != 0)
         goto out;
-    if (strcmp(t->status, "active") != 0 && strcmp(t->status, "disabled") != 0 &&
-        strcmp(t->status, "expired") != 0) {
-        fail(s, "tokens", i, "status must be active, disabled or expired");
-        goto out;
-    }
-    if (get_time(doc, o, "not_before", &t->not_before) != 0 ||
-        get_time(doc, o, "expires_on", &t->expires_on) != 0 ||
-        get_time(doc, o, "issued_on", &t->issued_on) != 0 ||
-        get_time(doc, o, "modified_on", &t->modified_on) != 0 ||
-        get_time(doc, o, "last_used_on", &t->last_used_on) != 0) {
-        fail(s, "tokens", i, "a time field is not RFC 3339");
-        goto out;
-    }
-    if (t->issued_on == CF_TIME_NONE)
-        t->issued_on = s->now;
-    if (t->modified_on == CF_TIME_NONE)
-        t->modified_on = t->issued_on;
     if (cf_policies_parse(doc, json_get(doc, o, "policies"), &t->policies, &t->npolicies, err,
                           sizeof(err)) != 0) {
         fail(s, "tokens", i, err);
         goto out;
     }
-    {
-        int c = json_get(doc, o, "condition");
-        size_t clen;
-        const char *raw;
-
-        if (c >= 0 && !json_is_null(doc, c)) {
-            if (!json_is_object(doc, c)) {
-                fail(s, "tokens", i, "condition must be an object");
-                goto out;
-            }
-            raw = json_raw(doc, c, &clen);
-            if ((t->condition_json = rotp__strndup(raw, clen)) == NULL)
-                goto out;
-        }
-    }
-    vt = json_get(doc, o, "value");
-    if (vt >= 0 && !json_is_null(doc, vt)) {
-        if (json_secretdup(doc, vt, &t->value) != 0 ||
-            !secret_shape_ok(t->value->data, t->value->len) || t->value->len < 40 ||
-            t->value->len > 80 ||
-            state_token_by_value(s->st, t->value->data, t->value->len) != NULL) {
-            fail(s, "tokens", i,
-                 "value must be a unique [-A-Za-z0-9._~+/]+=* string of 40 to 80 characters");
-            goto out;
-        }
-    } else {
-        t->value = cf_new_token_value(t->owner_kind == CF_OWNER_USER ? "cfut_" : "cfat_");
-        if (t->value == NULL)
-            goto out;
-    }
+    if (token_condition(s, o, i, t) != 0 || token_value(s, o, i, t) != 0)
+        goto out;
     if (get_strdup(doc, o, "creds_name", &creds_name) < 0) {
         fail(s, "tokens", i, "creds_name must be a string");
         goto out;
@@ -353,14 +370,94 @@ out:
     return rc;
 }
 
+/* account_id or zone_id of a seeded account / zone (service tokens and Access apps). */
+static int owner_scope(seed_ctx *s, int o, int i, const char *what, char *account_id, char *zone_id)
+{
+    if (json_get(s->doc, o, "account_id") >= 0) {
+        if (get_hex32(s->doc, o, "account_id", account_id) != 0 ||
+            state_account(s->st, account_id) == NULL)
+            return fail(s, what, i, "account_id must name a seeded account");
+        return 0;
+    }
+    if (get_hex32(s->doc, o, "zone_id", zone_id) != 0 || state_zone(s->st, zone_id) == NULL)
+        return fail(s, what, i, "needs account_id or zone_id of a seeded account/zone");
+    return 0;
+}
+
+/* client_id (default: fresh "<32 hex>.access", unique), client_secret (default: fresh),
+ * previous_client_secret. */
+static int st_credentials(seed_ctx *s, int o, int i, cf_service_token *t)
+{
+    const json_doc *doc = s->doc;
+    char hex[CF_HEX32_LEN + 1];
+    int tok;
+
+    if (get_strdup(doc, o, "client_id", &t->client_id) < 0)
+        return fail(s, "service_tokens", i, "bad client_id");
+    if (t->client_id == NULL) {
+        if (cf_new_hex32(hex) != 0 || (t->client_id = rotp__malloc(CF_HEX32_LEN + 8)) == NULL)
+            return fail(s, "service_tokens", i, "out of memory");
+        snprintf(t->client_id, CF_HEX32_LEN + 8, "%s.access", hex);
+    }
+    if (state_service_token_by_client_id(s->st, t->client_id) != NULL)
+        return fail(s, "service_tokens", i, "client_id is not unique");
+    tok = json_get(doc, o, "client_secret");
+    if (tok >= 0 && !json_is_null(doc, tok)) {
+        if (json_secretdup(doc, tok, &t->client_secret) != 0 || t->client_secret->len == 0)
+            return fail(s, "service_tokens", i, "bad client_secret");
+    } else if ((t->client_secret = cf_new_client_secret()) == NULL) {
+        return fail(s, "service_tokens", i, "out of memory");
+    }
+    tok = json_get(doc, o, "previous_client_secret");
+    if (tok >= 0 && !json_is_null(doc, tok) && json_secretdup(doc, tok, &t->prev_secret) != 0)
+        return fail(s, "service_tokens", i, "bad previous_client_secret");
+    return 0;
+}
+
+/* duration (default 8760h), the times (expires_at defaults to created_at + duration),
+ * client_secret_version (default 1), enabled (default true). */
+static int st_lifetime(seed_ctx *s, int o, int i, cf_service_token *t)
+{
+    const json_doc *doc = s->doc;
+    int64_t dur_ms = DEFAULT_DURATION_MS;
+    int64_t v = 1;
+    int tok;
+
+    if (get_strdup(doc, o, "duration", &t->duration) < 0)
+        return fail(s, "service_tokens", i, "bad duration");
+    if (t->duration == NULL && (t->duration = rotp__strdup("8760h")) == NULL)
+        return fail(s, "service_tokens", i, "out of memory");
+    if (strcmp(t->duration, "forever") != 0 &&
+        duration_parse_ms(t->duration, strlen(t->duration), &dur_ms) != 0)
+        return fail(s, "service_tokens", i, "duration must be a Go duration or \"forever\"");
+    if (get_time(doc, o, "created_at", &t->created_at) != 0 ||
+        get_time(doc, o, "updated_at", &t->updated_at) != 0 ||
+        get_time(doc, o, "expires_at", &t->expires_at) != 0 ||
+        get_time(doc, o, "last_seen_at", &t->last_seen_at) != 0 ||
+        get_time(doc, o, "previous_client_secret_expires_at", &t->prev_secret_expires_at) != 0)
+        return fail(s, "service_tokens", i, "a time field is not RFC 3339");
+    if (t->created_at == CF_TIME_NONE)
+        t->created_at = s->now;
+    if (t->updated_at == CF_TIME_NONE)
+        t->updated_at = t->created_at;
+    if (t->expires_at == CF_TIME_NONE && strcmp(t->duration, "forever") != 0)
+        t->expires_at = t->created_at + dur_ms / 1000;
+    tok = json_get(doc, o, "client_secret_version");
+    if (tok >= 0 && (json_get_int64(doc, tok, &v) != 0 || v < 1))
+        return fail(s, "service_tokens", i, "client_secret_version must be a positive integer");
+    t->client_secret_version = v;
+    t->enabled = true;
+    tok = json_get(doc, o, "enabled");
+    if (tok >= 0 && json_get_bool(doc, tok, &t->enabled) != 0)
+        return fail(s, "service_tokens", i, "enabled must be a boolean");
+    return 0;
+}
+
 static int load_service_token(seed_ctx *s, int o, int i)
 {
     const json_doc *doc = s->doc;
     cf_service_token *t = rotp__calloc(1, sizeof(*t));
     char key[160];
-    int64_t dur_ms = DEFAULT_DURATION_MS;
-    int64_t v = 1;
-    int tok;
     int rc = -1;
 
     if (t == NULL)
@@ -373,85 +470,9 @@ static int load_service_token(seed_ctx *s, int o, int i)
         fail(s, "service_tokens", i, "needs a name");
         goto out;
     }
-    if (json_get(doc, o, "account_id") >= 0) {
-        if (get_hex32(doc, o, "account_id", t->account_id) != 0 ||
-            state_account(s->st, t->account_id) == NULL) {
-            fail(s, "service_tokens", i, "account_id must name a seeded account");
-            goto out;
-        }
-    } else if (get_hex32(doc, o, "zone_id", t->zone_id) != 0 ||
-               state_zone(s->st, t->zone_id) == NULL) {
-        fail(s, "service_tokens", i, "needs account_id or zone_id of a seeded account/zone");
+    if (owner_scope(s, o, i, "service_tokens", t->account_id, t->zone_id) != 0 ||
+        st_credentials(s, o, i, t) != 0 || st_lifetime(s, o, i, t) != 0)
         goto out;
-    }
-    if (get_strdup(doc, o, "client_id", &t->client_id) < 0) {
-        fail(s, "service_tokens", i, "bad client_id");
-        goto out;
-    }
-    if (t->client_id == NULL) {
-        char hex[CF_HEX32_LEN + 1];
-
-        if (cf_new_hex32(hex) != 0)
-            goto out;
-        if ((t->client_id = rotp__malloc(CF_HEX32_LEN + 8)) == NULL)
-            goto out;
-        snprintf(t->client_id, CF_HEX32_LEN + 8, "%s.access", hex);
-    }
-    if (state_service_token_by_client_id(s->st, t->client_id) != NULL) {
-        fail(s, "service_tokens", i, "client_id is not unique");
-        goto out;
-    }
-    tok = json_get(doc, o, "client_secret");
-    if (tok >= 0 && !json_is_null(doc, tok)) {
-        if (json_secretdup(doc, tok, &t->client_secret) != 0 || t->client_secret->len == 0) {
-            fail(s, "service_tokens", i, "bad client_secret");
-            goto out;
-        }
-    } else if ((t->client_secret = cf_new_client_secret()) == NULL) {
-        goto out;
-    }
-    tok = json_get(doc, o, "previous_client_secret");
-    if (tok >= 0 && !json_is_null(doc, tok) && json_secretdup(doc, tok, &t->prev_secret) != 0) {
-        fail(s, "service_tokens", i, "bad previous_client_secret");
-        goto out;
-    }
-    if (get_strdup(doc, o, "duration", &t->duration) < 0) {
-        fail(s, "service_tokens", i, "bad duration");
-        goto out;
-    }
-    if (t->duration == NULL && (t->duration = rotp__strdup("8760h")) == NULL)
-        goto out;
-    if (strcmp(t->duration, "forever") != 0 &&
-        duration_parse_ms(t->duration, strlen(t->duration), &dur_ms) != 0) {
-        fail(s, "service_tokens", i, "duration must be a Go duration or \"forever\"");
-        goto out;
-    }
-    if (get_time(doc, o, "created_at", &t->created_at) != 0 ||
-        get_time(doc, o, "updated_at", &t->updated_at) != 0 ||
-        get_time(doc, o, "expires_at", &t->expires_at) != 0 ||
-        get_time(doc, o, "last_seen_at", &t->last_seen_at) != 0 ||
-        get_time(doc, o, "previous_client_secret_expires_at", &t->prev_secret_expires_at) != 0) {
-        fail(s, "service_tokens", i, "a time field is not RFC 3339");
-        goto out;
-    }
-    if (t->created_at == CF_TIME_NONE)
-        t->created_at = s->now;
-    if (t->updated_at == CF_TIME_NONE)
-        t->updated_at = t->created_at;
-    if (t->expires_at == CF_TIME_NONE && strcmp(t->duration, "forever") != 0)
-        t->expires_at = t->created_at + dur_ms / 1000;
-    tok = json_get(doc, o, "client_secret_version");
-    if (tok >= 0 && (json_get_int64(doc, tok, &v) != 0 || v < 1)) {
-        fail(s, "service_tokens", i, "client_secret_version must be a positive integer");
-        goto out;
-    }
-    t->client_secret_version = v;
-    t->enabled = true;
-    tok = json_get(doc, o, "enabled");
-    if (tok >= 0 && json_get_bool(doc, tok, &t->enabled) != 0) {
-        fail(s, "service_tokens", i, "enabled must be a boolean");
-        goto out;
-    }
     creds_key(t->name, key, sizeof(key));
     if (dynbuf_printf(s->creds,
                       "CFEMU_ST_%s_ID=%s\nCFEMU_ST_%s_CLIENT_ID=%s\n"
@@ -469,18 +490,81 @@ out:
     return rc;
 }
 
-static int load_rule(seed_ctx *s, int r, cf_access_rule *rule)
+/* One include rule: {"service_token": {"token_id": "<uuid>"}}, {"any_valid_service_token": {}}
+ * or, where groups are allowed (app policies), {"group": {"id": "<uuid of a seeded group>"}}. */
+static int load_rule(seed_ctx *s, int r, bool allow_group, cf_access_rule *rule)
 {
     int st = json_get(s->doc, r, "service_token");
+    int gr = json_get(s->doc, r, "group");
 
     if (json_get(s->doc, r, "any_valid_service_token") >= 0) {
         rule->kind = CF_RULE_ANY_VALID_SERVICE_TOKEN;
         return 0;
     }
-    if (st < 0 || get_uuid(s->doc, st, "token_id", rule->token_id) != 0)
+    if (st >= 0) {
+        rule->kind = CF_RULE_SERVICE_TOKEN;
+        return get_uuid(s->doc, st, "token_id", rule->id);
+    }
+    rule->kind = CF_RULE_GROUP;
+    if (!allow_group || gr < 0 || get_uuid(s->doc, gr, "id", rule->id) != 0 ||
+        state_group(s->st, rule->id) == NULL)
         return -1;
-    rule->kind = CF_RULE_SERVICE_TOKEN;
     return 0;
+}
+
+/* The include array at inc into *out / *n (allocated). 0, or -1 with a message for what[i]. */
+static int load_rules(seed_ctx *s, int inc, bool allow_group, const char *what, int i,
+                      cf_access_rule **out, size_t *n)
+{
+    const json_doc *doc = s->doc;
+
+    if (inc < 0 || !json_is_array(doc, inc))
+        return fail(s, what, i, "needs an include array");
+    if (doc->toks[inc].size == 0)
+        return 0;
+    *out = rotp__calloc((size_t)doc->toks[inc].size, sizeof(**out));
+    if (*out == NULL)
+        return fail(s, what, i, "out of memory");
+    for (int r = 0; r < doc->toks[inc].size; r++) {
+        if (load_rule(s, json_at(doc, inc, r), allow_group, &(*out)[*n]) != 0)
+            return fail(s, what, i,
+                        allow_group ? "an include rule must be {\"service_token\":{\"token_id\":"
+                                      "\"<uuid>\"}}, {\"any_valid_service_token\":{}} or "
+                                      "{\"group\":{\"id\":\"<uuid of a seeded group>\"}}"
+                                    : "an include rule must be {\"service_token\":{\"token_id\":"
+                                      "\"<uuid>\"}} or {\"any_valid_service_token\":{}}");
+        (*n)++;
+    }
+    return 0;
+}
+
+/* An Access group: id, name, account_id or zone_id, include (no group rules). */
+static int load_group(seed_ctx *s, int o, int i)
+{
+    const json_doc *doc = s->doc;
+    cf_access_group *g = rotp__calloc(1, sizeof(*g));
+    int rc = -1;
+
+    if (g == NULL)
+        return fail(s, "access_groups", i, "out of memory");
+    if (get_uuid(doc, o, "id", g->id) != 0 || state_group(s->st, g->id) != NULL ||
+        get_strdup(doc, o, "name", &g->name) != 1) {
+        fail(s, "access_groups", i, "needs a unique lowercase UUID id and a name");
+        goto out;
+    }
+    if (owner_scope(s, o, i, "access_groups", g->account_id, g->zone_id) != 0 ||
+        load_rules(s, json_get(doc, o, "include"), false, "access_groups", i, &g->include,
+                   &g->ninclude) != 0)
+        goto out;
+    if (cf_vec_push(&s->st->groups, g) != 0) {
+        fail(s, "access_groups", i, "out of memory");
+        goto out;
+    }
+    g = NULL;
+    rc = 0;
+out:
+    cf_access_group_free(g);
+    return rc;
 }
 
 static int load_app(seed_ctx *s, int o, int i)
@@ -498,17 +582,8 @@ static int load_app(seed_ctx *s, int o, int i)
         fail(s, "access_apps", i, "needs a unique lowercase UUID id and a name");
         goto out;
     }
-    if (json_get(doc, o, "account_id") >= 0) {
-        if (get_hex32(doc, o, "account_id", a->account_id) != 0 ||
-            state_account(s->st, a->account_id) == NULL) {
-            fail(s, "access_apps", i, "account_id must name a seeded account");
-            goto out;
-        }
-    } else if (get_hex32(doc, o, "zone_id", a->zone_id) != 0 ||
-               state_zone(s->st, a->zone_id) == NULL) {
-        fail(s, "access_apps", i, "needs account_id or zone_id of a seeded account/zone");
+    if (owner_scope(s, o, i, "access_apps", a->account_id, a->zone_id) != 0)
         goto out;
-    }
     pols = json_get(doc, o, "policies");
     if (pols >= 0 && !json_is_array(doc, pols)) {
         fail(s, "access_apps", i, "policies must be an array");
@@ -524,26 +599,12 @@ static int load_app(seed_ctx *s, int o, int i)
         int inc = json_get(doc, po, "include");
         cf_access_policy *ap = &a->policies[a->npolicies++];
 
-        if (get_strdup(doc, po, "decision", &ap->decision) != 1 || inc < 0 ||
-            !json_is_array(doc, inc)) {
+        if (get_strdup(doc, po, "decision", &ap->decision) != 1) {
             fail(s, "access_apps", i, "a policy needs a decision and an include array");
             goto out;
         }
-        if (doc->toks[inc].size > 0) {
-            ap->include = rotp__calloc((size_t)doc->toks[inc].size, sizeof(*ap->include));
-            if (ap->include == NULL)
-                goto out;
-        }
-        for (int r = 0; r < doc->toks[inc].size; r++) {
-            if (load_rule(s, json_at(doc, inc, r), &ap->include[ap->ninclude]) != 0) {
-                fail(s, "access_apps", i,
-                     "an include rule must be {\"service_token\":"
-                     "{\"token_id\":\"<uuid>\"}} or "
-                     "{\"any_valid_service_token\":{}}");
-                goto out;
-            }
-            ap->ninclude++;
-        }
+        if (load_rules(s, inc, true, "access_apps", i, &ap->include, &ap->ninclude) != 0)
+            goto out;
     }
     creds_key(a->name, key, sizeof(key));
     if (dynbuf_printf(s->creds, "CFEMU_APP_%s_ID=%s\n", key, a->id) != 0)
@@ -578,7 +639,7 @@ static int seed_load_text(cfemu_state *st, const char *text, size_t len, const c
 {
     json_doc doc;
     seed_ctx s = {st, &doc, now, creds, where};
-    int users, accounts, zones, tokens, sts, apps;
+    int users, accounts, zones, tokens, sts, groups, apps;
     int rc = -1;
 
     if (json_parse(&doc, text, len) != JSON_OK || !json_is_object(&doc, 0)) {
@@ -588,6 +649,7 @@ static int seed_load_text(cfemu_state *st, const char *text, size_t len, const c
     if (array_member(&s, "users", &users) != 0 || array_member(&s, "accounts", &accounts) != 0 ||
         array_member(&s, "zones", &zones) != 0 || array_member(&s, "tokens", &tokens) != 0 ||
         array_member(&s, "service_tokens", &sts) != 0 ||
+        array_member(&s, "access_groups", &groups) != 0 ||
         array_member(&s, "access_apps", &apps) != 0)
         goto out;
     if (load_users(&s, users) != 0 || load_accounts(&s, accounts) != 0 ||
@@ -599,6 +661,10 @@ static int seed_load_text(cfemu_state *st, const char *text, size_t len, const c
     }
     for (int i = 0; sts >= 0 && i < doc.toks[sts].size; i++) {
         if (load_service_token(&s, json_at(&doc, sts, i), i) != 0)
+            goto out;
+    }
+    for (int i = 0; groups >= 0 && i < doc.toks[groups].size; i++) {
+        if (load_group(&s, json_at(&doc, groups, i), i) != 0)
             goto out;
     }
     for (int i = 0; apps >= 0 && i < doc.toks[apps].size; i++) {

@@ -1,16 +1,13 @@
-/* server.c - cfemu's HTTP(S) front: libmicrohttpd in thread-per-connection mode, request
- * parsing, authentication, rate limiting, fault injection, the request log, dispatch. */
-#include "server.h"
-
+/* server.c - cfemu's HTTP(S) front: libmicrohttpd in thread-per-connection mode. It builds the
+ * request from the connection, runs it through the pipeline (bookkeeping, faults, rate limit,
+ * dispatch to a route family, the log) and sends the answer. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,248 +15,60 @@
 #include <microhttpd.h>
 
 #include "alloc.h"
+#include "auth.h"
 #include "cfemu.h"
-#include "ids.h"
-#include "timefmt.h"
+#include "meter.h"
+#include "routes.h"
 
-/* --- context accessors ---------------------------------------------------------------------- */
+/* --- connections ---------------------------------------------------------------------------- */
 
-cfemu_state *cfemu_st(cfemu_ctx *ctx)
+/* What cfemu keeps per connection (MHD's socket context). */
+typedef struct conn_info {
+    bool counted; /* meter_connection() has seen it */
+} conn_info;
+
+/* MHD_OPTION_NOTIFY_CONNECTION: at the start of a connection (TLS set up, no handshake yet)
+ * session tickets are enabled under the run's key (cls: the tls_material, NULL for plain HTTP);
+ * at its end its conn_info goes. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
 {
-    return &ctx->st;
-}
+    const tls_material *tls = cls;
 
-int64_t cfemu_now(cfemu_ctx *ctx)
-{
-    return (int64_t)time(NULL) + ctx->clock_offset;
-}
-
-/* --- request helpers ------------------------------------------------------------------------ */
-
-const char *req_query(const request *req, const char *key)
-{
-    for (size_t i = 0; i < req->nquery; i++) {
-        if (strcmp(req->query[i].key, key) == 0)
-            return req->query[i].value != NULL ? req->query[i].value : "";
-    }
-    return NULL;
-}
-
-const char *req_header(const request *req, const char *name)
-{
-    if (req->conn == NULL)
-        return NULL;
-    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-bool req_seg_is(const request *req, size_t i, const char *s)
-{
-    return i < req->nseg && strcmp(req->seg[i], s) == 0;
-}
-
-int req_json(const request *req, response *resp, json_doc *doc, bool allow_empty)
-{
-    int rc;
-
-    memset(doc, 0, sizeof(*doc));
-    if (req->body == NULL || req->body_len == 0) {
-        if (allow_empty)
-            return 1;
-        resp_error(resp, 400, 6007, "Malformed JSON in request body");
-        return -1;
-    }
-    if (req->body_too_large) {
-        resp_error(resp, 413, 6007, "Request body too large");
-        return -1;
-    }
-    rc = json_parse(doc, req->body, req->body_len);
-    if (rc != JSON_OK) {
-        resp_error(resp, 400, 6007, "Malformed JSON in request body");
-        return -1;
-    }
-    if (!json_is_object(doc, 0)) {
-        json_free(doc);
-        resp_error(resp, 400, 6007, "Malformed JSON in request body: an object is required");
-        return -1;
-    }
-    return 0;
-}
-
-/* --- response helpers ----------------------------------------------------------------------- */
-
-static int resp_reset(response *resp, int status, const char *ctype)
-{
-    resp->status = status;
-    dynbuf_reset(&resp->body);
-    snprintf(resp->content_type, sizeof(resp->content_type), "%s", ctype);
-    return 0;
-}
-
-int resp_ok_full(response *resp, int status, const char *result_json, const char *result_info_json,
-                 const char *messages_json)
-{
-    int rc;
-
-    resp_reset(resp, status, "application/json");
-    rc = dynbuf_printf(&resp->body, "{\"success\":true,\"errors\":[],\"messages\":%s,\"result\":",
-                       messages_json != NULL ? messages_json : "[]");
-    if (rc == 0)
-        rc = dynbuf_adds(&resp->body, result_json != NULL ? result_json : "null");
-    if (rc == 0 && result_info_json != NULL)
-        rc = dynbuf_printf(&resp->body, ",\"result_info\":%s", result_info_json);
-    if (rc == 0)
-        rc = dynbuf_adds(&resp->body, "}");
-    if (rc != 0) {
-        resp->status = 0;
-        return -1;
-    }
-    return 0;
-}
-
-int resp_ok(response *resp, int status, const char *result_json)
-{
-    return resp_ok_full(resp, status, result_json, NULL, NULL);
-}
-
-int resp_ok_list(response *resp, const char *items_json, long page, long per_page, long count,
-                 long total_count)
-{
-    char info[200];
-    long pages = per_page > 0 ? (total_count + per_page - 1) / per_page : 0;
-
-    snprintf(info, sizeof(info),
-             "{\"page\":%ld,\"per_page\":%ld,\"count\":%ld,\"total_count\":%ld,"
-             "\"total_pages\":%ld}",
-             page, per_page, count, total_count, pages);
-    return resp_ok_full(resp, 200, items_json, info, NULL);
-}
-
-/* The failure envelope; extra is appended inside errors[0] (already JSON, starting with ','). */
-static int resp_error_extra(response *resp, int status, int code, const char *message,
-                            const char *extra)
-{
-    int rc;
-
-    resp_reset(resp, status, "application/json");
-    rc = dynbuf_printf(&resp->body,
-                       "{\"success\":false,\"errors\":[{\"code\":%d,\"message\":", code);
-    if (rc == 0)
-        rc = dynbuf_json_cstr(&resp->body, message);
-    if (rc == 0 && extra != NULL)
-        rc = dynbuf_adds(&resp->body, extra);
-    if (rc == 0)
-        rc = dynbuf_adds(&resp->body, "}],\"messages\":[],\"result\":null}");
-    if (rc != 0) {
-        resp->status = 0;
-        return -1;
-    }
-    return 0;
-}
-
-int resp_error(response *resp, int status, int code, const char *message)
-{
-    return resp_error_extra(resp, status, code, message, NULL);
-}
-
-int resp_error_chain(response *resp, int status, int code, const char *message, int chain_code,
-                     const char *chain_message)
-{
-    dynbuf x;
-    int rc;
-
-    dynbuf_init(&x, 4096);
-    rc = dynbuf_printf(&x, ",\"error_chain\":[{\"code\":%d,\"message\":", chain_code);
-    if (rc == 0)
-        rc = dynbuf_json_cstr(&x, chain_message);
-    if (rc == 0)
-        rc = dynbuf_adds(&x, "}]");
-    if (rc == 0)
-        rc = resp_error_extra(resp, status, code, message, x.data);
-    dynbuf_free(&x);
-    return rc;
-}
-
-int resp_error_doc(response *resp, int status, int code, const char *message,
-                   const char *documentation_url)
-{
-    dynbuf x;
-    int rc;
-
-    dynbuf_init(&x, 4096);
-    rc = dynbuf_adds(&x, ",\"documentation_url\":");
-    if (rc == 0)
-        rc = dynbuf_json_cstr(&x, documentation_url);
-    if (rc == 0)
-        rc = resp_error_extra(resp, status, code, message, x.data);
-    dynbuf_free(&x);
-    return rc;
-}
-
-int resp_text(response *resp, int status, const char *content_type, const char *text)
-{
-    resp_reset(resp, status, content_type);
-    if (dynbuf_adds(&resp->body, text) != 0) {
-        resp->status = 0;
-        return -1;
-    }
-    return 0;
-}
-
-int resp_bad_id(response *resp, const request *req)
-{
-    char msg[600];
-
-    snprintf(msg, sizeof(msg),
-             "Could not route to %.500s, perhaps your object identifier is invalid?", req->path);
-    return resp_error(resp, 404, 7003, msg);
-}
-
-int resp_not_found(response *resp, int code, const char *message)
-{
-    return resp_error(resp, 404, code, message);
-}
-
-/* --- authentication (before dispatch) ------------------------------------------------------- */
-
-static void authenticate(cfemu_ctx *ctx, request *req)
-{
-    const char *v;
-    size_t len;
-    int64_t now = cfemu_now(ctx);
-    cf_token *t;
-
-    req->caller = NULL;
-    if (req->authorization == NULL) {
-        req->auth = CF_AUTH_MISSING;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        rotp__free(*socket_context);
+        *socket_context = NULL;
         return;
     }
-    v = req->authorization->data;
-    len = req->authorization->len;
-    if (len < 7 || strncasecmp(v, "Bearer ", 7) != 0) {
-        req->auth = CF_AUTH_MALFORMED;
-        return;
+    *socket_context = rotp__calloc(1, sizeof(conn_info));
+    if (tls != NULL) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+        if (ci == NULL || tls_enable_tickets(ci->tls_session, tls) != 0)
+            fputs("cfemu: cannot enable TLS session tickets on a connection\n", stderr);
     }
-    v += 7;
-    len -= 7;
-    /* Cloudflare answers 6003/6111 for "abc-def" and a 37-character Global API key sent as
-     * Bearer (API-NOTES section 5): a token value is 40 to 80 characters (iam_value). */
-    if (!secret_shape_ok(v, len) || len < 40 || len > 80) {
-        req->auth = CF_AUTH_MALFORMED;
+}
+
+/* Counts the connection at its first request outside the control API: plain HTTP, or TLS with a
+ * full or a resumed handshake (complete by now). */
+static void note_connection(cfemu_ctx *ctx, struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn_info *info = ci != NULL ? ci->socket_context : NULL;
+    bool resumed = false;
+
+    if (info == NULL || info->counted)
         return;
+    info->counted = true;
+    if (!ctx->opt.insecure_http) {
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        resumed = ci != NULL && tls_resumed(ci->tls_session);
     }
-    t = state_token_by_value(&ctx->st, v, len);
-    if (t == NULL) {
-        req->auth = CF_AUTH_UNKNOWN;
-        return;
-    }
-    req->caller = t;
-    if ((t->status != NULL && strcmp(t->status, "active") != 0) ||
-        (t->expires_on != CF_TIME_NONE && now >= t->expires_on) ||
-        (t->not_before != CF_TIME_NONE && now < t->not_before)) {
-        req->auth = CF_AUTH_INACTIVE;
-        return;
-    }
-    req->auth = CF_AUTH_OK;
+    pthread_mutex_lock(&ctx->lock);
+    meter_connection(ctx, !ctx->opt.insecure_http, resumed);
+    pthread_mutex_unlock(&ctx->lock);
 }
 
 /* --- per-connection state ------------------------------------------------------------------- */
@@ -303,22 +112,6 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-static void request_free(request *req)
-{
-    for (size_t i = 0; i < req->nseg; i++)
-        rotp__free(req->seg[i]);
-    for (size_t i = 0; i < req->nquery; i++) {
-        rotp__free(req->query[i].key);
-        rotp__free(req->query[i].value);
-    }
-    rotp__free(req->query);
-    rotp__free(req->path);
-    secret_free(req->authorization);
-    rotp__free(req->cf_access_client_id);
-    secret_free(req->cf_access_client_secret);
-    rotp__free(req->content_type);
-}
-
 /* Fills req from the connection. 0, or -1 on allocation failure. */
 static int request_build(request *req, struct MHD_Connection *conn, const char *url,
                          const char *method, conn_state *cs)
@@ -328,7 +121,6 @@ static int request_build(request *req, struct MHD_Connection *conn, const char *
 
     memset(req, 0, sizeof(*req));
     req->method = method;
-    req->conn = conn;
     req->path = rotp__strdup(url);
     if (req->path == NULL)
         return -1;
@@ -366,120 +158,6 @@ static int request_build(request *req, struct MHD_Connection *conn, const char *
     req->body_len = cs->body.len;
     req->body_too_large = cs->too_large;
     return 0;
-}
-
-/* --- faults --------------------------------------------------------------------------------- */
-
-/* Finds the first queued fault matching the request, consumes one use (dropping it at zero),
- * and copies it into *out. true if one matched. Called with ctx->lock held. */
-static bool fault_take(cfemu_ctx *ctx, const request *req, cfemu_fault *out)
-{
-    for (size_t i = 0; i < ctx->faults.len; i++) {
-        cfemu_fault *f = ctx->faults.items[i];
-
-        if (strcmp(f->method, "*") != 0 && strcasecmp(f->method, req->method) != 0)
-            continue;
-        if (fnmatch(f->path, req->path, 0) != 0)
-            continue;
-        *out = *f;
-        out->method = out->path = out->message = NULL;
-        if (f->message != NULL)
-            out->message = rotp__strdup(f->message);
-        f->hits++;
-        if (--f->remaining <= 0)
-            cfemu_fault_free(cf_vec_remove(&ctx->faults, i));
-        return true;
-    }
-    return false;
-}
-
-/* --- rate limiting -------------------------------------------------------------------------- */
-
-typedef struct rl_result {
-    bool limited;
-    long remaining;
-    long reset_in;
-} rl_result;
-
-/* One request against the bucket of key. Called with ctx->lock held. On allocation failure
- * the request is let through. */
-static rl_result rate_limit(cfemu_ctx *ctx, const char *key)
-{
-    int64_t now = cfemu_now(ctx);
-    cfemu_rl_bucket *b = NULL;
-    rl_result r = {false, ctx->opt.rl_limit, ctx->opt.rl_window};
-
-    for (size_t i = 0; i < ctx->buckets.len; i++) {
-        cfemu_rl_bucket *c = ctx->buckets.items[i];
-
-        if (strcmp(c->key, key) == 0) {
-            b = c;
-            break;
-        }
-    }
-    if (b == NULL) {
-        b = rotp__calloc(1, sizeof(*b));
-        if (b == NULL)
-            return r;
-        snprintf(b->key, sizeof(b->key), "%s", key);
-        b->window_start = now;
-        if (cf_vec_push(&ctx->buckets, b) != 0) {
-            rotp__free(b);
-            return r;
-        }
-    }
-    if (now >= b->window_start + ctx->opt.rl_window || now < b->window_start) {
-        b->window_start = now;
-        b->count = 0;
-    }
-    r.reset_in = (long)(b->window_start + ctx->opt.rl_window - now);
-    if (r.reset_in < 1)
-        r.reset_in = 1;
-    if (b->count >= ctx->opt.rl_limit) {
-        r.limited = true;
-        r.remaining = 0;
-        return r;
-    }
-    b->count++;
-    r.remaining = ctx->opt.rl_limit - b->count;
-    return r;
-}
-
-#define CFEMU_LOG_MAX 100000 /* entries kept in memory */
-
-/* --- the request log ------------------------------------------------------------------------ */
-
-/* Records one request (never a secret: the path has no query string, the token by id).
- * Called with ctx->lock held. */
-static void log_request(cfemu_ctx *ctx, const request *req, int status, const char *token_id,
-                        const char *fault)
-{
-    cfemu_log_entry *e = rotp__calloc(1, sizeof(*e));
-    char ts[RFC3339_LEN];
-
-    if (e == NULL)
-        return;
-    /* A long demo run must not grow without bound: the oldest entries go first. */
-    if (ctx->log.len >= CFEMU_LOG_MAX)
-        cfemu_log_entry_free(cf_vec_remove(&ctx->log, 0));
-    e->seq = ++ctx->log_seq;
-    e->at = cfemu_now(ctx);
-    snprintf(e->method, sizeof(e->method), "%s", req->method);
-    e->path = rotp__strdup(req->path);
-    e->status = status;
-    snprintf(e->token_id, sizeof(e->token_id), "%s", token_id != NULL ? token_id : "");
-    e->fault = fault;
-    if (e->path == NULL || cf_vec_push(&ctx->log, e) != 0) {
-        cfemu_log_entry_free(e);
-        return;
-    }
-    if (ctx->log_fp != NULL) {
-        rfc3339_format(e->at, ts, sizeof(ts));
-        fprintf(ctx->log_fp, "%s %s %s %d %s%s%s\n", ts, e->method, e->path, status,
-                e->token_id[0] != 0 ? e->token_id : "-", fault != NULL ? " fault=" : "",
-                fault != NULL ? fault : "");
-        fflush(ctx->log_fp);
-    }
 }
 
 /* --- sending -------------------------------------------------------------------------------- */
@@ -576,9 +254,11 @@ static bool is_api_path(const char *path)
     return strcmp(path, CFEMU_API_PREFIX) == 0 || path_has_prefix(path, CFEMU_API_PREFIX "/");
 }
 
+#define RATE_LIMIT_MESSAGE "Please wait and consider throttling your request speed"
+
 static void no_route(cfemu_ctx *ctx, response *resp)
 {
-    ctx->unknown_routes++;
+    ctx->counters.unknown_routes++;
     resp_error(resp, 400, 7000, "No route for that URI");
 }
 
@@ -627,133 +307,164 @@ static void delay_ms(cfemu_ctx *ctx, long ms)
     }
 }
 
+/* One request and its answer on their way through the pipeline. */
+typedef struct exchange {
+    request req;
+    response resp;
+    cfemu_fault fault; /* the fault that hit (has_fault) */
+    bool has_fault;
+    bool api;                        /* under /client/v4: authenticated, rate limited */
+    char token_id[CF_HEX32_LEN + 1]; /* the live caller's id, or "" */
+    char rl_hdr[96], rl_policy[96];  /* Ratelimit / Ratelimit-Policy, or "" */
+} exchange;
+
+/* What the pipeline does next with an exchange. */
+typedef enum step { STEP_ROUTE, STEP_ANSWER, STEP_DROP } step;
+
+/* Bookkeeping before the lock is held for the answer: the request is counted, a fault taken and
+ * a delay fault slept (without the lock, so other connections go on). */
+static void ex_begin(cfemu_ctx *ctx, exchange *ex)
+{
+    pthread_mutex_lock(&ctx->lock);
+    ctx->counters.requests++;
+    ex->has_fault = cfemu_fault_take(ctx, ex->req.method, ex->req.path, &ex->fault);
+    pthread_mutex_unlock(&ctx->lock);
+    if (ex->has_fault && ex->fault.kind == FAULT_DELAY)
+        delay_ms(ctx, ex->fault.delay_ms);
+}
+
+/* What comes before the route (lock held): authentication, a reset before, the rate limit and
+ * the faults that answer instead of the route. */
+static step ex_gate(cfemu_ctx *ctx, exchange *ex)
+{
+    cfemu_fault_kind k = ex->fault.kind;
+
+    if (ex->api) {
+        auth_identify(ctx, &ex->req);
+        if (ex->req.auth == CF_AUTH_OK)
+            snprintf(ex->token_id, sizeof(ex->token_id), "%s", ex->req.caller->id);
+    }
+    if (ex->has_fault && k == FAULT_RESET_BEFORE)
+        return STEP_DROP;
+    if (ex->api) {
+        rl_result rl = meter_rate_limit(ctx, ex->token_id[0] != 0 ? ex->token_id : "anonymous");
+
+        snprintf(ex->rl_hdr, sizeof(ex->rl_hdr), "\"default\";r=%ld;t=%ld", rl.remaining,
+                 rl.reset_in);
+        snprintf(ex->rl_policy, sizeof(ex->rl_policy), "\"default\";q=%ld;w=%ld", ctx->opt.rl_limit,
+                 ctx->opt.rl_window);
+        if (rl.limited) {
+            resp_error(&ex->resp, 429, 971, RATE_LIMIT_MESSAGE);
+            ex->resp.retry_after = rl.reset_in;
+            return STEP_ANSWER;
+        }
+    }
+    if (ex->has_fault && k == FAULT_STATUS) {
+        resp_error(&ex->resp, ex->fault.status > 0 ? ex->fault.status : 500,
+                   ex->fault.code > 0 ? ex->fault.code : 10001,
+                   ex->fault.message != NULL ? ex->fault.message
+                                             : "Internal server error (cfemu fault)");
+        return STEP_ANSWER;
+    }
+    if (ex->has_fault && k == FAULT_RATE_LIMIT) {
+        resp_error(&ex->resp, 429, 971, RATE_LIMIT_MESSAGE);
+        ex->resp.retry_after = ex->fault.retry_after >= 0 ? ex->fault.retry_after : 60;
+        return STEP_ANSWER;
+    }
+    return STEP_ROUTE;
+}
+
+/* The route (lock held), then the faults that change or drop its answer. */
+static step ex_route(cfemu_ctx *ctx, exchange *ex)
+{
+    request *req = &ex->req;
+    response *resp = &ex->resp;
+    int r = ROUTE_NOT_MINE;
+
+    if (ex->api) {
+        /* last_used_on moves on every authenticated call, before a handler may delete the
+         * caller (a token deleting itself). */
+        if (req->auth == CF_AUTH_OK)
+            req->caller->last_used_on = cfemu_now(ctx);
+        r = tokens_route(ctx, req, resp);
+        if (r == ROUTE_NOT_MINE)
+            r = access_route(ctx, req, resp);
+        if (r == ROUTE_NOT_MINE)
+            no_route(ctx, resp);
+    } else if (path_has_prefix(req->path, CFEMU_PROBE_PREFIX)) {
+        if (access_probe(ctx, req, resp) == ROUTE_NOT_MINE)
+            resp_text(resp, 404, "text/plain", "Not Found\n");
+    } else {
+        no_route(ctx, resp);
+    }
+    if (resp->status == 0)
+        resp_error(resp, 500, 10001, "cfemu: internal error");
+    if (ex->has_fault && ex->fault.kind == FAULT_RESET_AFTER)
+        return STEP_DROP;
+    if (ex->has_fault)
+        apply_body_fault(&ex->fault, resp);
+    return STEP_ANSWER;
+}
+
+/* Runs a request outside the control API through the pipeline. */
+static step ex_run(cfemu_ctx *ctx, exchange *ex)
+{
+    step st;
+    int status;
+
+    ex->api = is_api_path(ex->req.path);
+    ex_begin(ctx, ex);
+    pthread_mutex_lock(&ctx->lock);
+    st = ex_gate(ctx, ex);
+    if (st == STEP_ROUTE)
+        st = ex_route(ctx, ex);
+    status = st == STEP_DROP ? 0 : ex->resp.status;
+    cfemu_log_request(ctx, ex->req.method, ex->req.path, status, ex->token_id,
+                      ex->has_fault ? cfemu_fault_kind_name(ex->fault.kind) : NULL);
+    meter_count(ctx, ex->req.method, ex->req.path,
+                ex->api ? (ex->token_id[0] != 0 ? ex->token_id : "anonymous") : NULL, status);
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
+}
+
+static enum MHD_Result ex_send(struct MHD_Connection *conn, exchange *ex)
+{
+    const char *extra[5] = {NULL};
+
+    if (ex->rl_hdr[0] != 0) {
+        extra[0] = "Ratelimit";
+        extra[1] = ex->rl_hdr;
+        extra[2] = "Ratelimit-Policy";
+        extra[3] = ex->rl_policy;
+    }
+    return send_response(conn, &ex->resp, ex->has_fault && ex->fault.kind == FAULT_TRUNCATE, extra);
+}
+
 static enum MHD_Result handle(cfemu_ctx *ctx, struct MHD_Connection *conn, const char *url,
                               const char *method, conn_state *cs)
 {
-    request req;
-    response resp;
-    cfemu_fault fault;
-    bool has_fault = false;
-    bool api;
-    char token_id[CF_HEX32_LEN + 1] = "";
-    char rl_hdr[96] = "", rl_policy[96] = "";
-    const char *extra[8];
-    size_t nextra = 0;
-    enum MHD_Result ret = MHD_NO;
+    exchange ex;
+    enum MHD_Result ret;
+    step st = STEP_ANSWER;
 
-    memset(&resp, 0, sizeof(resp));
-    memset(&fault, 0, sizeof(fault));
-    dynbuf_init(&resp.body, 64u * 1024u * 1024u);
-    resp.retry_after = -1;
-    if (request_build(&req, conn, url, method, cs) != 0) {
-        request_free(&req);
-        resp_error(&resp, 500, 10001, "cfemu: out of memory");
-        ret = send_response(conn, &resp, false, NULL);
-        dynbuf_free_wipe(&resp.body);
-        return ret;
-    }
-
-    if (path_has_prefix(req.path, "/__cfemu/") || strcmp(req.path, "/__cfemu") == 0) {
+    memset(&ex, 0, sizeof(ex));
+    resp_init(&ex.resp);
+    if (request_build(&ex.req, conn, url, method, cs) != 0) {
+        resp_oom(&ex.resp);
+    } else if (path_has_prefix(ex.req.path, CFEMU_CTL_PREFIX) ||
+               strcmp(ex.req.path, "/__cfemu") == 0) {
         pthread_mutex_lock(&ctx->lock);
-        if (control_route(ctx, &req, &resp) != ROUTE_DONE)
-            resp_error(&resp, 404, 7000, "No such control endpoint");
+        if (control_route(ctx, &ex.req, &ex.resp) != ROUTE_DONE)
+            resp_error(&ex.resp, 404, 7000, "No such control endpoint");
         pthread_mutex_unlock(&ctx->lock);
-        goto out_send;
-    }
-
-    api = is_api_path(req.path);
-    pthread_mutex_lock(&ctx->lock);
-    ctx->requests++;
-    has_fault = fault_take(ctx, &req, &fault);
-    pthread_mutex_unlock(&ctx->lock);
-
-    if (has_fault && fault.kind == FAULT_DELAY)
-        delay_ms(ctx, fault.delay_ms);
-
-    pthread_mutex_lock(&ctx->lock);
-    if (api) {
-        authenticate(ctx, &req);
-        if (req.auth == CF_AUTH_OK)
-            snprintf(token_id, sizeof(token_id), "%s", req.caller->id);
-    }
-    if (has_fault && fault.kind == FAULT_RESET_BEFORE) {
-        log_request(ctx, &req, 0, token_id, "reset_before");
-        pthread_mutex_unlock(&ctx->lock);
-        ret = MHD_NO;
-        goto out_free;
-    }
-    if (api) {
-        rl_result rl = rate_limit(ctx, token_id[0] != 0 ? token_id : "anonymous");
-
-        snprintf(rl_hdr, sizeof(rl_hdr), "\"default\";r=%ld;t=%ld", rl.remaining, rl.reset_in);
-        snprintf(rl_policy, sizeof(rl_policy), "\"default\";q=%ld;w=%ld", ctx->opt.rl_limit,
-                 ctx->opt.rl_window);
-        if (rl.limited) {
-            resp_error(&resp, 429, 971, "Please wait and consider throttling your request speed");
-            resp.retry_after = rl.reset_in;
-            goto out_log;
-        }
-    }
-    if (has_fault && fault.kind == FAULT_STATUS) {
-        resp_error(&resp, fault.status > 0 ? fault.status : 500,
-                   fault.code > 0 ? fault.code : 10001,
-                   fault.message != NULL ? fault.message : "Internal server error (cfemu fault)");
-        goto out_log;
-    }
-    if (has_fault && fault.kind == FAULT_RATE_LIMIT) {
-        resp_error(&resp, 429, 971, "Please wait and consider throttling your request speed");
-        resp.retry_after = fault.retry_after >= 0 ? fault.retry_after : 60;
-        goto out_log;
-    }
-
-    if (api) {
-        /* last_used_on moves on every authenticated call, before a handler may delete the
-         * caller (a token deleting itself). */
-        if (req.auth == CF_AUTH_OK)
-            req.caller->last_used_on = cfemu_now(ctx);
-        int r = tokens_route(ctx, &req, &resp);
-
-        if (r == ROUTE_NOT_MINE)
-            r = access_route(ctx, &req, &resp);
-        if (r == ROUTE_NOT_MINE)
-            no_route(ctx, &resp);
-    } else if (path_has_prefix(req.path, CFEMU_PROBE_PREFIX)) {
-        if (access_probe(ctx, &req, &resp) == ROUTE_NOT_MINE)
-            resp_text(&resp, 404, "text/plain", "Not Found\n");
     } else {
-        no_route(ctx, &resp);
+        note_connection(ctx, conn);
+        st = ex_run(ctx, &ex);
     }
-    if (resp.status == 0)
-        resp_error(&resp, 500, 10001, "cfemu: internal error");
-
-    if (has_fault && fault.kind == FAULT_RESET_AFTER) {
-        log_request(ctx, &req, 0, token_id, "reset_after");
-        pthread_mutex_unlock(&ctx->lock);
-        ret = MHD_NO;
-        goto out_free;
-    }
-    if (has_fault)
-        apply_body_fault(&fault, &resp);
-
-out_log:
-    log_request(ctx, &req, resp.status, token_id,
-                has_fault ? cfemu_fault_kind_name(fault.kind) : NULL);
-    pthread_mutex_unlock(&ctx->lock);
-
-out_send:
-    if (rl_hdr[0] != 0) {
-        extra[nextra++] = "Ratelimit";
-        extra[nextra++] = rl_hdr;
-        extra[nextra++] = "Ratelimit-Policy";
-        extra[nextra++] = rl_policy;
-    }
-    extra[nextra] = NULL;
-    ret = send_response(conn, &resp, has_fault && fault.kind == FAULT_TRUNCATE, extra);
-
-out_free:
-    rotp__free(fault.message);
-    request_free(&req);
-    dynbuf_free_wipe(&resp.body);
+    ret = st == STEP_DROP ? MHD_NO : ex_send(conn, &ex);
+    rotp__free(ex.fault.message);
+    request_free(&ex.req);
+    resp_free(&ex.resp);
     return ret;
 }
 
@@ -829,9 +540,26 @@ static int write_text_file(const char *path, const char *text)
     return 0;
 }
 
+/* Starts libmicrohttpd on sa; tls NULL for plain HTTP. NULL on failure. */
+static struct MHD_Daemon *start_daemon(cfemu_ctx *ctx, unsigned flags, struct sockaddr *sa,
+                                       const tls_material *tls)
+{
+    if (tls == NULL)
+        return MHD_start_daemon(flags, 0, NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER,
+                                mhd_log, ctx, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_COMPLETED,
+                                on_completed, ctx, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+                                NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER,
+                            mhd_log, ctx, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, ctx, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+                            (void *)tls, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                            MHD_OPTION_HTTPS_MEM_KEY, tls->key_pem, MHD_OPTION_HTTPS_MEM_CERT,
+                            tls->cert_pem, MHD_OPTION_END);
+}
+
 int server_run(cfemu_ctx *ctx)
 {
-    tls_material tls = {NULL, NULL, NULL};
+    tls_material tls = {NULL, NULL, NULL, NULL, 0};
     struct MHD_Daemon *d = NULL;
     struct sockaddr_in sin;
     struct sockaddr_in6 sin6;
@@ -875,18 +603,7 @@ int server_run(cfemu_ctx *ctx)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    if (ctx->opt.insecure_http) {
-        d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER,
-                             mhd_log, ctx, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_COMPLETED,
-                             on_completed, ctx, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                             MHD_OPTION_END);
-    } else {
-        d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER,
-                             mhd_log, ctx, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_COMPLETED,
-                             on_completed, ctx, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                             MHD_OPTION_HTTPS_MEM_KEY, tls.key_pem, MHD_OPTION_HTTPS_MEM_CERT,
-                             tls.cert_pem, MHD_OPTION_END);
-    }
+    d = start_daemon(ctx, flags, sa, ctx->opt.insecure_http ? NULL : &tls);
     if (d == NULL) {
         fprintf(stderr, "cfemu: cannot listen on %s:%d\n", ctx->opt.listen_host,
                 ctx->opt.listen_port);

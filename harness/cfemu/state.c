@@ -10,44 +10,6 @@
 #include "ids.h"
 #include "timefmt.h"
 
-/* Cloudflare's group names; ids are Cloudflare's where public examples show them, else cfemu's
- * own (stable across runs). The "Read" of a pair is satisfied by its "Write" (auth.c). */
-const cf_perm_group cf_perm_groups[] = {
-    {"0cc3a61731504c89b99ec1be78b77aa0", "API Tokens Read", "com.cloudflare.api.user"},
-    {"686d18d5ac6c441c867cbf6771e58a0a", "API Tokens Write", "com.cloudflare.api.user"},
-    {"5bc3f8b21c554832afc660159ab75fa4", "Account API Tokens Read", "com.cloudflare.api.account"},
-    {"2a400bcb7a8c49ab85d9ff2b1b4b1e35", "Account API Tokens Write", "com.cloudflare.api.account"},
-    {"3b94c49258ec4573b06d51d99b6416c0", "Access: Service Tokens Read",
-     "com.cloudflare.api.account"},
-    {"a1c0fec57cf94af79479a6d827fa518c", "Access: Service Tokens Write",
-     "com.cloudflare.api.account"},
-    {"c1fde68c7bcc44588cbb6ddbc16d6480", "Account Settings Read", "com.cloudflare.api.account"},
-    {"e247aedd66bd41cc9193af0213416666", "Pages Read", "com.cloudflare.api.account"},
-    {"8d28297797f24fb8a0c332fe0866ec89", "Pages Write", "com.cloudflare.api.account"},
-    {"c8fed203ed3043cba015a93ad1616f1f", "Zone Read", "com.cloudflare.api.account.zone"},
-    {"e6d2666161e84845a636613608cee8d5", "Zone Write", "com.cloudflare.api.account.zone"},
-    {"4755a26eedb94da69e1066d98aa820be", "DNS Write", "com.cloudflare.api.account.zone"},
-    {NULL, NULL, NULL},
-};
-
-const cf_perm_group *cf_perm_group_by_id(const char *id, size_t len)
-{
-    for (const cf_perm_group *g = cf_perm_groups; g->id != NULL; g++) {
-        if (strlen(g->id) == len && memcmp(g->id, id, len) == 0)
-            return g;
-    }
-    return NULL;
-}
-
-const cf_perm_group *cf_perm_group_by_name(const char *name)
-{
-    for (const cf_perm_group *g = cf_perm_groups; g->id != NULL; g++) {
-        if (strcmp(g->name, name) == 0)
-            return g;
-    }
-    return NULL;
-}
-
 /* --- vectors ------------------------------------------------------------------------------- */
 
 int cf_vec_push(cf_vec *v, void *p)
@@ -175,6 +137,15 @@ void cf_service_token_free(cf_service_token *t)
     rotp__free(t);
 }
 
+void cf_access_group_free(cf_access_group *g)
+{
+    if (g == NULL)
+        return;
+    rotp__free(g->name);
+    rotp__free(g->include);
+    rotp__free(g);
+}
+
 void cf_access_app_free(cf_access_app *a)
 {
     if (a == NULL)
@@ -202,6 +173,8 @@ void state_clear(cfemu_state *st)
         cf_token_free(st->tokens.items[i]);
     for (size_t i = 0; i < st->service_tokens.len; i++)
         cf_service_token_free(st->service_tokens.items[i]);
+    for (size_t i = 0; i < st->groups.len; i++)
+        cf_access_group_free(st->groups.items[i]);
     for (size_t i = 0; i < st->apps.len; i++)
         cf_access_app_free(st->apps.items[i]);
     cf_vec_free(&st->users);
@@ -209,6 +182,7 @@ void state_clear(cfemu_state *st)
     cf_vec_free(&st->zones);
     cf_vec_free(&st->tokens);
     cf_vec_free(&st->service_tokens);
+    cf_vec_free(&st->groups);
     cf_vec_free(&st->apps);
 }
 
@@ -251,6 +225,11 @@ cf_token *state_token(const cfemu_state *st, const char *id)
 cf_service_token *state_service_token(const cfemu_state *st, const char *id)
 {
     return find_by_id(&st->service_tokens, id);
+}
+
+cf_access_group *state_group(const cfemu_state *st, const char *id)
+{
+    return find_by_id(&st->groups, id);
 }
 
 cf_access_app *state_app(const cfemu_state *st, const char *id)
@@ -298,19 +277,30 @@ size_t state_count_tokens(const cfemu_state *st, cf_owner_kind kind, const char 
     return n;
 }
 
+static bool rules_name_token(const cf_access_rule *rules, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (rules[i].kind == CF_RULE_SERVICE_TOKEN && strcmp(rules[i].id, id) == 0)
+            return true;
+    }
+    return false;
+}
+
 bool state_service_token_referenced(const cfemu_state *st, const char *id)
 {
     for (size_t i = 0; i < st->apps.len; i++) {
         const cf_access_app *a = st->apps.items[i];
 
         for (size_t p = 0; p < a->npolicies; p++) {
-            for (size_t r = 0; r < a->policies[p].ninclude; r++) {
-                const cf_access_rule *rule = &a->policies[p].include[r];
-
-                if (rule->kind == CF_RULE_SERVICE_TOKEN && strcmp(rule->token_id, id) == 0)
-                    return true;
-            }
+            if (rules_name_token(a->policies[p].include, a->policies[p].ninclude, id))
+                return true;
         }
+    }
+    for (size_t i = 0; i < st->groups.len; i++) {
+        const cf_access_group *g = st->groups.items[i];
+
+        if (rules_name_token(g->include, g->ninclude, id))
+            return true;
     }
     return false;
 }
@@ -570,13 +560,14 @@ int cf_json_token(dynbuf *b, const cf_token *t, int64_t now)
 
 /* --- parsing policies ---------------------------------------------------------------------- */
 
-static int perr(char *err, size_t cap, const char *msg)
+static cf_policy_rc perr(char *err, size_t cap, const char *msg)
 {
     snprintf(err, cap, "%s", msg);
-    return -1;
+    return CF_POLICY_INVALID;
 }
 
-static int parse_resources(const json_doc *doc, int obj, cf_policy *p, char *err, size_t cap)
+static cf_policy_rc parse_resources(const json_doc *doc, int obj, cf_policy *p, char *err,
+                                    size_t cap)
 {
     int n = doc->toks[obj].size;
     int k = obj + 1;
@@ -616,57 +607,102 @@ static int parse_resources(const json_doc *doc, int obj, cf_policy *p, char *err
                 return perr(err, cap, "bad nested resource");
         }
     }
-    return 0;
+    return CF_POLICY_OK;
 }
 
-static int parse_groups(const json_doc *doc, int arr, cf_policy *p, char *err, size_t cap)
+/* The scope a group object names ("scope": "...", or "scopes": ["..."]): 1 with it in buf, 0
+ * when it names none, -1 when malformed. */
+static int group_scope(const json_doc *doc, int g, char *buf, size_t cap)
+{
+    int sc = json_get(doc, g, "scope");
+    int scs = json_get(doc, g, "scopes");
+
+    if (sc >= 0 && !json_is_null(doc, sc))
+        return json_is_string(doc, sc) && json_strcpy(doc, sc, buf, cap) == 0 ? 1 : -1;
+    if (scs < 0 || json_is_null(doc, scs))
+        return 0;
+    if (!json_is_array(doc, scs) || doc->toks[scs].size != 1 ||
+        json_strcpy(doc, json_at(doc, scs, 0), buf, cap) != 0)
+        return -1;
+    return 1;
+}
+
+/* One permission group object of a policy: by id, else by name (and scope). */
+static cf_policy_rc parse_group(const json_doc *doc, int g, size_t pi, int i,
+                                const cf_perm_group **out, char *err, size_t cap)
+{
+    int id = json_get(doc, g, "id");
+    int name = json_get(doc, g, "name");
+    char nm[128], scope[96];
+    const char *raw;
+    size_t len = 0;
+    int has_scope;
+
+    if (!json_is_object(doc, g))
+        return perr(err, cap, "a permission group must be an object");
+    if (id >= 0 && !json_is_null(doc, id)) {
+        if (!json_is_string(doc, id))
+            return perr(err, cap, "a permission group id must be a string");
+        raw = json_raw(doc, id, &len);
+        *out = perm_by_id(raw, len);
+        if (*out != NULL)
+            return CF_POLICY_OK;
+        snprintf(err, cap,
+                 "Permission group %.*s does not exist (policies[%zu].permission_groups[%d])",
+                 (int)(len < 64 ? len : 64), raw, pi, i);
+        return CF_POLICY_BAD_GROUP;
+    }
+    if (name < 0 || json_strcpy(doc, name, nm, sizeof(nm)) != 0)
+        return perr(err, cap, "a permission group needs an id (32 hex digits)");
+    has_scope = group_scope(doc, g, scope, sizeof(scope));
+    if (has_scope < 0)
+        return perr(err, cap, "a permission group's scope must be a string");
+    switch (perm_by_name(nm, has_scope == 1 ? scope : NULL, out)) {
+    case PERM_FOUND:
+        return CF_POLICY_OK;
+    case PERM_AMBIGUOUS:
+        snprintf(err, cap,
+                 "Permission group name \"%s\" exists in more than one scope: give its id, or "
+                 "its scope (policies[%zu].permission_groups[%d])",
+                 nm, pi, i);
+        return CF_POLICY_BAD_GROUP;
+    case PERM_UNKNOWN:
+        break;
+    }
+    snprintf(err, cap,
+             "Permission group \"%s\"%s%s does not exist (policies[%zu].permission_groups[%d])", nm,
+             has_scope == 1 ? " in scope " : "", has_scope == 1 ? scope : "", pi, i);
+    return CF_POLICY_BAD_GROUP;
+}
+
+static cf_policy_rc parse_groups(const json_doc *doc, int arr, size_t pi, cf_policy *p, char *err,
+                                 size_t cap)
 {
     int n;
 
-    if (!json_is_array(doc, arr) || doc->toks[arr].size == 0)
+    if (arr < 0 || !json_is_array(doc, arr) || doc->toks[arr].size == 0)
         return perr(err, cap, "policy permission_groups must be a non-empty array");
     n = doc->toks[arr].size;
     p->groups = rotp__calloc((size_t)n, sizeof(*p->groups));
     if (p->groups == NULL)
         return perr(err, cap, "out of memory");
     for (int i = 0; i < n; i++) {
-        int g = json_at(doc, arr, i);
-        int id = json_get(doc, g, "id");
-        int name = json_get(doc, g, "name");
-        const cf_perm_group *pg = NULL;
-        size_t len = 0;
-        const char *raw;
+        cf_policy_rc rc =
+            parse_group(doc, json_at(doc, arr, i), pi, i, &p->groups[p->ngroups], err, cap);
 
-        if (!json_is_object(doc, g))
-            return perr(err, cap, "a permission group must be an object");
-        if (id >= 0 && json_is_string(doc, id)) {
-            raw = json_raw(doc, id, &len);
-            pg = cf_perm_group_by_id(raw, len);
-        }
-        if (pg == NULL && name >= 0 && json_is_string(doc, name)) {
-            char nm[128];
-
-            if (json_strcpy(doc, name, nm, sizeof(nm)) == 0)
-                pg = cf_perm_group_by_name(nm);
-        }
-        if (pg == NULL) {
-            snprintf(err, cap,
-                     "permission group %d of a policy is unknown (see "
-                     "GET /user/tokens/permission_groups)",
-                     i);
-            return -1;
-        }
-        p->groups[p->ngroups++] = pg;
+        if (rc != CF_POLICY_OK)
+            return rc;
+        p->ngroups++;
     }
-    return 0;
+    return CF_POLICY_OK;
 }
 
-int cf_policies_parse(const json_doc *doc, int arr, cf_policy **out, size_t *nout, char *err,
-                      size_t errcap)
+cf_policy_rc cf_policies_parse(const json_doc *doc, int arr, cf_policy **out, size_t *nout,
+                               char *err, size_t errcap)
 {
     cf_policy *ps = NULL;
     size_t n;
-    int rc = 0;
+    cf_policy_rc rc = CF_POLICY_OK;
 
     *out = NULL;
     *nout = 0;
@@ -703,17 +739,17 @@ int cf_policies_parse(const json_doc *doc, int arr, cf_policy **out, size_t *nou
             rc = perr(err, errcap, "policy effect must be \"allow\" or \"deny\"");
             break;
         }
-        rc = parse_groups(doc, json_get(doc, p, "permission_groups"), &ps[i], err, errcap);
+        rc = parse_groups(doc, json_get(doc, p, "permission_groups"), i, &ps[i], err, errcap);
         if (rc == 0)
             rc = parse_resources(doc, json_get(doc, p, "resources"), &ps[i], err, errcap);
     }
-    if (rc != 0) {
+    if (rc != CF_POLICY_OK) {
         cf_policies_free(ps, n);
-        return -1;
+        return rc;
     }
     *out = ps;
     *nout = n;
-    return 0;
+    return CF_POLICY_OK;
 }
 
 int cf_parse_time(const json_doc *doc, int tok, int64_t *out)

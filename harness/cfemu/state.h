@@ -19,6 +19,7 @@
 
 #include "dynbuf.h"
 #include "json.h"
+#include "perm.h"
 #include "secret.h"
 
 #define CF_TIME_NONE INT64_MIN
@@ -60,20 +61,6 @@ typedef struct cf_zone {
 } cf_zone;
 
 /* --- API tokens ------------------------------------------------------------------------------ */
-
-/* A permission group of cfemu's catalogue (state.c): fixed ids, Cloudflare's group names. */
-typedef struct cf_perm_group {
-    const char *id;
-    const char *name;  /* e.g. "API Tokens Write" */
-    const char *scope; /* "com.cloudflare.api.user", "com.cloudflare.api.account" or
-                        * "com.cloudflare.api.account.zone" */
-} cf_perm_group;
-
-/* The catalogue, terminated by an entry with id NULL. */
-extern const cf_perm_group cf_perm_groups[];
-/* Looks a group up by id (32 hex) or by exact name; NULL when unknown. */
-const cf_perm_group *cf_perm_group_by_id(const char *id, size_t len);
-const cf_perm_group *cf_perm_group_by_name(const char *name);
 
 /* One resource entry of a policy: key -> "*" (flat form), or key -> {inner key -> "*"} (nested
  * form: the outer key is an account, the inner keys zones of it, e.g.
@@ -131,14 +118,27 @@ typedef struct cf_service_token {
 } cf_service_token;
 
 typedef enum cf_access_rule_kind {
-    CF_RULE_SERVICE_TOKEN = 0,          /* {"service_token": {"token_id": "<uuid>"}} */
-    CF_RULE_ANY_VALID_SERVICE_TOKEN = 1 /* {"any_valid_service_token": {}} */
+    CF_RULE_SERVICE_TOKEN = 0,           /* {"service_token": {"token_id": "<uuid>"}} */
+    CF_RULE_ANY_VALID_SERVICE_TOKEN = 1, /* {"any_valid_service_token": {}} */
+    CF_RULE_GROUP = 2                    /* {"group": {"id": "<uuid>"}}: an Access group's rules */
 } cf_access_rule_kind;
 
 typedef struct cf_access_rule {
     cf_access_rule_kind kind;
-    char token_id[CF_UUID_LEN + 1]; /* CF_RULE_SERVICE_TOKEN only */
+    char id[CF_UUID_LEN + 1]; /* the service token (CF_RULE_SERVICE_TOKEN) or the Access group
+                               * (CF_RULE_GROUP); empty otherwise */
 } cf_access_rule;
+
+/* A reusable Access group: include rules (service_token, any_valid_service_token) that app
+ * policies pull in with a group rule. */
+typedef struct cf_access_group {
+    char id[CF_UUID_LEN + 1];
+    char *name;
+    char account_id[CF_HEX32_LEN + 1]; /* exactly one of account_id / zone_id is non-empty */
+    char zone_id[CF_HEX32_LEN + 1];
+    cf_access_rule *include;
+    size_t ninclude;
+} cf_access_group;
 
 typedef struct cf_access_policy {
     char *decision; /* "non_identity", "allow", "deny", "bypass" */
@@ -163,6 +163,7 @@ typedef struct cfemu_state {
     cf_vec zones;          /* cf_zone * */
     cf_vec tokens;         /* cf_token *, user-owned and account-owned, in creation order */
     cf_vec service_tokens; /* cf_service_token * */
+    cf_vec groups;         /* cf_access_group * */
     cf_vec apps;           /* cf_access_app * */
 } cfemu_state;
 
@@ -176,6 +177,7 @@ void cf_policy_clear(cf_policy *p); /* frees what p owns, not p itself */
 void cf_policies_free(cf_policy *p, size_t n);
 void cf_token_free(cf_token *t);
 void cf_service_token_free(cf_service_token *t);
+void cf_access_group_free(cf_access_group *g);
 void cf_access_app_free(cf_access_app *a);
 
 /* Lookups by id (exact string); NULL when absent. */
@@ -184,6 +186,7 @@ cf_account *state_account(const cfemu_state *st, const char *id);
 cf_zone *state_zone(const cfemu_state *st, const char *id);
 cf_token *state_token(const cfemu_state *st, const char *id);
 cf_service_token *state_service_token(const cfemu_state *st, const char *id);
+cf_access_group *state_group(const cfemu_state *st, const char *id);
 cf_access_app *state_app(const cfemu_state *st, const char *id);
 /* The index of the object in its vector, or -1. */
 long state_index_of(const cf_vec *v, const void *p);
@@ -195,7 +198,8 @@ cf_token *state_token_by_value(const cfemu_state *st, const char *value, size_t 
 cf_service_token *state_service_token_by_client_id(const cfemu_state *st, const char *client_id);
 /* Number of tokens owned by (kind, owner_id): for the quotas. */
 size_t state_count_tokens(const cfemu_state *st, cf_owner_kind kind, const char *owner_id);
-/* true if an Access policy of any app names service token id in a service_token rule. */
+/* true if an Access app policy or an Access group names service token id in a service_token
+ * rule (Cloudflare then refuses to delete it: 400/12139). */
 bool state_service_token_referenced(const cfemu_state *st, const char *id);
 
 /* --- fresh identifiers and secrets (getrandom) ---------------------------------------------- */
@@ -228,11 +232,20 @@ const char *cf_token_status(const cf_token *t, int64_t now);
 
 /* --- parsing ------------------------------------------------------------------------------- */
 
+/* The outcome of cf_policies_parse. */
+typedef enum cf_policy_rc {
+    CF_POLICY_OK = 0,
+    CF_POLICY_INVALID = -1,  /* not Cloudflare's shape, or out of memory (message says) */
+    CF_POLICY_BAD_GROUP = -2 /* a permission group that is unknown, or a name that is ambiguous */
+} cf_policy_rc;
+
 /* Parses a policies array (Cloudflare's shape; see iam_token-policies) into *out / *nout.
- * Permission groups are matched by id, else by name; unknown ones are an error. A policy
- * without id gets a fresh one. 0; -1 with a message in err (nothing allocated). */
-int cf_policies_parse(const json_doc *doc, int arr, cf_policy **out, size_t *nout, char *err,
-                      size_t errcap);
+ * A permission group is {"id": "<32 hex>"} (a name beside it is ignored, as Cloudflare does),
+ * or, without an id, {"name": ..., "scope": "<scope>"} / {"name": ..., "scopes": ["<scope>"]};
+ * a name alone is accepted when only one scope has it. A policy without id gets a fresh one.
+ * Returns CF_POLICY_OK, or an error with a message in err (nothing allocated). */
+cf_policy_rc cf_policies_parse(const json_doc *doc, int arr, cf_policy **out, size_t *nout,
+                               char *err, size_t errcap);
 /* An RFC 3339 string (or null / absent tok < 0 -> CF_TIME_NONE) into *out. 0 or -1. */
 int cf_parse_time(const json_doc *doc, int tok, int64_t *out);
 

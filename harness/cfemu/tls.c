@@ -1,7 +1,9 @@
-/* tls.c - the throwaway CA and server certificate cfemu makes at start (GnuTLS, ECDSA P-256).
+/* tls.c - the throwaway CA and server certificate cfemu makes at start (GnuTLS, ECDSA P-256),
+ * and session resumption (session tickets) for the server's connections.
  *
  * The CA signs one server certificate valid for 127.0.0.1, ::1 and localhost (IP and DNS
- * subjectAltNames). Nothing is reused across runs; the CA key never leaves this process. */
+ * subjectAltNames). Nothing is reused across runs; the CA key never leaves this process, and the
+ * ticket key lives only for the run. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -121,7 +123,17 @@ int tls_make(tls_material *m)
     secret_wipe(d.data, d.size);
     gnutls_free(d.data);
     d.data = NULL;
-    if (m->ca_pem != NULL && m->cert_pem != NULL && m->key_pem != NULL)
+    if (gnutls_session_ticket_key_generate(&d) < 0)
+        goto out;
+    m->ticket_key = rotp__malloc(d.size);
+    if (m->ticket_key != NULL) {
+        memcpy(m->ticket_key, d.data, d.size);
+        m->ticket_key_len = d.size;
+    }
+    secret_wipe(d.data, d.size);
+    gnutls_free(d.data);
+    d.data = NULL;
+    if (m->ca_pem != NULL && m->cert_pem != NULL && m->key_pem != NULL && m->ticket_key != NULL)
         rc = 0;
 out:
     if (rc != 0) {
@@ -145,5 +157,24 @@ void tls_material_free(tls_material *m)
         secret_wipe(m->key_pem, strlen(m->key_pem));
         rotp__free(m->key_pem);
     }
+    if (m->ticket_key != NULL) {
+        secret_wipe(m->ticket_key, m->ticket_key_len);
+        rotp__free(m->ticket_key);
+    }
     memset(m, 0, sizeof(*m));
+}
+
+int tls_enable_tickets(void *session, const tls_material *m)
+{
+    gnutls_datum_t key = {m->ticket_key, (unsigned)m->ticket_key_len};
+
+    /* GnuTLS copies what it needs from the key; TLS 1.3 tickets are sent after the handshake. */
+    if (session == NULL || m->ticket_key == NULL)
+        return -1;
+    return gnutls_session_ticket_enable_server(session, &key) < 0 ? -1 : 0;
+}
+
+bool tls_resumed(void *session)
+{
+    return session != NULL && gnutls_session_is_resumed(session) != 0;
 }

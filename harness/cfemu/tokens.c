@@ -6,18 +6,22 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "auth.h"
 #include "ids.h"
-#include "server.h"
+#include "routes.h"
 #include "timefmt.h"
 
 #define E_VALIDATION 1002 /* a request body or query parameter is invalid (cfemu's choice) */
 #define E_QUOTA      1003 /* the token quota is reached (cfemu's choice) */
+/* What Cloudflare answers for a token body it refuses over its policies: "Reusing existing
+ * policies is not supported by token creation", "Failed common permission check ..." (README). */
+#define E_POLICY 1001
 
 /* The family a request belongs to: user tokens or the tokens of one account. */
 typedef struct family {
     cf_owner_kind kind;
     const char *account_id; /* CF_OWNER_ACCOUNT: from the path */
-    const char *read_group;
+    const char *read_group; /* permission-group ids (perm.h) */
     const char *write_group;
     const char *prefix; /* value prefix */
 } family;
@@ -157,8 +161,14 @@ static int read_token_body(cfemu_ctx *ctx, const json_doc *doc, cf_token *t, boo
         resp_error(resp, 400, E_VALIDATION, "name is required: a string of 1 to 120 characters");
         return -1;
     }
-    if (cf_policies_parse(doc, json_get(doc, 0, "policies"), &t->policies, &t->npolicies, err,
-                          sizeof(err)) != 0) {
+    switch (cf_policies_parse(doc, json_get(doc, 0, "policies"), &t->policies, &t->npolicies, err,
+                              sizeof(err))) {
+    case CF_POLICY_OK:
+        break;
+    case CF_POLICY_BAD_GROUP:
+        resp_error(resp, 400, E_POLICY, err);
+        return -1;
+    case CF_POLICY_INVALID:
         resp_error(resp, 400, E_VALIDATION, err);
         return -1;
     }
@@ -205,6 +215,21 @@ static int read_token_body(cfemu_ctx *ctx, const json_doc *doc, cf_token *t, boo
     return 0;
 }
 
+/* true if a policy of the body names a policy id: Cloudflare refuses that on create (400/1001,
+ * a documented answer); an update may keep its policies' ids. */
+static bool reuses_policies(const json_doc *doc)
+{
+    int arr = json_get(doc, 0, "policies");
+
+    for (int i = 0; arr >= 0 && json_is_array(doc, arr) && i < doc->toks[arr].size; i++) {
+        int id = json_get(doc, json_at(doc, arr, i), "id");
+
+        if (id >= 0 && !json_is_null(doc, id))
+            return true;
+    }
+    return false;
+}
+
 static int create_token(cfemu_ctx *ctx, const family *f, request *req, response *resp)
 {
     cfemu_state *st = cfemu_st(ctx);
@@ -223,6 +248,11 @@ static int create_token(cfemu_ctx *ctx, const family *f, request *req, response 
     t = rotp__calloc(1, sizeof(*t));
     if (t == NULL) {
         oom(resp);
+        goto out;
+    }
+    if (reuses_policies(&doc)) {
+        resp_error(resp, 400, E_POLICY,
+                   "Reusing existing policies is not supported by token creation");
         goto out;
     }
     if (read_token_body(ctx, &doc, t, false, resp) != 0)
@@ -377,8 +407,10 @@ static int roll_token(cfemu_ctx *ctx, const family *f, request *req, response *r
     t = fam_token(ctx, f, req, id);
     if (t == NULL)
         return resp_bad_id(resp, req), ROUTE_DONE;
-    /* The spec requires a JSON object body (the docs send {}). */
-    if (req_json(req, resp, &doc, false) != 0)
+    /* The docs send {}; real clients also send an empty body with the JSON content type
+     * (cloudflare-go v0, v6) or no body at all (the TypeScript SDK 7, third-party Go): all
+     * three roll (API-NOTES addendum 2026-12). A body that is there must be a JSON object. */
+    if (req_json(req, resp, &doc, true) < 0)
         return ROUTE_DONE;
     json_free(&doc);
     nv = cf_new_token_value(f->prefix);
@@ -411,7 +443,7 @@ static int verify_token(cfemu_ctx *ctx, const family *f, request *req, response 
     int rc;
 
     if (req->auth == CF_AUTH_MISSING || req->auth == CF_AUTH_MALFORMED)
-        return require_auth(ctx, req, resp, fam_scope(f)), ROUTE_DONE;
+        return require_auth(req, resp, fam_scope(f)), ROUTE_DONE;
     if (req->auth != CF_AUTH_OK || t == NULL || t->owner_kind != f->kind ||
         (f->kind == CF_OWNER_ACCOUNT && strcmp(t->owner_id, f->account_id) != 0)) {
         resp_error(resp, 401, 1000, "Invalid API Token");
@@ -441,6 +473,8 @@ static int verify_token(cfemu_ctx *ctx, const family *f, request *req, response 
     return ROUTE_DONE;
 }
 
+/* GET .../permission_groups: the catalogue, filtered exactly by name and by scope; the account
+ * endpoint leaves out the user-level groups (an account-owned token cannot hold them). */
 static int permission_groups(cfemu_ctx *ctx, const family *f, request *req, response *resp)
 {
     const char *name = req_query(req, "name");
@@ -453,12 +487,13 @@ static int permission_groups(cfemu_ctx *ctx, const family *f, request *req, resp
         return ROUTE_DONE;
     dynbuf_init(&b, 1024u * 1024u);
     rc = dynbuf_adds(&b, "[");
-    for (const cf_perm_group *g = cf_perm_groups; rc == 0 && g->id != NULL; g++) {
-        if (f->kind == CF_OWNER_ACCOUNT && strcmp(g->scope, "com.cloudflare.api.user") == 0)
-            continue; /* account-owned tokens cannot hold user-level groups */
-        if (name != NULL && strcmp(name, g->name) != 0)
+    for (size_t i = 0; rc == 0 && i < cf_perm_table_len; i++) {
+        const cf_perm_group *g = &cf_perm_table[i];
+
+        if (f->kind == CF_OWNER_ACCOUNT && strcmp(g->scope, CF_PG_SCOPE_USER) == 0)
             continue;
-        if (scope != NULL && strcmp(scope, g->scope) != 0)
+        if ((name != NULL && strcmp(name, g->name) != 0) ||
+            (scope != NULL && strcmp(scope, g->scope) != 0))
             continue;
         rc = dynbuf_printf(&b, "%s{\"id\":\"%s\",\"name\":", count ? "," : "", g->id);
         if (rc == 0)
@@ -530,8 +565,8 @@ int tokens_route(cfemu_ctx *ctx, request *req, response *resp)
     if (req->nseg >= 2 && req_seg_is(req, 0, "user") && req_seg_is(req, 1, "tokens")) {
         f.kind = CF_OWNER_USER;
         f.account_id = NULL;
-        f.read_group = "API Tokens Read";
-        f.write_group = "API Tokens Write";
+        f.read_group = CF_PG_API_TOKENS_READ;
+        f.write_group = CF_PG_API_TOKENS_WRITE;
         f.prefix = "cfut_";
         return route_family(ctx, &f, req, resp, 1);
     }
@@ -540,8 +575,8 @@ int tokens_route(cfemu_ctx *ctx, request *req, response *resp)
 
         f.kind = CF_OWNER_ACCOUNT;
         f.account_id = a;
-        f.read_group = "Account API Tokens Read";
-        f.write_group = "Account API Tokens Write";
+        f.read_group = CF_PG_ACCOUNT_API_TOKENS_READ;
+        f.write_group = CF_PG_ACCOUNT_API_TOKENS_WRITE;
         f.prefix = "cfat_";
         if (!id_is_hex32(a, strlen(a))) {
             /* Only a path that would be a route with a good id is "a bad id". */

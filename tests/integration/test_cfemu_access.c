@@ -585,6 +585,35 @@ static void test_list_filters_and_pagination(void **state)
         st_free(&t[i]);
 }
 
+/* Duplicate names are allowed (API-NOTES addendum): two tokens, two ids, two client ids; the
+ * name filter finds both, and deleting one leaves the other. */
+static void test_duplicate_names_allowed(void **state)
+{
+    (void)state;
+    st a = st_create("same-name", NULL);
+    st b = st_create("same-name", NULL);
+    assert_string_not_equal(a.id, b.id);
+    assert_string_not_equal(a.client_id, b.client_id);
+    resp r = api("GET", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens?name=same-name",
+                 g_cr.account);
+    expect_status(&r, 200);
+    assert_int_equal(jcount(r.body, "result"), 2);
+    resp_free(&r);
+    r = api("DELETE", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens/%s", g_cr.account, a.id);
+    expect_status(&r, 200);
+    resp_free(&r);
+    r = api("GET", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens?name=same-name",
+            g_cr.account);
+    expect_status(&r, 200);
+    assert_int_equal(jcount(r.body, "result"), 1);
+    char *left = jget(r.body, "result.0.id");
+    assert_string_equal(left, b.id);
+    free(left);
+    resp_free(&r);
+    st_free(&a);
+    st_free(&b);
+}
+
 /* Get and update (PUT name and duration): id and client id stay, updated_at moves. */
 static void test_get_and_update(void **state)
 {
@@ -907,8 +936,13 @@ static void test_expired_token_fails_probe(void **state)
     st_free(&t);
 }
 
-/* Delete: refused (400, 12139) while the console app names the token by id; a token only matched
- * by any_valid_service_token can go; the result is the deleted token. */
+/* Cloudflare's answer to deleting a service token a policy or group names (API-NOTES addendum). */
+#define IN_USE_MESSAGE                                                                             \
+    "access.api.error.service_token_in_use: cannot delete service token because it is used by a "  \
+    "policy, group, or app SCIM configuration"
+
+/* Delete: refused (400, 12139, Cloudflare's message) while the console app names the token by id;
+ * a token only matched by any_valid_service_token can go; the result is the deleted token. */
 static void test_delete_refused_while_referenced(void **state)
 {
     (void)state;
@@ -916,7 +950,7 @@ static void test_delete_refused_while_referenced(void **state)
                  g_cr.console_id);
     expect_error(&r, 400, 12139);
     char *msg = jget(r.body, "errors.0.message");
-    assert_non_null(strstr(msg, "referenced"));
+    assert_string_equal(msg, IN_USE_MESSAGE);
     free(msg);
     resp_free(&r);
     r = api("GET", g_cr.mgmt, NULL, "/accounts/%s/access/service_tokens/%s", g_cr.account,
@@ -1077,7 +1111,8 @@ static void test_malformed_ids(void **state)
 /* Probe rules the built-in seed cannot show, from a seed file: a matching deny policy wins; an
  * "allow" policy naming the token admits it; a disabled token, an expired one and a token of
  * another account are refused; a seeded previous secret works inside its window; a zone app takes
- * its account's tokens. (Seeded secrets here are fixed test values, not credentials.) */
+ * its account's tokens; an Access group's tokens pass a policy that includes the group, and a
+ * token a group names cannot be deleted. (Seeded secrets here are fixed test values.) */
 /* clang-format off */
 #define SEED_A    "01a7362d577a6c3019a474fd6f485823"
 #define SEED_B    "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
@@ -1098,12 +1133,20 @@ static void test_malformed_ids(void **state)
 #define POL(decision, rule) "{\"decision\":\"" decision "\",\"include\":[" rule "]}"
 #define BY_ID(id)  "{\"service_token\":{\"token_id\":\"" id "\"}}"
 #define ANY_VALID  "{\"any_valid_service_token\":{}}"
+#define ST_GROUPED "aaaaaaaa-0000-4000-8000-000000000007"
+#define GROUP_OPS  "eeeeeeee-0000-4000-8000-000000000001"
+#define APP_GROUP  "dddddddd-0000-4000-8000-000000000005"
+#define BY_GROUP(id) "{\"group\":{\"id\":\"" id "\"}}"
+#define SEED_MGMT  "seedmgmtvalue" X8("m") X8("m") X8("m") X8("m")
 
 static const char seed_json[] =
     "{\"users\":[{\"id\":\"9a7806061c88ada191ed06f989cc3dac\",\"email\":\"ops@example.com\"}],"
     "\"accounts\":[{\"id\":\"" SEED_A "\",\"name\":\"A\"},{\"id\":\"" SEED_B "\",\"name\":\"B\"}],"
     "\"zones\":[{\"id\":\"" SEED_Z "\",\"name\":\"example.com\",\"account_id\":\"" SEED_A "\"}],"
-    "\"tokens\":[],"
+    "\"tokens\":[{\"id\":\"7777777777777777777777777777aaaa\",\"owner\":\"user\",\"name\":\"st-mgmt\","
+    "\"value\":\"" SEED_MGMT "\",\"policies\":[{\"effect\":\"allow\",\"permission_groups\":"
+    "[{\"id\":\"a1c0fec57cf94af79479a6d827fa518c\"}],"
+    "\"resources\":{\"com.cloudflare.api.account." SEED_A "\":\"*\"}}]}],"
     "\"service_tokens\":["
     ST("1", "account_id", SEED_A, "st-a", "a", "1") "},"
     ST("2", "account_id", SEED_B, "st-b", "b", "2") "},"
@@ -1112,13 +1155,17 @@ static const char seed_json[] =
     ST("5", "account_id", SEED_A, "st-prev", "e", "5") ",\"previous_client_secret\":\"" SEC("6")
         "\",\"previous_client_secret_expires_at\":\"2099-01-01T00:00:00Z\","
         "\"expires_at\":\"2199-01-01T00:00:00Z\",\"client_secret_version\":2},"
-    ST("6", "account_id", SEED_A, "st-old", "f", "7") ",\"expires_at\":\"2000-01-01T00:00:00Z\"}"
-    "],\"access_apps\":["
+    ST("6", "account_id", SEED_A, "st-old", "f", "7") ",\"expires_at\":\"2000-01-01T00:00:00Z\"},"
+    ST("7", "account_id", SEED_A, "st-grouped", "g", "8") "}"
+    "],\"access_groups\":[{\"id\":\"" GROUP_OPS "\",\"name\":\"ops-robots\",\"account_id\":\"" SEED_A
+    "\",\"include\":[" BY_ID(ST_GROUPED) "]}],"
+    "\"access_apps\":["
     APP(APP_DENY, "account_id", SEED_A,
         POL("deny", BY_ID(ST_A)) "," POL("non_identity", ANY_VALID)) ","
     APP(APP_ALLOW, "account_id", SEED_A, POL("allow", BY_ID(ST_A))) ","
     APP(APP_ANY, "account_id", SEED_A, POL("non_identity", ANY_VALID)) ","
-    APP(APP_ZONE, "zone_id", SEED_Z, POL("non_identity", ANY_VALID))
+    APP(APP_ZONE, "zone_id", SEED_Z, POL("non_identity", ANY_VALID)) ","
+    APP(APP_GROUP, "account_id", SEED_A, POL("non_identity", BY_GROUP(GROUP_OPS)))
     "]}";
 /* clang-format on */
 
@@ -1181,6 +1228,24 @@ static void test_probe_rules_from_seed(void **state)
     assert_int_equal(probe(APP_ZONE, CID("c"), SEC("3")), 200);
     assert_int_equal(probe(APP_ZONE, CID("a"), SEC("1")), 200);
     assert_int_equal(probe(APP_ZONE, CID("b"), SEC("2")), 403);
+    /* An app policy that includes an Access group admits the group's tokens only. */
+    assert_int_equal(probe(APP_GROUP, CID("g"), SEC("8")), 200);
+    assert_int_equal(probe(APP_GROUP, CID("a"), SEC("1")), 403);
+    /* A token named by a group, or by an app policy, cannot be deleted: 400/12139. */
+    static const char *const in_use[] = {ST_GROUPED, ST_A};
+    for (size_t i = 0; i < 2; i++) {
+        resp r = api("DELETE", SEED_MGMT, NULL, "/accounts/%s/access/service_tokens/%s", SEED_A,
+                     in_use[i]);
+        expect_error(&r, 400, 12139);
+        char *msg = jget(r.body, "errors.0.message");
+        assert_string_equal(msg, IN_USE_MESSAGE);
+        free(msg);
+        resp_free(&r);
+    }
+    resp r = api("DELETE", SEED_MGMT, NULL, "/accounts/%s/access/service_tokens/%s", SEED_A,
+                 "aaaaaaaa-0000-4000-8000-000000000005");
+    expect_status(&r, 200); /* st-prev: only any_valid_service_token rules reach it */
+    resp_free(&r);
     /* Past the seeded window the previous secret is retired. */
     assert_int_equal(cfemu_clock_advance(&g_fx2, 80L * 366 * 86400), 0);
     assert_int_equal(probe(APP_ANY, CID("e"), SEC("6")), 401);
@@ -1190,6 +1255,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_201_secret_only_on_create),
+        cmocka_unit_test(test_duplicate_names_allowed),
         cmocka_unit_test(test_list_filters_and_pagination),
         cmocka_unit_test(test_get_and_update),
         cmocka_unit_test(test_create_validation),

@@ -76,6 +76,10 @@ NEWER_BUILT = {
 NEWER_BUILT["access_single_response-18"] = NEWER_BUILT["access_single_response-2"]
 NEWER_BUILT["access_response_collection-19"] = NEWER_BUILT["access_response_collection-3"]
 
+# Cloudflare's answer to deleting a service token a policy or group names (API-NOTES addendum).
+SERVICE_TOKEN_IN_USE = ("access.api.error.service_token_in_use: cannot delete service token "
+                        "because it is used by a policy, group, or app SCIM configuration")
+
 RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
@@ -494,6 +498,14 @@ def drive_api_tokens(run, emu, c):
             if prefix == "cfat_":
                 run.call(emu, "GET", API + "/user/tokens/verify", new_value, expect=401,
                          code=1000)
+        # The other roll bodies real clients send: empty with the JSON type, none at all.
+        for body, hdrs in ((b"", None), (None, None)):
+            _, _, rolled = run.call(emu, "PUT", API + base + "/" + tid + "/value", mgmt,
+                                    body=body, expect=200, headers=hdrs)
+            run.expect(isinstance((rolled or {}).get("result"), str),
+                       "%s roll with body %r: result is not a string" % (base, body))
+        run.call(emu, "PUT", API + base + "/" + tid + "/value", mgmt, body=b"[]", expect=400,
+                 code=6007)
         run.call(emu, "DELETE", API + base + "/" + tid, mgmt, expect=200)
         run.call(emu, "GET", API + base + "/" + tid, mgmt, expect=404)
         run.call(emu, "GET", API + base + "/not-a-token-id", mgmt, expect=None)
@@ -543,8 +555,10 @@ def drive_service_tokens(run, emu, c):
     run.call(emu, "POST", abase, mgmt, body={"name": "x", "duration": "soon"}, expect=400)
     run.call(emu, "DELETE", abase + "/" + tid, mgmt, expect=200)
     run.call(emu, "GET", abase + "/" + tid, mgmt, expect=404)
-    run.call(emu, "DELETE", abase + "/" + c["CFEMU_ST_CONSOLE_PROBE_ID"], mgmt, expect=400,
-             code=12139)
+    _, _, in_use = run.call(emu, "DELETE", abase + "/" + c["CFEMU_ST_CONSOLE_PROBE_ID"], mgmt,
+                            expect=400, code=12139)
+    run.expect(((in_use or {}).get("errors") or [{}])[0].get("message") == SERVICE_TOKEN_IN_USE,
+               "12139 without Cloudflare's message: %r" % (in_use,))
     run.call(emu, "GET", abase + "/not-a-uuid", mgmt, expect=404, code=7003)
     run.call(emu, "GET", abase, ro, expect=403)
     run.call(emu, "POST", abase, ro, body={"name": "nope"}, expect=403)

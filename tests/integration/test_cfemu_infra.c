@@ -101,6 +101,20 @@ static void fault(const char *json)
     free(body);
 }
 
+/* The counters at path ("requests", "by_token.<id>.rate_limited", ...) from GET /__cfemu/stats. */
+static int64_t stat_of(cfemu_fx *fx, const char *path)
+{
+    th_resp r = th_call_full(fx, "GET", "/__cfemu/stats", NULL, NULL, NULL, 0);
+    char full[300];
+    int64_t v;
+
+    TH_EXPECT(r, 200, -1);
+    snprintf(full, sizeof(full), "result.%s", path);
+    v = th_int(&r, full);
+    th_free(&r);
+    return v;
+}
+
 static bool token_name_exists(const char *name)
 {
     char *body = NULL;
@@ -114,14 +128,19 @@ static bool token_name_exists(const char *name)
     return found;
 }
 
+static const char create_body_zone_read[] =
+    "{\"name\":\"zone-reader\",\"policies\":[{\"effect\":\"allow\",\"permission_groups\":[{\"id\":"
+    "\"c8fed203ed3043cba015a93ad1616f1f\"}],\"resources\":"
+    "{\"com.cloudflare.api.account.zone.*\":\"*\"}}]}";
+
 static const char create_body[] =
     "{\"name\":\"%s\",\"policies\":[{\"effect\":\"allow\",\"permission_groups\":[{\"id\":"
     "\"c8fed203ed3043cba015a93ad1616f1f\"}],\"resources\":"
     "{\"com.cloudflare.api.account.zone.*\":\"*\"}}]}";
 
-/* Runs cfemu with argv (NULL-terminated, argv[0] ignored), stdout into out (cap), returns the
- * exit status or -1. For the command-line checks. */
-static int run_cfemu(const char *const *args, char *out, size_t cap)
+/* Runs cfemu with argv (NULL-terminated, argv[0] ignored), its output stream fd (1 or 2) into
+ * out (cap; the other one goes to /dev/null), returns the exit status or -1. */
+static int run_cfemu_fd(const char *const *args, int fd, char *out, size_t cap)
 {
     const char *argv[16];
     posix_spawn_file_actions_t fa;
@@ -136,9 +155,9 @@ static int run_cfemu(const char *const *args, char *out, size_t cap)
     argv[n] = NULL;
     assert_int_equal(pipe(pfd), 0);
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, pfd[1], fd);
     posix_spawn_file_actions_addclose(&fa, pfd[0]);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, fd == 1 ? 2 : 1, "/dev/null", O_WRONLY, 0);
     assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     close(pfd[1]);
@@ -156,6 +175,12 @@ static int run_cfemu(const char *const *args, char *out, size_t cap)
     if (waitpid(pid, &status, 0) != pid)
         return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The same with stdout (the command-line checks). */
+static int run_cfemu(const char *const *args, char *out, size_t cap)
+{
+    return run_cfemu_fd(args, 1, out, cap);
 }
 
 /* --- TLS and command line ------------------------------------------------------------------ */
@@ -194,13 +219,14 @@ static void test_tls_verified_with_generated_ca(void **state)
 /* --help names every flag and exits 0; non-loopback addresses and bad values are refused. */
 static void test_command_line(void **state)
 {
-    static const char *const flags[] = {"--listen",     "--port-file", "--ca-out",
-                                        "--seed",       "--creds-out", "--insecure-http",
-                                        "--rate-limit", "--log",       "--help"};
+    static const char *const flags[] = {
+        "--listen",        "--port-file",  "--ca-out",           "--seed", "--creds-out",
+        "--insecure-http", "--rate-limit", "--rate-limit-block", "--log",  "--help"};
     static const char *const help[] = {"--help", NULL};
     static const char *const any[] = {"--listen", "0.0.0.0:0", NULL};
     static const char *const lan[] = {"--listen", "10.1.2.3:8443", NULL};
     static const char *const rate[] = {"--rate-limit", "5", NULL};
+    static const char *const block[] = {"--rate-limit-block", "-1", NULL};
     static const char *const unknown[] = {"--frobnicate", NULL};
     static const char *const missing_seed[] = {"--seed", "/nonexistent/seed.json", NULL};
     static char out[16384];
@@ -214,6 +240,7 @@ static void test_command_line(void **state)
     assert_int_equal(run_cfemu(any, out, sizeof(out)), 2);
     assert_int_equal(run_cfemu(lan, out, sizeof(out)), 2);
     assert_int_equal(run_cfemu(rate, out, sizeof(out)), 2);
+    assert_int_equal(run_cfemu(block, out, sizeof(out)), 2);
     assert_int_equal(run_cfemu(unknown, out, sizeof(out)), 2);
     assert_int_equal(run_cfemu(missing_seed, out, sizeof(out)), 1);
 }
@@ -313,6 +340,74 @@ static void test_seed_file(void **state)
     assert_int_equal(cfemu_stop(&fx), 0);
 }
 
+/* A seed may name any real permission group, by id or by name (and scope): the runbook's
+ * CF_WAF_EDIT_RAXX_APP (Zone WAF Write, Zone Read) loads, the groups are kept as given, and a
+ * token holding the real Account API Tokens Write id may create account tokens. */
+static void test_seed_real_groups(void **state)
+{
+    char seed[600];
+    cfemu_fx fx;
+    char *waf, *mgmt, *body = NULL;
+    th_resp r;
+
+    (void)state;
+    snprintf(seed, sizeof(seed), "%s/seed_runbook_groups.json", ROTP_TEST_DATA);
+    assert_int_equal(cfemu_start(&fx, seed, NULL), 0);
+    waf = th_cred(&fx, "CFEMU_TOKEN_CF_WAF_EDIT_RAXX_APP_VALUE");
+    mgmt = th_cred(&fx, "CFEMU_TOKEN_ACCOUNT_TOKENS_MGMT_VALUE");
+    assert_non_null(waf);
+    assert_non_null(mgmt);
+    assert_int_equal(cfemu_ctl(&fx, "GET", "/__cfemu/state", NULL, &body), 200);
+    assert_non_null(strstr(body, "{\"id\":\"fb6778dc191143babbfaa57993f1d275\",\"name\":"
+                                 "\"Zone WAF Write\"},{\"id\":\"c8fed203ed3043cba015a93ad1616f1f\","
+                                 "\"name\":\"Zone Read\"}"));
+    assert_non_null(strstr(body, "{\"id\":\"6a315a56f18441e59ed03352369ae956\",\"name\":"
+                                 "\"Logs Read\"},{\"id\":\"3e0b5820118e47f3922f7c989e673882\","
+                                 "\"name\":\"Logs Write\"}"));
+    free(body);
+    r = th_api(&fx, "GET", waf, NULL, "/user/tokens/verify");
+    TH_EXPECT(r, 200, -1);
+    th_free(&r);
+    /* Zone WAF Write is kept, not enforced: it grants nothing on cfemu's routes. */
+    r = th_api(&fx, "GET", waf, NULL,
+               "/zones/3333333333333333333333333333aaaa/access/service_tokens");
+    TH_EXPECT(r, 403, 10000);
+    th_free(&r);
+    r = th_api(&fx, "POST", mgmt, create_body_zone_read,
+               "/accounts/2222222222222222222222222222aaaa/tokens");
+    TH_EXPECT(r, 200, -1);
+    th_free(&r);
+    th_wipe_free(waf);
+    th_wipe_free(mgmt);
+    assert_int_equal(cfemu_stop(&fx), 0);
+}
+
+/* A permission group that does not exist, or a name that exists in two scopes without one, is
+ * refused at start with the seed's place and the group in the message. */
+static void test_seed_bad_groups_refused(void **state)
+{
+    static const struct {
+        const char *file, *says;
+    } cases[] = {
+        {"seed_bad_group_ambiguous.json", "tokens[0]: Permission group name \"Logs Read\" exists "
+                                          "in more than one scope"},
+        {"seed_bad_group_unknown.json", "tokens[0]: Permission group "
+                                        "0123456789abcdef0123456789abcdef does not exist"},
+    };
+    static char out[4096];
+    char seed[600];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *args[] = {"--seed", seed, "--port-file", "/nonexistent/port", NULL};
+
+        snprintf(seed, sizeof(seed), "%s/%s", ROTP_TEST_DATA, cases[i].file);
+        assert_int_equal(run_cfemu_fd(args, 2, out, sizeof(out)), 1);
+        if (strstr(out, cases[i].says) == NULL)
+            fail_msg("%s: stderr lacks \"%s\": %s", cases[i].file, cases[i].says, out);
+    }
+}
+
 /* A seed that breaks a reference is refused: cfemu exits before listening. */
 static void test_bad_seed_refused(void **state)
 {
@@ -325,40 +420,83 @@ static void test_bad_seed_refused(void **state)
     assert_int_equal(cfemu_stop(&fx), -1);
 }
 
+/* TLS session resumption, as Cloudflare's edge offers it: a client that keeps its session (libcurl
+ * does) resumes on a new connection; the counters tell full from resumed handshakes, and count
+ * connections, not requests. The control API's own connections are not counted. */
+static void test_tls_session_resumption(void **state)
+{
+    th_resp r;
+
+    (void)state;
+    if (th_curl != NULL) { /* a fresh handle: no session from earlier tests */
+        curl_easy_cleanup(th_curl);
+        th_curl = NULL;
+    }
+    assert_int_equal(cfemu_ctl(&g_fx, "DELETE", "/__cfemu/stats", NULL, NULL), 200);
+    th_fresh_connection = true;
+    for (int i = 0; i < 3; i++) {
+        r = th_api(&g_fx, "GET", g.mgmt, NULL, "/user/tokens/verify");
+        TH_EXPECT(r, 200, -1);
+        th_free(&r);
+    }
+    assert_int_equal(stat_of(&g_fx, "connections"), 3);
+    assert_int_equal(stat_of(&g_fx, "tls_handshakes.full"), 1);
+    assert_int_equal(stat_of(&g_fx, "tls_handshakes.resumed"), 2);
+    /* Three requests on one kept-alive connection: one more connection, one more resumption. */
+    th_fresh_connection = false;
+    for (int i = 0; i < 3; i++) {
+        r = th_api(&g_fx, "GET", g.mgmt, NULL, "/user/tokens/verify");
+        TH_EXPECT(r, 200, -1);
+        th_free(&r);
+    }
+    assert_int_equal(stat_of(&g_fx, "connections"), 4);
+    assert_int_equal(stat_of(&g_fx, "tls_handshakes.resumed"), 3);
+    assert_int_equal(stat_of(&g_fx, "requests"), 6);
+}
+
 /* --- rate limiting ------------------------------------------------------------------------- */
 
-/* --rate-limit 5/60: headers on every API answer, the 6th call is 429/971 with Retry-After,
- * buckets are per token, and the window ends with cfemu's clock. */
+/* Five verify calls in a row for token, all 200, with Ratelimit counting down from 4. */
+static void spend_five(cfemu_fx *fx, const char *token)
+{
+    char want[64];
+    th_resp r;
+
+    for (int i = 0; i < 5; i++) {
+        r = th_api(fx, "GET", token, NULL, "/user/tokens/verify");
+        TH_EXPECT(r, 200, -1);
+        snprintf(want, sizeof(want), "\"default\";r=%d;t=", 4 - i);
+        assert_memory_equal(r.ratelimit, want, strlen(want));
+        assert_string_equal(r.ratelimit_policy, "\"default\";q=5;w=60");
+        assert_string_equal(r.retry_after, ""); /* Retry-After only on a 429 */
+        th_free(&r);
+    }
+}
+
+/* --rate-limit 5/60: headers on every API answer, the 6th call is 429/971 with Retry-After;
+ * going over blocks the token for the block period (default 300 s, Cloudflare's five minutes)
+ * even after its window ends; then it starts afresh. Buckets are per token; counters show it. */
 static void test_rate_limit(void **state)
 {
     static const char *const args[] = {"--rate-limit", "5/60", NULL};
     cfemu_fx fx;
-    char *mgmt, *ro, *msg;
-    char want[64];
+    char *mgmt, *ro, *msg, *mgmt_id, path[120];
     th_resp r;
     long ra;
 
     (void)state;
     assert_int_equal(cfemu_start(&fx, NULL, args), 0);
     mgmt = th_cred(&fx, "CFEMU_TOKEN_MGMT_VALUE");
+    mgmt_id = th_cred(&fx, "CFEMU_TOKEN_MGMT_ID");
     ro = th_cred(&fx, "CFEMU_TOKEN_READONLY_VALUE");
-    for (int i = 0; i < 5; i++) {
-        r = th_api(&fx, "GET", mgmt, NULL, "/user/tokens/verify");
-        TH_EXPECT(r, 200, -1);
-        snprintf(want, sizeof(want), "\"default\";r=%d;t=", 4 - i);
-        assert_memory_equal(r.ratelimit, want, strlen(want));
-        assert_string_equal(r.ratelimit_policy, "\"default\";q=5;w=60");
-        assert_string_equal(r.retry_after, "");
-        th_free(&r);
-    }
+    spend_five(&fx, mgmt);
     r = th_api(&fx, "GET", mgmt, NULL, "/user/tokens");
     TH_EXPECT(r, 429, 971);
     msg = th_str(&r, "errors.0.message");
     assert_string_equal(msg, "Please wait and consider throttling your request speed");
     free(msg);
-    ra = strtol(r.retry_after, NULL, 10);
-    assert_true(ra >= 1 && ra <= 60);
-    assert_memory_equal(r.ratelimit, "\"default\";r=0;", 14);
+    assert_string_equal(r.retry_after, "300");
+    assert_string_equal(r.ratelimit, "\"default\";r=0;t=300");
     th_free(&r);
     /* Another token has its own budget; errors carry the headers too. */
     r = th_api(&fx, "GET", ro, NULL, "/user/tokens");
@@ -369,12 +507,53 @@ static void test_rate_limit(void **state)
     TH_EXPECT(r, 400, 1001);
     assert_true(r.ratelimit[0] != 0);
     th_free(&r);
+    /* The window is over, the block is not. */
     assert_int_equal(cfemu_clock_advance(&fx, 61), 0);
     r = th_api(&fx, "GET", mgmt, NULL, "/user/tokens/verify");
-    TH_EXPECT(r, 200, -1);
+    TH_EXPECT(r, 429, 971);
+    ra = strtol(r.retry_after, NULL, 10);
+    assert_true(ra >= 230 && ra <= 239);
     th_free(&r);
+    /* After the block: a fresh window. */
+    assert_int_equal(cfemu_clock_advance(&fx, 240), 0);
+    spend_five(&fx, mgmt);
+    assert_int_equal(stat_of(&fx, "rate_limited"), 2);
+    assert_int_equal(stat_of(&fx, "rate_limit_blocks"), 1);
+    snprintf(path, sizeof(path), "by_token.%s.requests", mgmt_id);
+    assert_int_equal(stat_of(&fx, path), 12);
+    snprintf(path, sizeof(path), "by_token.%s.rate_limited", mgmt_id);
+    assert_int_equal(stat_of(&fx, path), 2);
+    assert_int_equal(stat_of(&fx, "by_token.anonymous.requests"), 1);
+    assert_int_equal(stat_of(&fx, "by_route.GET /user/tokens/verify.requests"), 11);
+    assert_int_equal(stat_of(&fx, "by_route.GET /user/tokens/verify.rate_limited"), 1);
     th_wipe_free(mgmt);
+    free(mgmt_id);
     th_wipe_free(ro);
+    assert_int_equal(cfemu_stop(&fx), 0);
+}
+
+/* --rate-limit-block 0: no block beyond the window. */
+static void test_rate_limit_without_block(void **state)
+{
+    static const char *const args[] = {"--rate-limit", "5/60", "--rate-limit-block", "0", NULL};
+    cfemu_fx fx;
+    char *mgmt;
+    th_resp r;
+    long ra;
+
+    (void)state;
+    assert_int_equal(cfemu_start(&fx, NULL, args), 0);
+    mgmt = th_cred(&fx, "CFEMU_TOKEN_MGMT_VALUE");
+    spend_five(&fx, mgmt);
+    r = th_api(&fx, "GET", mgmt, NULL, "/user/tokens/verify");
+    TH_EXPECT(r, 429, 971);
+    ra = strtol(r.retry_after, NULL, 10);
+    assert_true(ra >= 1 && ra <= 60);
+    th_free(&r);
+    assert_int_equal(stat_of(&fx, "rate_limit_blocks"), 0);
+    assert_int_equal(cfemu_clock_advance(&fx, 61), 0);
+    spend_five(&fx, mgmt);
+    th_wipe_free(mgmt);
     assert_int_equal(cfemu_stop(&fx), 0);
 }
 
@@ -839,11 +1018,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_tls_verified_with_generated_ca, each_setup),
+        cmocka_unit_test_setup(test_tls_session_resumption, each_setup),
         cmocka_unit_test_setup(test_command_line, each_setup),
         cmocka_unit_test_setup(test_insecure_http, each_setup),
         cmocka_unit_test_setup(test_seed_file, each_setup),
         cmocka_unit_test_setup(test_bad_seed_refused, each_setup),
+        cmocka_unit_test_setup(test_seed_real_groups, each_setup),
+        cmocka_unit_test_setup(test_seed_bad_groups_refused, each_setup),
         cmocka_unit_test_setup(test_rate_limit, each_setup),
+        cmocka_unit_test_setup(test_rate_limit_without_block, each_setup),
         cmocka_unit_test_setup(test_fault_status, each_setup),
         cmocka_unit_test_setup(test_fault_delay, each_setup),
         cmocka_unit_test_setup(test_fault_reset_before, each_setup),

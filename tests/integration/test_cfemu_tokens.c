@@ -430,7 +430,7 @@ static void test_update_disable_enable(void **state)
                "{\"name\":\"x\",\"policies\":[{\"effect\":\"allow\",\"permission_groups\":"
                "[{\"id\":\"00000000000000000000000000000000\"}],\"resources\":{\"a\":\"*\"}}]}",
                "/user/tokens");
-    TH_EXPECT(r, 400, 1002);
+    TH_EXPECT(r, 400, 1001); /* an unknown permission group (test_permission_catalogue) */
     th_free(&r);
     r = th_api(&g_fx, "POST", g.mgmt, "{\"policies\":[]}", "/user/tokens");
     TH_EXPECT(r, 400, 1002);
@@ -628,10 +628,11 @@ static void test_authorization_failures(void **state)
     r = th_api(&g_fx, "POST", g.readonly, "{\"name\":\"x\",\"policies\":[]}", "/user/tokens");
     TH_EXPECT(r, 403, 10000);
     th_free(&r);
-    /* Holding the group, but only on a zone: the account route is out of scope (9109). */
+    /* Holding the group (Account API Tokens Read), but only on a zone: the account route is out
+     * of scope (9109). */
     snprintf(pol, sizeof(pol),
              "[{\"effect\":\"allow\",\"permission_groups\":[{\"id\":"
-             "\"5bc3f8b21c554832afc660159ab75fa4\"}],\"resources\":"
+             "\"eb56a6953c034b9d97dd838155666f06\"}],\"resources\":"
              "{\"com.cloudflare.api.account.zone.%s\":\"*\"}}]",
              g.zone);
     create(user_base(), "scoped", pol, "", id, &v);
@@ -699,27 +700,191 @@ static void test_bad_ids_and_routes(void **state)
     TH_EXPECT(r, 400, 7000);
     th_free(&r);
     assert_int_equal(cfemu_unknown_routes(&g_fx), before + 2);
-    /* Roll needs a JSON object body. */
-    r = th_api(&g_fx, "PUT", g.mgmt, NULL, "/user/tokens/%s/value",
-               "ed17574386854bf78a67040be0a770b0");
-    TH_EXPECT(r, 400, 6007);
-    th_free(&r);
-    r = th_api(&g_fx, "PUT", g.mgmt, "[]", "/user/tokens/%s/value",
-               "ed17574386854bf78a67040be0a770b0");
-    TH_EXPECT(r, 400, 6007);
-    th_free(&r);
 }
 
-/* permission_groups: the catalogue, filtered by name and scope; no user groups for accounts. */
-static void test_permission_groups(void **state)
+/* One roll of base/id with the body (NULL: none) and content type (NULL: none) a client sends.
+ * Returns the HTTP status; *value gets the new value on 200 (malloc'd), else NULL. */
+static long roll_as(const char *base, const char *id, const char *body, const char *ctype,
+                    char **value)
 {
+    char path[200], auth[200], hdr[100];
+    th_resp r;
+    long st;
+
+    snprintf(path, sizeof(path), "/client/v4%s/%s/value", base, id);
+    snprintf(auth, sizeof(auth), "Bearer %s", g.mgmt);
+    snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype != NULL ? ctype : "");
+    /* th_call_full adds the JSON content type to any body; an explicit empty one removes it. */
+    r = th_call_full(&g_fx, "PUT", path, auth, body,
+                     ctype != NULL ? (body == NULL ? hdr : NULL) : "Content-Type:", 0);
+    secret_wipe(auth, sizeof(auth));
+    assert_int_equal(r.cc, CURLE_OK);
+    st = r.status;
+    *value = st == 200 ? th_str(&r, "result") : NULL;
+    if (st != 200 && th_code(&r) != 6007)
+        fail_msg("roll with body %s: %ld %s", body != NULL ? body : "(none)", st, r.body);
+    th_free(&r);
+    return st;
+}
+
+/* Every roll body real clients send rolls, on user and account tokens: {} (the docs), an empty
+ * body with Content-Type: application/json (cloudflare-go), no body and no content type (the
+ * TypeScript SDK 7). A body that is not a JSON object is 400/6007 and rolls nothing. */
+static void test_roll_bodies(void **state)
+{
+    static const struct {
+        const char *body, *ctype;
+    } good[] = {{"{}", "application/json"},
+                {"", "application/json"},
+                {NULL, "application/json"},
+                {NULL, NULL}};
+    static const char *const bad[] = {"{", "[]", "\"x\"", "null", "{}{}", " "};
+    const char *bases[2] = {user_base(), NULL};
+    char id[33], *old = NULL, *nv = NULL;
     th_resp r;
 
     (void)state;
+    bases[1] = account_base();
+    for (size_t b = 0; b < 2; b++) {
+        create(bases[b], "roll-bodies", NULL, "", id, &old);
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+            assert_int_equal(roll_as(bases[b], id, good[i].body, good[i].ctype, &nv), 200);
+            assert_non_null(nv);
+            assert_memory_equal(nv, b == 0 ? "cfut_" : "cfat_", 5);
+            r = th_api(&g_fx, "GET", old, NULL, "%s/verify", bases[b]);
+            TH_EXPECT(r, 401, 1000); /* the value before this roll is dead */
+            th_free(&r);
+            r = th_api(&g_fx, "GET", nv, NULL, "%s/verify", bases[b]);
+            TH_EXPECT(r, 200, -1);
+            th_free(&r);
+            th_wipe_free(old);
+            old = nv;
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            assert_int_equal(roll_as(bases[b], id, bad[i], "application/json", &nv), 400);
+            r = th_api(&g_fx, "GET", old, NULL, "%s/verify", bases[b]);
+            TH_EXPECT(r, 200, -1); /* not rolled */
+            th_free(&r);
+        }
+        th_wipe_free(old);
+        old = NULL;
+    }
+}
+
+/* --- the permission-group catalogue ------------------------------------------------------- */
+
+/* The committed catalogue (harness/cfemu/data/permission-groups.json): how many groups it has,
+ * and how many of them are user-level. */
+static void catalogue_counts(long *total, long *user_level)
+{
+    FILE *f = fopen(ROTP_PERM_GROUPS_JSON, "rb");
+    static char text[256 * 1024];
+    size_t n;
+    json_doc d;
+    int groups;
+
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text), f);
+    fclose(f);
+    assert_true(n > 0 && n < sizeof(text));
+    assert_int_equal(json_parse(&d, text, n), JSON_OK);
+    groups = json_get(&d, 0, "groups");
+    assert_true(groups >= 0);
+    *total = d.toks[groups].size;
+    *user_level = 0;
+    for (int i = 0; i < d.toks[groups].size; i++) {
+        int sc = json_at(&d, json_get(&d, json_at(&d, groups, i), "scopes"), 0);
+
+        if (json_str_eq(&d, sc, "com.cloudflare.api.user"))
+            (*user_level)++;
+    }
+    json_free(&d);
+}
+
+/* The name and scope permission_groups lists for id (malloc'd "name|scope"), or NULL. */
+static char *group_listed(const char *id)
+{
+    th_resp r = th_api(&g_fx, "GET", g.mgmt, NULL, "/user/tokens/permission_groups");
+    char key[40], *name, *scope, *out = NULL;
+
+    TH_EXPECT(r, 200, -1);
+    for (long i = 0; i < th_int(&r, "result_info.count"); i++) {
+        snprintf(key, sizeof(key), "result.%ld.id", i);
+        char *gid = th_str(&r, key);
+        bool match = gid != NULL && strcmp(gid, id) == 0;
+
+        free(gid);
+        if (!match)
+            continue;
+        snprintf(key, sizeof(key), "result.%ld.name", i);
+        name = th_str(&r, key);
+        snprintf(key, sizeof(key), "result.%ld.scopes.0", i);
+        scope = th_str(&r, key);
+        out = malloc(strlen(name) + strlen(scope) + 2);
+        sprintf(out, "%s|%s", name, scope);
+        free(name);
+        free(scope);
+    }
+    th_free(&r);
+    return out;
+}
+
+static void expect_group(const char *id, const char *name_scope)
+{
+    char *got = group_listed(id);
+
+    assert_non_null(got);
+    assert_string_equal(got, name_scope);
+    free(got);
+}
+
+/* permission_groups lists every real group; name and scope filter exactly; the account endpoint
+ * leaves out the user-level groups; ids are Cloudflare's (the four cfemu once had wrong). */
+static void test_permission_groups(void **state)
+{
+    long total, user_level;
+    th_resp r;
+
+    (void)state;
+    catalogue_counts(&total, &user_level);
+    assert_true(total >= 339);
+    assert_int_equal(user_level, 6);
     r = th_api(&g_fx, "GET", g.mgmt, NULL, "/user/tokens/permission_groups");
     TH_EXPECT(r, 200, -1);
-    assert_non_null(strstr(r.body, "\"API Tokens Write\""));
-    assert_non_null(strstr(r.body, "\"Access: Service Tokens Write\""));
+    assert_int_equal(th_int(&r, "result_info.count"), total);
+    th_free(&r);
+    r = th_api(&g_fx, "GET", g.mgmt, NULL, "/accounts/%s/tokens/permission_groups", g.account);
+    TH_EXPECT(r, 200, -1);
+    assert_int_equal(th_int(&r, "result_info.count"), total - user_level);
+    assert_null(strstr(r.body, "\"API Tokens Write\""));
+    assert_non_null(strstr(r.body, "\"Account API Tokens Write\""));
+    th_free(&r);
+    r = th_api(&g_fx, "GET", g.mgmt, NULL,
+               "/accounts/%s/tokens/permission_groups?scope=com.cloudflare.api.user", g.account);
+    TH_EXPECT(r, 200, -1);
+    assert_int_equal(th_int(&r, "result_info.count"), 0);
+    th_free(&r);
+    r = th_api(&g_fx, "GET", g.mgmt, NULL,
+               "/user/tokens/permission_groups?scope=com.cloudflare.api.user");
+    TH_EXPECT(r, 200, -1);
+    assert_int_equal(th_int(&r, "result_info.count"), user_level);
+    th_free(&r);
+    /* A name in two scopes: both, or one with the scope. */
+    r = th_api(&g_fx, "GET", g.mgmt, NULL, "/user/tokens/permission_groups?name=Logs%%20Read");
+    TH_EXPECT(r, 200, -1);
+    assert_int_equal(th_int(&r, "result_info.count"), 2);
+    th_free(&r);
+    r = th_api(&g_fx, "GET", g.mgmt, NULL,
+               "/user/tokens/permission_groups?name=Logs%%20Read"
+               "&scope=com.cloudflare.api.account.zone");
+    TH_EXPECT(r, 200, -1);
+    assert_int_equal(th_int(&r, "result_info.count"), 1);
+    {
+        char *id = th_str(&r, "result.0.id");
+
+        assert_string_equal(id, "c4a30cd58c5d42619c86a3c36c441e2d");
+        free(id);
+    }
     th_free(&r);
     r = th_api(&g_fx, "GET", g.mgmt, NULL, "/user/tokens/permission_groups?name=Zone%%20Read");
     TH_EXPECT(r, 200, -1);
@@ -731,14 +896,158 @@ static void test_permission_groups(void **state)
         free(id);
     }
     th_free(&r);
-    r = th_api(&g_fx, "GET", g.mgmt, NULL, "/accounts/%s/tokens/permission_groups", g.account);
-    TH_EXPECT(r, 200, -1);
-    assert_null(strstr(r.body, "\"API Tokens Write\""));
-    assert_non_null(strstr(r.body, "\"Account API Tokens Write\""));
-    th_free(&r);
+    expect_group("5bc3f8b21c554832afc660159ab75fa4",
+                 "Account API Tokens Write|com.cloudflare.api.account");
+    expect_group("eb56a6953c034b9d97dd838155666f06",
+                 "Account API Tokens Read|com.cloudflare.api.account");
+    expect_group("91f7ce32fa614d73b7e1fc8f0e78582b",
+                 "Access: Service Tokens Read|com.cloudflare.api.account");
+    expect_group("3b94c49258ec4573b06d51d99b6416c0",
+                 "Bot Management Write|com.cloudflare.api.account.zone");
     r = th_api(&g_fx, "GET", g.readonly, NULL, "/user/tokens/permission_groups");
     TH_EXPECT(r, 403, 10000);
     th_free(&r);
+}
+
+/* A user token with one policy on the account holding the given permission_groups (JSON);
+ * returns its value. */
+static char *token_on_account(const char *groups_json)
+{
+    char pol[600], id[33], *v = NULL;
+
+    snprintf(pol, sizeof(pol),
+             "[{\"effect\":\"allow\",\"permission_groups\":%s,\"resources\":"
+             "{\"com.cloudflare.api.account.%s\":\"*\"}}]",
+             groups_json, g.account);
+    create(user_base(), "catalogue", pol, "", id, &v);
+    return v;
+}
+
+/* Policies resolve groups by id (a name beside it is ignored) or by name and scope; an unknown
+ * id, an unknown name and a name that exists in two scopes are refused with 400/1001; groups
+ * cfemu does not enforce are accepted and kept. */
+static void test_policy_group_resolution(void **state)
+{
+    char body[900], id[33];
+    th_resp r;
+    char *s;
+
+    (void)state;
+    /* Zone WAF Write by id and Zone Read by name: the runbook's CF_WAF_EDIT_RAXX_APP. */
+    snprintf(body, sizeof(body),
+             "[{\"effect\":\"allow\",\"permission_groups\":[{\"id\":"
+             "\"fb6778dc191143babbfaa57993f1d275\"},{\"name\":\"Zone Read\"}],\"resources\":"
+             "{\"com.cloudflare.api.account.zone.%s\":\"*\"}}]",
+             g.zone);
+    create(user_base(), "waf-edit", body, "", id, NULL);
+    r = th_api(&g_fx, "GET", g.mgmt, NULL, "/user/tokens/%s", id);
+    TH_EXPECT(r, 200, -1);
+    s = th_str(&r, "result.policies.0.permission_groups.0.name");
+    assert_string_equal(s, "Zone WAF Write");
+    free(s);
+    s = th_str(&r, "result.policies.0.permission_groups.1.id");
+    assert_string_equal(s, "c8fed203ed3043cba015a93ad1616f1f");
+    free(s);
+    th_free(&r);
+    /* By name and scope, in both spellings. */
+    snprintf(body, sizeof(body),
+             "{\"name\":\"logs\",\"policies\":[{\"effect\":\"allow\",\"permission_groups\":["
+             "{\"name\":\"Logs Read\",\"scope\":\"com.cloudflare.api.account.zone\"},"
+             "{\"name\":\"Logs Write\",\"scopes\":[\"com.cloudflare.api.account\"]}],"
+             "\"resources\":{\"com.cloudflare.api.account.%s\":\"*\"}}]}",
+             g.account);
+    r = th_api(&g_fx, "POST", g.mgmt, body, "/user/tokens");
+    TH_EXPECT(r, 200, -1);
+    s = th_str(&r, "result.policies.0.permission_groups.0.id");
+    assert_string_equal(s, "c4a30cd58c5d42619c86a3c36c441e2d");
+    free(s);
+    s = th_str(&r, "result.policies.0.permission_groups.1.id");
+    assert_string_equal(s, "96163bd1b0784f62b3e44ed8c2ab1eb6");
+    free(s);
+    th_free(&r);
+    /* Refused: ambiguous name, unknown name, unknown id, a name in the wrong scope. */
+    static const char *const refused[] = {
+        "[{\"name\":\"Logs Read\"}]",
+        "[{\"name\":\"Logs Reader\"}]",
+        "[{\"id\":\"0123456789abcdef0123456789abcdef\",\"name\":\"Zone Read\"}]",
+        "[{\"name\":\"Zone Read\",\"scope\":\"com.cloudflare.api.account\"}]",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        snprintf(body, sizeof(body),
+                 "{\"name\":\"bad\",\"policies\":[{\"effect\":\"allow\",\"permission_groups\":%s,"
+                 "\"resources\":{\"com.cloudflare.api.account.%s\":\"*\"}}]}",
+                 refused[i], g.account);
+        r = th_api(&g_fx, "POST", g.mgmt, body, "/user/tokens");
+        TH_EXPECT(r, 400, 1001);
+        s = th_str(&r, "errors.0.message");
+        assert_non_null(strstr(s, "ermission group"));
+        free(s);
+        th_free(&r);
+    }
+    /* A policy id on create: Cloudflare's documented refusal. */
+    snprintf(body, sizeof(body),
+             "{\"name\":\"reuse\",\"policies\":[{\"id\":\"beefcafe1337beefcafe1337beefcafe\","
+             "\"effect\":\"allow\",\"permission_groups\":[{\"id\":"
+             "\"c8fed203ed3043cba015a93ad1616f1f\"}],\"resources\":"
+             "{\"com.cloudflare.api.account.zone.*\":\"*\"}}]}");
+    r = th_api(&g_fx, "POST", g.mgmt, body, "/user/tokens");
+    TH_EXPECT(r, 400, 1001);
+    s = th_str(&r, "errors.0.message");
+    assert_string_equal(s, "Reusing existing policies is not supported by token creation");
+    free(s);
+    th_free(&r);
+}
+
+/* The groups cfemu's routes check, by their real ids: Account API Tokens Write writes (it once
+ * gave read-only rights), Account API Tokens Read only reads, Access: Service Tokens Read lists
+ * service tokens, and Bot Management Write (once cfemu's "Service Tokens Read") does not. */
+static void test_enforced_groups_by_real_id(void **state)
+{
+    char path[120], *v;
+    th_resp r;
+
+    (void)state;
+    snprintf(path, sizeof(path), "/accounts/%s/tokens", g.account);
+    v = token_on_account("[{\"id\":\"5bc3f8b21c554832afc660159ab75fa4\"}]");
+    r = th_api(&g_fx, "GET", v, NULL, "%s", path);
+    TH_EXPECT(r, 200, -1);
+    th_free(&r);
+    r = th_api(&g_fx, "POST", v,
+               "{\"name\":\"by-account-write\",\"policies\":[{\"effect\":\"allow\","
+               "\"permission_groups\":[{\"id\":\"c8fed203ed3043cba015a93ad1616f1f\"}],"
+               "\"resources\":{\"com.cloudflare.api.account.zone.*\":\"*\"}}]}",
+               "%s", path);
+    TH_EXPECT(r, 200, -1);
+    th_free(&r);
+    th_wipe_free(v);
+
+    v = token_on_account("[{\"id\":\"eb56a6953c034b9d97dd838155666f06\"}]");
+    r = th_api(&g_fx, "GET", v, NULL, "%s", path);
+    TH_EXPECT(r, 200, -1);
+    th_free(&r);
+    r = th_api(&g_fx, "POST", v, "{\"name\":\"x\",\"policies\":[]}", "%s", path);
+    TH_EXPECT(r, 403, 10000);
+    th_free(&r);
+    th_wipe_free(v);
+
+    v = token_on_account("[{\"id\":\"91f7ce32fa614d73b7e1fc8f0e78582b\"}]");
+    r = th_api(&g_fx, "GET", v, NULL, "/accounts/%s/access/service_tokens", g.account);
+    TH_EXPECT(r, 200, -1);
+    th_free(&r);
+    r = th_api(&g_fx, "POST", v, "{\"name\":\"nope\"}", "/accounts/%s/access/service_tokens",
+               g.account);
+    TH_EXPECT(r, 403, 10000);
+    th_free(&r);
+    th_wipe_free(v);
+
+    v = token_on_account("[{\"id\":\"3b94c49258ec4573b06d51d99b6416c0\"}]");
+    r = th_api(&g_fx, "GET", v, NULL, "/accounts/%s/access/service_tokens", g.account);
+    TH_EXPECT(r, 403, 10000);
+    th_free(&r);
+    r = th_api(&g_fx, "GET", v, NULL, "%s", path);
+    TH_EXPECT(r, 403, 10000);
+    th_free(&r);
+    th_wipe_free(v);
 }
 
 /* 50 tokens per user: the 51st create is refused; deleting one makes room. */
@@ -817,7 +1126,10 @@ int main(void)
         cmocka_unit_test(test_pagination),
         cmocka_unit_test(test_authorization_failures),
         cmocka_unit_test(test_bad_ids_and_routes),
+        cmocka_unit_test(test_roll_bodies),
         cmocka_unit_test(test_permission_groups),
+        cmocka_unit_test(test_policy_group_resolution),
+        cmocka_unit_test(test_enforced_groups_by_real_id),
         cmocka_unit_test(test_user_quota),
         cmocka_unit_test(test_account_quota),
     };

@@ -1,20 +1,18 @@
-/* server.h - cfemu's HTTP layer: the parsed request, the response being built, the envelope and
- * authorization helpers every route handler uses, and the route entry points.
+/* api.h - what every cfemu route handler works with: the parsed request, the response being
+ * built, the envelope helpers that fill it, and the context accessors (state, clock).
  *
- * Flow of one request (server.c): parse -> log/fault/rate-limit bookkeeping -> take ctx->lock ->
- * dispatch to a route family (control.c, tokens.c, access.c) -> release the lock -> send.
- * Handlers run with ctx->lock held, so they use ctx->st without further locking. A handler
- * fills the response with one of the resp_* helpers and returns ROUTE_DONE, or returns
- * ROUTE_NOT_MINE when the path is not one of its routes (the server then answers 400/7000
- * "No route for that URI" and counts it). A handler never sends anything itself. */
-#ifndef CFEMU_SERVER_H
-#define CFEMU_SERVER_H
+ * This module knows no HTTP library: the server (server.c) fills a request from the connection
+ * and sends the response; handlers (tokens.c, access.c, control.c) only read the one and fill
+ * the other. Handlers run with the context lock held (cfemu.h), so they use the state without
+ * further locking. A handler fills the response with one of the resp_* helpers and returns
+ * ROUTE_DONE, or returns ROUTE_NOT_MINE when the path is not one of its routes (the server then
+ * answers 400/7000 "No route for that URI" and counts it). */
+#ifndef CFEMU_API_H
+#define CFEMU_API_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "dynbuf.h"
 #include "json.h"
@@ -41,8 +39,8 @@ typedef enum cf_scope_kind {
 
 /* The outcome of reading the Authorization header (done by the server before dispatch). */
 typedef enum cf_auth_state {
-    CF_AUTH_MISSING = 0, /* no Authorization header, or not "Bearer" */
-    CF_AUTH_MALFORMED,   /* Bearer value outside [-A-Za-z0-9._~+/]+=* or with spaces */
+    CF_AUTH_MISSING = 0, /* no Authorization header */
+    CF_AUTH_MALFORMED,   /* not Bearer, or a value outside [-A-Za-z0-9._~+/]+=* or 40..80 */
     CF_AUTH_UNKNOWN,     /* well-formed, but no token has this value (unknown/rolled/deleted) */
     CF_AUTH_INACTIVE,    /* a token, but disabled, expired or before not_before */
     CF_AUTH_OK           /* req->caller is a live token */
@@ -54,7 +52,7 @@ typedef struct cf_query_param {
 } cf_query_param;
 
 typedef struct request {
-    const char *method; /* "GET", "POST", ... (borrowed from MHD; valid during the handler) */
+    const char *method; /* "GET", "POST", ... (borrowed from the server; valid in the handler) */
     char *path;         /* the URL path, percent-decoded, without the query string */
     /* For /client/v4/... paths: the segments after the prefix (e.g. "accounts", "<id>",
      * "access", "service_tokens"); for other paths: all segments. Empty segments are kept. */
@@ -74,7 +72,6 @@ typedef struct request {
     /* Authentication, decided by the server before dispatch. */
     cf_auth_state auth;
     cf_token *caller; /* the token the bearer names (CF_AUTH_OK or CF_AUTH_INACTIVE), else NULL */
-    void *conn;       /* the MHD connection, for req_header() */
 } request;
 
 typedef struct response {
@@ -82,19 +79,24 @@ typedef struct response {
     dynbuf body; /* the body, JSON unless content_type says otherwise */
     char content_type[64];
     long retry_after; /* >= 0: send Retry-After (seconds); -1: none */
-    bool drop;        /* close the connection without any response (set by the fault layer) */
 } response;
 
-/* The global context: the state, the clock, options. One per run. */
+/* The run's context: the state, the clock, options, bookkeeping (cfemu.h). One per run. */
 typedef struct cfemu_ctx cfemu_ctx;
+
+/* --- context accessors (runtime.c) ---------------------------------------------------------- */
+
+/* The state (call with the context lock held, i.e. from a handler). */
+cfemu_state *cfemu_st(cfemu_ctx *ctx);
+/* cfemu's clock: real time plus the offset set through /__cfemu/clock, in Unix seconds. */
+int64_t cfemu_now(cfemu_ctx *ctx);
 
 /* --- request helpers ------------------------------------------------------------------------ */
 
+/* Frees what req owns (wiping the secrets) and zeroes it. NULL-tolerant. */
+void request_free(request *req);
 /* The value of query parameter key ("" for a bare key), or NULL when absent. */
 const char *req_query(const request *req, const char *key);
-/* Any request header by name (case-insensitive), or NULL. Not for secrets: read
- * req->authorization / req->cf_access_client_secret instead. */
-const char *req_header(const request *req, const char *name);
 /* Parses the body as JSON into doc (borrowing req->body). Returns 0; on failure fills resp with
  * 400 code 6007 "Malformed JSON in request body" (no body, not JSON, not an object; 413 when
  * the body passed CFEMU_MAX_BODY) and returns -1. With allow_empty, an absent or empty body
@@ -104,9 +106,13 @@ int req_json(const request *req, response *resp, json_doc *doc, bool allow_empty
 bool req_seg_is(const request *req, size_t i, const char *s);
 
 /* --- response helpers ----------------------------------------------------------------------- */
-/* Each returns 0, or -1 on allocation failure (the server then answers 500). They replace any
- * body already built. */
+/* Each returns 0, or -1 on allocation failure (status then stays 0: the server answers 500).
+ * They replace any body already built. */
 
+/* Prepares an empty response (body capped at 64 MiB, no Retry-After). */
+void resp_init(response *resp);
+/* Frees the body, wiping it (a body may hold a secret). */
+void resp_free(response *resp);
 /* {"success":true,"errors":[],"messages":[],"result":<result_json>} with status (200/201).
  * result_json is JSON text ("null", an object, an array, a quoted string). */
 int resp_ok(response *resp, int status, const char *result_json);
@@ -129,48 +135,9 @@ int resp_text(response *resp, int status, const char *content_type, const char *
 /* 404 code 7003 "Could not route to <path>, perhaps your object identifier is invalid?" (a
  * malformed id in the path; the notes give no status, cfemu uses 404 like a missing object). */
 int resp_bad_id(response *resp, const request *req);
-/* 404 with code and message (e.g. 1002/"Token not found"). Same as resp_error(resp, 404, ...). */
+/* 404 with code and message. Same as resp_error(resp, 404, ...). */
 int resp_not_found(response *resp, int code, const char *message);
-
-/* --- authentication and authorization (auth.c) ---------------------------------------------- */
-
-/* Checks that the caller is authenticated and holds permission group `group` (a Read group is
- * also satisfied by the matching Write group) on the resource (kind, scope_id). Returns 0 when
- * allowed. Otherwise fills resp and returns -1:
- *   missing header            400 1001 'Missing "Authorization" header'
- *   malformed bearer          400 6003 "Invalid request headers" + chain 6111
- *   unknown/inactive token    CF_SCOPE_ZONE: 403 9109 "Invalid access token";
- *                             otherwise 401 10000 "Authentication error"
- *   no permission / scope     403 10000 "Authentication error" with documentation_url
- * An account-owned token only ever reaches its own account and that account's zones. */
-int require(cfemu_ctx *ctx, request *req, response *resp, const char *group, cf_scope_kind kind,
-            const char *scope_id);
-/* Authentication only (for endpoints that list no permission): 0, or -1 with resp filled as
- * above for the given route family. */
-int require_auth(cfemu_ctx *ctx, request *req, response *resp, cf_scope_kind kind);
-/* The permission check alone, no response: true if token t holds group on (kind, scope_id). */
-bool auth_allows(const cfemu_state *st, const cf_token *t, const char *group, cf_scope_kind kind,
-                 const char *scope_id);
-
-/* --- context accessors ---------------------------------------------------------------------- */
-
-/* The state (call with ctx->lock held, i.e. from a handler). */
-cfemu_state *cfemu_st(cfemu_ctx *ctx);
-/* cfemu's clock: real time plus the offset set through /__cfemu/clock, in Unix seconds. */
-int64_t cfemu_now(cfemu_ctx *ctx);
-
-/* --- route families ------------------------------------------------------------------------- */
-/* Each returns ROUTE_DONE (resp filled) or ROUTE_NOT_MINE; called with ctx->lock held. */
-
-/* /client/v4/user/tokens..., /client/v4/accounts/{a}/tokens... (tokens.c) */
-int tokens_route(cfemu_ctx *ctx, request *req, response *resp);
-/* /client/v4/accounts/{a}/access/service_tokens..., /client/v4/zones/{z}/access/service_tokens...
- * (access.c). */
-int access_route(cfemu_ctx *ctx, request *req, response *resp);
-/* GET /cdn-cgi/access/probe/{app_id}: the Access-protected origin (access.c). Called for every
- * path under CFEMU_PROBE_PREFIX, without Bearer authentication and without rate limiting. */
-int access_probe(cfemu_ctx *ctx, request *req, response *resp);
-/* /__cfemu/... (control.c) */
-int control_route(cfemu_ctx *ctx, request *req, response *resp);
+/* 500 code 10001 "cfemu: out of memory". */
+int resp_oom(response *resp);
 
 #endif
