@@ -235,9 +235,13 @@ static const cf_rule cf_rules[] = {
     {400, 499, 7000, NULL, ROTP_E_PROTOCOL, false},
     /* 1000 with 403: an account token on /user/tokens/verify (API-NOTES 8.5) */
     {400, 499, 1000, NULL, ROTP_E_CREDENTIAL_INVALID, false},
-    /* 400 1001 missing Authorization header, 6003 (chain 6111) malformed bearer, 9106
-     * "Authentication failed": the credential we sent is unusable as such */
-    {400, 499, 1001, NULL, ROTP_E_CREDENTIAL_INVALID, false},
+    /* 400 1001 is two things (API-NOTES 5): "Missing "Authorization" header" says the
+     * credential we sent is unusable as such; any other 1001 ("List accounts endpoint does not
+     * support account owned tokens.", a policy naming an unknown permission group) refuses
+     * the request itself. 6003 (chain 6111) malformed bearer, 9106 "Authentication failed":
+     * the credential is unusable too. */
+    {400, 499, 1001, "authorization", ROTP_E_CREDENTIAL_INVALID, false},
+    {400, 499, 1001, NULL, ROTP_E_INVALID_ARGUMENT, false},
     {400, 499, 6003, NULL, ROTP_E_CREDENTIAL_INVALID, false},
     {400, 499, 6111, NULL, ROTP_E_CREDENTIAL_INVALID, false},
     {400, 499, 9106, NULL, ROTP_E_CREDENTIAL_INVALID, false},

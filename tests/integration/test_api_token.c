@@ -974,6 +974,18 @@ static void test_provision(void **state)
     out_free(&p);
     assert_int_equal(log_count(t, NULL, NULL), 0);
 
+    /* Cloudflare refuses an unknown permission group with 400/1001: the request is wrong, the
+     * management token is fine (not CREDENTIAL_INVALID) */
+    p = call(t, g_prov->provision, "name", "it-prov", "policies",
+             "[{\"effect\":\"allow\",\"permission_groups\":[{\"id\":"
+             "\"0123456789abcdef0123456789abcdef\"}],\"resources\":{\"com.cloudflare.api."
+             "account.zone.*\":\"*\"}}]",
+             "expires_on", exp, NULL);
+    expect_code(p, ROTP_E_INVALID_ARGUMENT);
+    assert_int_equal(p.err.api_code, 1001);
+    assert_int_equal(p.err.flags & ROTP_ERRF_MANAGEMENT_CREDENTIAL, 0);
+    out_free(&p);
+
     p = call(t, g_prov->provision, "name", "it-prov", "policies", pol, "expires_on", exp, NULL);
     expect_ok(p);
     assert_string_equal(get(&p, "name"), "it-prov");

@@ -249,7 +249,7 @@ static void classification_table(void **state)
     } cases[] = {
         {401, 1000, ROTP_E_CREDENTIAL_INVALID, false}, /* Invalid API Token */
         {403, 1000, ROTP_E_CREDENTIAL_INVALID, false}, /* account token on user verify */
-        {400, 1001, ROTP_E_CREDENTIAL_INVALID, false}, /* Missing Authorization header */
+        {400, 1001, ROTP_E_INVALID_ARGUMENT, false}, /* other 1001s: below, by message */
         {400, 6003, ROTP_E_CREDENTIAL_INVALID, false}, /* malformed bearer (chain 6111) */
         {400, 6111, ROTP_E_CREDENTIAL_INVALID, false},
         {400, 9106, ROTP_E_CREDENTIAL_INVALID, false},  /* Authentication failed */
@@ -290,6 +290,15 @@ static void classification_table(void **state)
                      (int)cases[i].code, (int)got, retry, (int)cases[i].want, cases[i].retry);
     }
     assert_int_equal(cf_classify(401, 0, NULL, NULL), ROTP_E_CREDENTIAL_INVALID);
+    /* 1001 is an unusable credential only when it says the Authorization header is missing;
+     * a refused policy or an endpoint that takes no account token is the request's fault. */
+    assert_int_equal(cf_classify(400, 1001, "Missing \"Authorization\" header", NULL),
+                     ROTP_E_CREDENTIAL_INVALID);
+    assert_int_equal(cf_classify(400, 1001, "List accounts endpoint does not support account "
+                                            "owned tokens.", NULL),
+                     ROTP_E_INVALID_ARGUMENT);
+    assert_int_equal(cf_classify(400, 1001, "unknown permission group", NULL),
+                     ROTP_E_INVALID_ARGUMENT);
 }
 
 int main(void)
