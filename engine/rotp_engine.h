@@ -268,7 +268,7 @@ typedef struct rotp_engine_run {
                                      forward when it would need it */
     const char *actor;            /* audit actor; NULL: "rotp-engine" */
     uint32_t verify_tries;        /* 0: 5 */
-    uint32_t verify_delay_ms;     /* 0: 1000; doubled per try */
+    uint32_t verify_delay_ms;     /* between tries; 0: 1000 */
 } rotp_engine_run;
 
 void rotp_engine_run_init(rotp_engine_run *run);
@@ -306,6 +306,10 @@ typedef struct rotp_engine_result {
     uint32_t nsteps;
     uint32_t steps_dropped; /* steps beyond ROTP_ENGINE_MAX_STEPS (still sent as events) */
     rotp_engine_step steps[ROTP_ENGINE_MAX_STEPS];
+    /* appended after 1.0's [api] commit */
+    uint32_t run_open; /* 1: a change may have taken effect and the journal's run has no end:
+                          resume finishes it */
+    uint32_t reserved0;
 } rotp_engine_result;
 
 void rotp_engine_result_init(rotp_engine_result *res);
@@ -421,6 +425,20 @@ int rotp_engine_append_line(const char *path, const char *line, size_t len, uint
 
 /* A fresh random run id (16 lowercase hex digits) into out. */
 void rotp_engine_make_run_id(char out[ROTP_ENGINE_RUN_ID_MAX + 1]);
+
+/* ---------------------------------------------------------------------------------------------
+ * Appended after the [api] commit
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Verifies a secret once through the kind's verify operation and its states: parts is the secret
+ * (one item per part), id the credential (may be NULL), run->request gives probe and scope keys.
+ * Returns OK when the kind's state says ACCEPTED, VERIFICATION_FAILED for any other state (a
+ * definite rejection, an inactive or refused credential), else the call's status. detail gets
+ * "state=... [probe_status=...]" or the error (never a secret). No event, journal or audit.
+ */
+int32_t rotp_engine_verify(rotp_engine *e, const rotp_engine_run *run, const char *id,
+                           const rotp_params *parts, char *detail, size_t detail_cap);
 
 #ifdef __cplusplus
 }
