@@ -67,6 +67,10 @@ if build sub -DROTP_CONSUMER_MODE=subproject -DROTP_CONSUMER_SOURCE="$ROTP_SOURC
     done
     check "subproject: cmocka, libmicrohttpd and GnuTLS are not looked for" \
         bash -c "! grep -Eq '^(CMOCKA|MHD|GNUTLS)_' '$cache'"
+    unprefixed=$(grep -E '^[A-Za-z_]+:(BOOL|STRING|PATH|FILEPATH)=' "$cache" |
+        grep -Ev '^(CMAKE_|FETCHCONTENT_|ROTP_|CURL_|PKG_CONFIG_|pkgcfg_lib_)' | cut -d: -f1)
+    check "subproject: every cache entry rotp adds is prefixed ROTP_ ($(echo $unprefixed))" \
+        test -z "$unprefixed"
     check "subproject: rotp adds no test" grep -q "Total Tests: 0" \
         <(ctest --test-dir "$t/sub" -N 2>&1)
     check "subproject: no -Werror in rotp's flags" \
