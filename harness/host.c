@@ -27,7 +27,7 @@ static int32_t cb_deliver(void *user, const rotp_engine_secret *s, char *where, 
                           char *msg, size_t msg_cap)
 {
     hhost *h = user;
-    if (sinks_deliver(h->o, s, where, where_cap) != HX_OK) {
+    if (sinks_deliver(h->o, h->hp->p, s, where, where_cap) != HX_OK) {
         snprintf(msg, msg_cap, "see the message above");
         return ROTP_ENGINE_SINK_FAILED;
     }

@@ -55,11 +55,20 @@ void hreq_add_long(hreq *r, const char *key, long v)
     hreq_add(r, key, buf);
 }
 
+/* Before any provider is loaded: a key whose name says it holds a secret. After loading, the
+ * descriptors' ROTP_KEY_SECRET flags are checked too (hreq_add_opts, prov_open). */
 static bool key_is_secret(const char *key, size_t len)
 {
-    static const char *const secret_keys[] = {"secret", "client_secret", "api_token"};
-    for (size_t i = 0; i < sizeof(secret_keys) / sizeof(secret_keys[0]); i++) {
-        if (strlen(secret_keys[i]) == len && strncmp(secret_keys[i], key, len) == 0)
+    static const char *const words[] = {"secret", "token", "password", "passphrase"};
+    char k[64];
+    if (len >= sizeof(k))
+        return false;
+    memcpy(k, key, len);
+    k[len] = '\0';
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        const char *w = strstr(k, words[i]);
+        /* "token_id"-like names are ids: only a word at the end, or the whole key, counts */
+        if (w != NULL && w[strlen(words[i])] == '\0')
             return true;
     }
     return false;
@@ -225,6 +234,16 @@ int hreq_add_opts(hreq *r, const hopts *o, const rotp_kind_info *k, bool with_pa
         bool known = k == NULL;
         for (uint32_t j = 0; k != NULL && j < k->nrequest_keys && !known; j++)
             known = strcmp(req_key_at(k, j)->key, key) == 0;
+        for (uint32_t j = 0; k != NULL && j < k->nrequest_keys; j++) {
+            const rotp_key_info *q = req_key_at(k, j);
+            if (strcmp(q->key, key) == 0 && (q->flags & ROTP_KEY_SECRET)) {
+                fprintf(stderr,
+                        "rotp-harness: --param refuses the key '%s': secrets never come "
+                        "from argv (use --secret-file, --secret-env or --secret-stdin)\n",
+                        key);
+                return -1;
+            }
+        }
         if (!known) {
             fprintf(stderr,
                     "rotp-harness: --param %s: kind %s has no request key %s (see "
