@@ -542,22 +542,34 @@ static const char *cfg_key(const rotp_provider *p, uint32_t role, const char *df
     return k != NULL ? k->key : dflt;
 }
 
-/* The first environment variable of k that is set and not empty, or NULL. */
-static const char *env_of(const rotp_key_info *k)
+/* The first environment variable of k that is set and not empty (*name NULL if none). Two that
+ * are set and disagree are an error naming both: -1. */
+static int env_of(const rotp_key_info *k, const char **name)
 {
+    *name = NULL;
     for (int i = 0; k != NULL && k->env != NULL && k->env[i] != NULL; i++) {
         const char *v = getenv(k->env[i]);
-        if (v != NULL && v[0] != '\0')
-            return k->env[i];
+        if (v == NULL || v[0] == '\0')
+            continue;
+        if (*name != NULL && strcmp(getenv(*name), v) != 0) {
+            fprintf(stderr, "rotp-harness: $%s and $%s disagree (both give %s): unset one%s\n",
+                    *name, k->env[i], k->key,
+                    (k->flags & ROTP_KEY_SECRET) ? "" : ", or give the value as an option");
+            return -1;
+        }
+        if (*name == NULL)
+            *name = k->env[i];
     }
-    return NULL;
+    return 0;
 }
 
 /* The management token: --token-file (mgmt), else the environment its descriptor names. */
 static int mgmt_token(const hprov *hp, const secret_buf *mgmt, secret_buf **envtok, hreq *cfg)
 {
     const rotp_key_info *k = cfg_role(hp->p, ROTP_ROLE_MANAGEMENT);
-    const char *name = env_of(k);
+    const char *name = NULL;
+    if (mgmt == NULL && env_of(k, &name) != 0)
+        return HX_USAGE;
     if (mgmt == NULL && name != NULL) {
         int rc = creds_env_secret(name, "management token", envtok);
         if (rc != HX_OK)
@@ -579,21 +591,26 @@ static int mgmt_token(const hprov *hp, const secret_buf *mgmt, secret_buf **envt
     return HX_OK;
 }
 
-/* Config keys not given, from the environment variables the descriptor names. */
-static void config_env(const rotp_provider *p, hreq *cfg)
+/* Config keys not given, from the environment variables the descriptor names. 0 or -1. */
+static int config_env(const rotp_provider *p, hreq *cfg)
 {
     if (!ROTP_HAS_FIELD(p, rotp_provider, config_keys) || p->config_keys == NULL)
-        return;
+        return 0;
     for (uint32_t i = 0; i < p->nconfig_keys; i++) {
         const rotp_key_info *k = (const rotp_key_info *)((const char *)p->config_keys +
                                                          (size_t)p->config_keys[0].struct_size * i);
-        const char *name = (k->flags & ROTP_KEY_SECRET) ? NULL : env_of(k);
+        const char *name = NULL;
         bool have = false;
         for (uint32_t j = 0; j < cfg->count && !have; j++)
             have = strcmp(cfg->items[j].key, k->key) == 0;
-        if (!have && name != NULL)
+        if (have || (k->flags & ROTP_KEY_SECRET))
+            continue;
+        if (env_of(k, &name) != 0)
+            return -1;
+        if (name != NULL)
             hreq_add(cfg, k->key, getenv(name));
     }
+    return 0;
 }
 
 int prov_open(hprov *hp, const hopts *o, const secret_buf *mgmt)
@@ -632,7 +649,10 @@ int prov_open(hprov *hp, const hopts *o, const secret_buf *mgmt)
             return HX_USAGE;
         }
     }
-    config_env(p, &cfg);
+    if (config_env(p, &cfg) != 0) {
+        secret_free(envtok);
+        return HX_USAGE;
+    }
     if (cfg.overflow) {
         fprintf(stderr, "rotp-harness: too many config keys\n");
         secret_free(envtok);

@@ -285,6 +285,41 @@ static bool env_name_ok(const char *s)
     return true;
 }
 
+/* An option no table knows: --KEY-NAME VALUE (or --KEY-NAME=VALUE) for a request key key_name
+ * of the kind, checked against its descriptor once the provider is loaded. 0, or -1. */
+static int key_flag(int argc, char **argv, hopts *o)
+{
+    char *arg = argv[optind - 1];
+    size_t n;
+    if (strncmp(arg, "--", 2) != 0 || o->nkeyflags >= HOPT_MAX_LIST)
+        return -1;
+    n = strspn(arg + 2, "abcdefghijklmnopqrstuvwxyz0123456789-");
+    if (n == 0 || (arg[2 + n] != '\0' && arg[2 + n] != '='))
+        return -1;
+    o->keyflag_arg[o->nkeyflags] = arg;
+    if (arg[2 + n] == '=') {
+        o->keyflag_val[o->nkeyflags] = arg + 3 + n;
+    } else if (optind < argc && strncmp(argv[optind], "--", 2) != 0) {
+        o->keyflag_val[o->nkeyflags] = argv[optind++];
+    } else {
+        return -1;
+    }
+    if (n >= sizeof(o->keyflag_buf[0]))
+        return -1;
+    char *key = o->keyflag_buf[o->nkeyflags];
+    for (size_t i = 0; i < n; i++) /* "--account-id" -> "account_id" */
+        key[i] = arg[2 + i] == '-' ? '_' : arg[2 + i];
+    key[n] = '\0';
+    if (hreq_key_looks_secret(key)) {
+        fprintf(stderr, "rotp-harness: %.*s: secrets never come from argv (use --secret-file, "
+                        "--secret-env or --secret-stdin)\n",
+                (int)(n + 2), arg);
+        return -2;
+    }
+    o->keyflag_key[o->nkeyflags++] = key;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, hopts *o)
 {
     int c;
@@ -455,6 +490,13 @@ static int parse_args(int argc, char **argv, hopts *o)
             break;
         case '?':
         default:
+            if (optopt == 0) {
+                int kf = key_flag(argc, argv, o);
+                if (kf == 0)
+                    break;
+                if (kf == -2)
+                    return -1;
+            }
             if (optopt != 0)
                 fprintf(stderr, "rotp-harness: option -%c needs a value or is unknown\n", optopt);
             else

@@ -37,6 +37,8 @@ void hreq_add_long(hreq *r, const char *key, long v);
  * it. Refuses keys named like secrets (ending in secret, token, password, passphrase)
  * and malformed text: message on stderr naming `flag`, returns -1. */
 int hreq_add_kv(hreq *r, const char *kv, const char *flag);
+/* True when a key's name says it holds a secret (the check hreq_add_kv makes). */
+bool hreq_key_looks_secret(const char *key);
 /* The rotp_params view of the request (valid while r lives). */
 rotp_params hreq_params(const hreq *r);
 
