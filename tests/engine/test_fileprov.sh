@@ -78,6 +78,39 @@ import json,sys
 L=[json.loads(l) for l in open(sys.argv[1])]
 assert L[-1]["type"]=="end" and L[-1]["status"]=="completed", L[-1]' "$T/j3" && ok "the journal's run completed" || bad "journal end"
 
+# issue 9.2: the journal and the audit trail are never followed through a symbolic link, are
+# created 0600, and are refused when others can change them; a planted journal does not choose
+# the sinks (its --exec is never run)
+value >"$T/cur4" && chmod 600 "$T/cur4"
+ln -s "$T/elsewhere" "$T/jlink"
+run rotate --kind fileprov.key --id k1 --param vault=v1 --secret-file "$T/cur4" --out "$T/k4" --journal "$T/jlink" --verify-delay-ms 10
+expect 1 "a journal that is a symbolic link is refused"
+[ ! -e "$T/elsewhere" ] && ok "nothing was written through the link" || bad "written through the link"
+grep -q "symbolic link" "$T/err" && ok "the message says symbolic link" || bad "no symlink message"
+grep -qx "$(cat "$T/cur4")" <(value) && ok "nothing changed: the journal's run record comes before the roll" || bad "the key changed"
+ln -s "$T/elsewhere" "$T/alink"
+run rotate --kind fileprov.key --id k1 --param vault=v1 --secret-file "$T/cur4" --out "$T/k4" --audit "$T/alink" --verify-delay-ms 10
+[ ! -e "$T/elsewhere" ] && ok "the audit trail is not written through a link" || bad "audit through a link"
+value >"$T/cur4" && chmod 600 "$T/cur4"
+touch "$T/jopen" && chmod 666 "$T/jopen"
+run rotate --kind fileprov.key --id k1 --param vault=v1 --secret-file "$T/cur4" --out "$T/k4" --journal "$T/jopen" --verify-delay-ms 10
+expect 1 "a journal others can write is refused"
+grep -q "can be written by others" "$T/err" && grep -q -- "--allow-unsafe-secret-files" "$T/err" && ok "the message names the cause and the overriding flag" || bad "unsafe journal message"
+run rotate --kind fileprov.key --id k1 --param vault=v1 --secret-file "$T/cur4" --out "$T/k5" --journal "$T/j5" --verify-delay-ms 10
+[ "$(stat -c %a "$T/j5")" = 600 ] && ok "a new journal is created 0600" || bad "journal mode"
+# a planted journal: an unfinished run whose sink is an --exec of the attacker's choice
+printf '%s\n' '{"run_id":"planted-1","type":"run","command":"rotate","kind":"fileprov.key","id":"k1","request":{"vault":"v1"},"host":{"exec":"touch '"$T"'/PWNED","secret_name":"X\"}"}}' >"$T/jplant"
+chmod 666 "$T/jplant"
+run resume --journal "$T/jplant" --verify-delay-ms 10
+expect 2 "resume refuses the sinks of a journal others can write"
+[ ! -e "$T/PWNED" ] && ok "the planted --exec was not run" || bad "the planted --exec ran"
+chmod 600 "$T/jplant"
+printf '%s\n' '{"run_id":"x\"y","type":"run","command":"rotate","kind":"fileprov.key","id":"k1"}' '{"run_id":"x\"y","type":"end","status":"co\"mpleted","code":0}' >"$T/jdone"
+run resume --journal "$T/jdone" --json
+expect 0 "resume of a finished run"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["last_run"]=="x\"y" and d["status"]=="co\"mpleted", d' "$T/out" \
+    && ok "journal values are escaped in the JSON output" || bad "journal values not escaped"
+
 # sandbox: provision from the descriptor (label=sandbox-{vault}), rotate, revoke, confirm gone
 n_before=$(ls "$S/v1" | wc -l)
 run sandbox --kind fileprov.key --param vault=v1 --json --verify-delay-ms 10
