@@ -17,14 +17,25 @@ if(TARGET rotp_cloudflare_static)
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endif()
 
+# rotp_install_man(page): docs/<page>, its .TH footer naming this project version.
+function(rotp_install_man page)
+  file(READ ${PROJECT_SOURCE_DIR}/docs/${page} text)
+  string(REGEX REPLACE "\"rotp-cloudflare[^\"]*\"" "\"rotp-cloudflare ${PROJECT_VERSION}\""
+         text "${text}")
+  file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/man/${page} CONTENT "${text}")
+  install(FILES ${PROJECT_BINARY_DIR}/man/${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+endfunction()
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${PROJECT_SOURCE_DIR}/docs/rotp-harness.1 ${PROJECT_SOURCE_DIR}/docs/cfemu.1)
+
 if(TARGET rotp-harness)
   install(TARGETS rotp-harness RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-  install(FILES ${PROJECT_SOURCE_DIR}/docs/rotp-harness.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+  rotp_install_man(rotp-harness.1)
 endif()
 if(TARGET rotp_cfemu)
   # Beside rotp-harness, where `rotp-harness demo` looks for it.
   install(TARGETS rotp_cfemu RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-  install(FILES ${PROJECT_SOURCE_DIR}/docs/cfemu.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+  rotp_install_man(cfemu.1)
 endif()
 
 # The manuals the man pages point to, and the licence (also as Debian's copyright file).
