@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "secfile.h"
 #include "secret.h"
 
 #define CREDS_MAX (64u * 1024u)
@@ -77,26 +78,6 @@ out_free:
     return rc;
 }
 
-/* Why a file that holds a secret is not safe to take it from (st from the opened descriptor):
- * NULL when it is; else the reason and, in fix, what to run. */
-static const char *unsafe_file(const struct stat *st, const char *path, char *fix, size_t cap)
-{
-    if (!S_ISREG(st->st_mode) && !S_ISFIFO(st->st_mode)) {
-        snprintf(fix, cap, "give a regular file or a pipe");
-        return "is not a regular file or a pipe";
-    }
-    if (st->st_uid != geteuid() && st->st_uid != 0) {
-        snprintf(fix, cap, "chown %u %s && chmod 600 %s", (unsigned)geteuid(), path, path);
-        return "is owned by another user, who can read and change it";
-    }
-    if ((st->st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0) {
-        snprintf(fix, cap, "chmod 600 %s", path);
-        return (st->st_mode & (S_IROTH | S_IWOTH)) != 0 ? "can be read or written by others"
-                                                        : "can be read or written by its group";
-    }
-    return NULL;
-}
-
 /* creds_read_file(), with the ownership and mode checks skipped when allow_unsafe is set. A
  * symlink is followed: the file it leads to is what is checked (fstat of the descriptor read). */
 static int read_file_checked(const char *path, const char *what, bool allow_unsafe,
@@ -118,7 +99,7 @@ static int read_file_checked(const char *path, const char *what, bool allow_unsa
         close(fd);
         return HX_USAGE;
     }
-    why = unsafe_file(&st, path, fix, sizeof(fix));
+    why = secfile_unsafe(&st, path, fix, sizeof(fix));
     if (why != NULL && (!allow_unsafe || (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)))) {
         fprintf(stderr, "rotp-harness: refusing %s file %s: it %s (mode %04o, uid %u). Fix: %s%s\n",
                 what, path, why, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, fix,
@@ -136,6 +117,11 @@ static int read_file_checked(const char *path, const char *what, bool allow_unsa
 int creds_read_file(const char *path, const char *what, secret_buf **out)
 {
     return read_file_checked(path, what, false, out);
+}
+
+int creds_read_file_opt(const char *path, const char *what, bool allow_unsafe, secret_buf **out)
+{
+    return read_file_checked(path, what, allow_unsafe, out);
 }
 
 static int env_secret(const char *name, const char *what, secret_buf **out)

@@ -16,6 +16,10 @@
  * HX_USAGE/HX_OTHER with a message on stderr naming `what` and the path (never the content). */
 int creds_read_file(const char *path, const char *what, secret_buf **out);
 
+/* creds_read_file(), with the ownership and mode rule lifted when allow_unsafe
+ * (--allow-unsafe-secret-files). */
+int creds_read_file_opt(const char *path, const char *what, bool allow_unsafe, secret_buf **out);
+
 /* The management token: --token-file (checked as creds_read_file() does, unless
  * --allow-unsafe-secret-files), else $CF_ACCESS_MGMT, $CLOUDFLARE_ACCESS_MGMT_TOKEN,
  * $CLOUDFLARE_API_TOKEN. HX_OK with *out set, or HX_USAGE (none found) with a message. */

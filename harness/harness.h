@@ -90,6 +90,14 @@ typedef struct hopts {
     const char *journal;
     bool keep;
     const char *cfemu;
+
+    /* plan, apply (fleet.h) */
+    const char *inventory; /* --inventory FILE */
+    long due_within;       /* --due-within DAYS (default 14) */
+    bool all;              /* apply --all */
+    const char *only[HOPT_MAX_LIST]; /* apply --only NAME (repeatable) */
+    int nonly;
+    bool resume; /* apply --resume */
 } hopts;
 
 /* The name of an exit code ("OUTCOME_UNKNOWN", "SINK_FAILED", ...), for audit and JSON. */

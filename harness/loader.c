@@ -27,6 +27,9 @@
 #ifndef ROTP_LIBDIR
 #define ROTP_LIBDIR "/usr/local/lib/rotp"
 #endif
+#ifndef ROTP_PLUGINDIR_FROM_BINDIR
+#define ROTP_PLUGINDIR_FROM_BINDIR "../lib/rotp"
+#endif
 
 static const char *const k_level_names[] = {"?", "error", "warn", "info", "debug"};
 
@@ -77,21 +80,97 @@ const char *rotp_code_name(int32_t code)
     }
 }
 
-/* The default plugin: cloudflare.so beside the executable, else ROTP_LIBDIR/cloudflare.so. */
-static void default_plugin_path(char *out, size_t cap)
+/* ------------------------------------------------------------------------------------------- */
+/* Where the default provider is looked for */
+
+#define PLUGIN_FILE   "cloudflare.so"
+#define PLUGIN_PLACES 3
+
+/* Removes "." and "dir/.." segments from absolute path p, in place, without touching the file
+ * system (the places may not exist), so that one place is not listed under two spellings. */
+static void normalize_path(char *p)
+{
+    char *seg[PATH_MAX / 2];
+    int n = 0;
+    char *save = NULL;
+    char copy[PATH_MAX];
+    size_t len = 0;
+
+    if (p[0] != '/' || strlen(p) >= sizeof(copy))
+        return;
+    memcpy(copy, p, strlen(p) + 1);
+    for (char *t = strtok_r(copy, "/", &save); t != NULL; t = strtok_r(NULL, "/", &save)) {
+        if (strcmp(t, ".") == 0)
+            continue;
+        if (strcmp(t, "..") == 0) {
+            if (n > 0)
+                n--;
+            continue;
+        }
+        seg[n++] = t;
+    }
+    p[0] = '\0';
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(p + len, PATH_MAX - len, "/%s", seg[i]);
+    if (n == 0)
+        snprintf(p, PATH_MAX, "/");
+}
+
+/* The places of the default provider, in order, without repeats: beside the executable (a build
+ * tree), ROTP_PLUGINDIR_FROM_BINDIR relative to the executable's directory (an installed tree,
+ * whatever its prefix, wherever it was unpacked), then the configured ROTP_LIBDIR. Returns how
+ * many were filled. */
+static int plugin_places(char places[PLUGIN_PLACES][PATH_MAX])
 {
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        exe[n] = '\0';
+    char cand[PLUGIN_PLACES][PATH_MAX];
+    int ncand = 0, n = 0;
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+    if (len > 0) {
+        exe[len] = '\0';
         char *slash = strrchr(exe, '/');
         if (slash != NULL) {
             *slash = '\0';
-            if (snprintf(out, cap, "%s/cloudflare.so", exe) < (int)cap && access(out, F_OK) == 0)
-                return;
+            if (snprintf(cand[ncand], PATH_MAX, "%s/%s", exe, PLUGIN_FILE) < PATH_MAX)
+                ncand++;
+            if (snprintf(cand[ncand], PATH_MAX, "%s/%s/%s", exe, ROTP_PLUGINDIR_FROM_BINDIR,
+                         PLUGIN_FILE) < PATH_MAX)
+                ncand++;
         }
     }
-    snprintf(out, cap, "%s/cloudflare.so", ROTP_LIBDIR);
+    snprintf(cand[ncand++], PATH_MAX, "%s/%s", ROTP_LIBDIR, PLUGIN_FILE);
+    for (int i = 0; i < ncand; i++) {
+        bool seen = false;
+        normalize_path(cand[i]);
+        for (int j = 0; j < n; j++)
+            seen = seen || strcmp(places[j], cand[i]) == 0;
+        if (!seen)
+            memcpy(places[n++], cand[i], PATH_MAX);
+    }
+    return n;
+}
+
+/* The default provider: the first of plugin_places() that exists, into out. HX_OK, or HX_LOAD
+ * with every place looked at on stderr. */
+static int default_plugin_path(char *out, size_t cap)
+{
+    char places[PLUGIN_PLACES][PATH_MAX];
+    int n = plugin_places(places);
+
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(places[i]);
+        if (len < cap && access(places[i], F_OK) == 0) {
+            memcpy(out, places[i], len + 1);
+            return HX_OK;
+        }
+    }
+    fprintf(stderr, "rotp-harness: no provider found; looked for %s in:\n", PLUGIN_FILE);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "  %s\n", places[i]);
+    fprintf(stderr, "Fix: pass --plugin PATH, or install the provider (cmake --install) so that it "
+                    "is in one of these places\n");
+    return HX_LOAD;
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -335,8 +414,8 @@ int prov_load(hprov *hp, const hopts *o)
     memset(hp, 0, sizeof(*hp));
     if (o->plugin != NULL)
         snprintf(hp->path, sizeof(hp->path), "%s", o->plugin);
-    else
-        default_plugin_path(hp->path, sizeof(hp->path));
+    else if (default_plugin_path(hp->path, sizeof(hp->path)) != HX_OK)
+        return HX_LOAD;
 
     if (o->sha256 != NULL && !is_hex64(o->sha256)) {
         fprintf(stderr, "rotp-harness: --sha256 needs 64 hex digits\n");

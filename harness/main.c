@@ -8,6 +8,7 @@
 
 #include "creds.h"
 #include "demo.h"
+#include "fleet.h"
 #include "harden.h"
 #include "harness.h"
 #include "ids.h"
@@ -88,6 +89,12 @@ static const cmd_help k_help[] = {
      "Starts cfemu on loopback (built-in seed, TLS), rotates every seeded kind with both\n"
      "service-token strategies, runs sandbox for each kind, prints a report. No network, no\n"
      "credentials. Exit 0 only if every step passed.\n"},
+    {"plan", "plan --inventory FILE [--due-within DAYS] [--audit FILE] [--json] [options]",
+     "A due report over an inventory (docs/rotp-harness.md, \"Inventory file\"): for every\n"
+     "credential its state (the current secret verified), expiry and days left, last rotation\n"
+     "and where that comes from, and whether it is due (broken, expiring within --due-within\n"
+     "days (default 14), or by its cadence). Changes nothing. Exit 0: nothing due; 20: something\n"
+     "is due; 21: something is broken.\n" OPTS_LOAD OPTS_API},
     {"help", "help [COMMAND]", "Lists the commands, or shows one command's options.\n"},
 };
 
@@ -171,7 +178,12 @@ enum {
     O_VERSION,
     O_ALLOW_UNSAFE_PLUGIN,
     O_ALLOW_UNSAFE_SECRETS,
-    O_PROXY
+    O_PROXY,
+    O_INVENTORY,
+    O_DUE_WITHIN,
+    O_ALL,
+    O_ONLY,
+    O_RESUME
 };
 
 static const struct option k_long[] = {
@@ -218,6 +230,11 @@ static const struct option k_long[] = {
     {"allow-unsafe-plugin", no_argument, NULL, O_ALLOW_UNSAFE_PLUGIN},
     {"allow-unsafe-secret-files", no_argument, NULL, O_ALLOW_UNSAFE_SECRETS},
     {"proxy", required_argument, NULL, O_PROXY},
+    {"inventory", required_argument, NULL, O_INVENTORY},
+    {"due-within", required_argument, NULL, O_DUE_WITHIN},
+    {"all", no_argument, NULL, O_ALL},
+    {"only", required_argument, NULL, O_ONLY},
+    {"resume", no_argument, NULL, O_RESUME},
     {NULL, 0, NULL, 0},
 };
 
@@ -276,6 +293,7 @@ static int parse_args(int argc, char **argv, hopts *o)
     memset(o, 0, sizeof(*o));
     o->verify_tries = 5;
     o->verify_delay_ms = 1000;
+    o->due_within = 14;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "hv", k_long, NULL)) != -1) {
         switch (c) {
@@ -428,6 +446,14 @@ static int parse_args(int argc, char **argv, hopts *o)
         case O_PROXY:
             o->proxy = optarg;
             break;
+        case O_INVENTORY:
+        case O_DUE_WITHIN:
+        case O_ALL:
+        case O_ONLY:
+        case O_RESUME:
+            if (fleet_option(o, c - O_INVENTORY, optarg) != 0)
+                return -1;
+            break;
         case '?':
         default:
             if (optopt != 0)
@@ -482,6 +508,8 @@ static int dispatch(hopts *o)
         return cmd_sandbox(o);
     if (strcmp(o->command, "demo") == 0)
         return cmd_demo(o);
+    if (strcmp(o->command, "plan") == 0)
+        return cmd_plan(o);
     return cmd_op(o);
 }
 

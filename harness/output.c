@@ -93,6 +93,11 @@ static void print_json_and_free(dynbuf *b, int ok)
     dynbuf_free(b);
 }
 
+void out_json_emit(dynbuf *b, int ok)
+{
+    print_json_and_free(b, ok);
+}
+
 void out_info(const hopts *o, const hprov *hp)
 {
     const rotp_provider *p = hp->p;

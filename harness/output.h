@@ -35,6 +35,10 @@ int out_json_error(dynbuf *b, int32_t code, const rotp_error *err);
  * JSON member list without leading comma (may be NULL or empty). */
 void out_json_report(const char *cmd, int exit_code, const hreport *r, const char *extra);
 
+/* Prints b (one JSON object built by the caller) and a newline on stdout and frees b; a
+ * failed build (ok != 0) prints a NO_MEMORY object instead. */
+void out_json_emit(dynbuf *b, int ok);
+
 /* True once a JSON object was printed on stdout (main prints a bare one otherwise). */
 bool out_json_printed(void);
 

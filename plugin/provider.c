@@ -32,14 +32,12 @@
 #include "log.h"
 #include "params.h"
 #include "rotp.h"
+#include "rotp_cloudflare.h"
+#include "rotp_version.h"
 #include "secret.h"
 
-#ifndef PROJECT_VERSION
-#define PROJECT_VERSION "0.1.0"
-#endif
-
 #define DEFAULT_API_BASE   "https://api.cloudflare.com/client/v4"
-#define DEFAULT_USER_AGENT "rotp-cloudflare/" PROJECT_VERSION
+#define DEFAULT_USER_AGENT "rotp-cloudflare/" ROTP_PROJECT_VERSION
 #define MGMT_ID_SLOTS      8 /* management-token ids cached per scope ("user" or an account id) */
 #define SCOPE_MAX          40
 #define TOKEN_ID_MAX       40
@@ -383,7 +381,7 @@ static int32_t provider_open(const rotp_host *host, const rotp_params *config, r
     if (rc != ROTP_E_OK)
         goto out_close;
     plog_write(&inst->log, ROTP_LOG_DEBUG, "cloudflare provider %s: instance open",
-               PROJECT_VERSION);
+               ROTP_PROJECT_VERSION);
     *out = inst;
     return finish_code(err, ROTP_E_OK);
 
@@ -611,7 +609,7 @@ static const rotp_provider provider_table = {
     .abi_minor = TABLE_MINOR,
     .reserved0 = 0,
     .name = "cloudflare",
-    .version = PROJECT_VERSION,
+    .version = ROTP_PROJECT_VERSION,
     .kinds = adapter_kinds,
     .open = provider_open,
     .close = provider_close,
@@ -630,8 +628,11 @@ static const rotp_provider provider_table = {
     .set_wait = provider_set_wait,
 };
 
-ROTP_EXPORT const rotp_provider *rotp_provider_entry_v1(uint32_t host_minor, const rotp_host *host,
-                                                        rotp_error *err)
+/* The entry point under this provider's own name, so that several providers can be linked into
+ * one program (ROTP_BUILD_STATIC_PROVIDER). In the module it stays local: only the standard name
+ * below is exported. */
+ROTP_CLOUDFLARE_API const rotp_provider *
+rotp_cloudflare_provider_entry_v1(uint32_t host_minor, const rotp_host *host, rotp_error *err)
 {
     if (!err_usable(err))
         return NULL;
@@ -651,3 +652,11 @@ ROTP_EXPORT const rotp_provider *rotp_provider_entry_v1(uint32_t host_minor, con
     (void)host_minor;
     return &provider_table;
 }
+
+#ifndef ROTP_STATIC_PROVIDER
+ROTP_EXPORT const rotp_provider *rotp_provider_entry_v1(uint32_t host_minor, const rotp_host *host,
+                                                        rotp_error *err)
+{
+    return rotp_cloudflare_provider_entry_v1(host_minor, host, err);
+}
+#endif

@@ -1,0 +1,73 @@
+/* fleet.h - the fleet commands (issue 12): `plan` (a due report over an inventory) and what they
+ * share: the provider loaded once, the inventory read and checked before anything runs, one
+ * provider instance per management credential, and the current secret read from an entry's
+ * secret_file by the kind's self-description (its parts), never by kind name. */
+#ifndef HARNESS_FLEET_H
+#define HARNESS_FLEET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "harness.h"
+#include "inventory.h"
+#include "loader.h"
+#include "secret.h"
+
+/* Exit codes of `plan` beyond the common ones (docs/rotp-harness.md, "plan"). */
+#define HX_PLAN_DUE    20 /* something is due, nothing is broken */
+#define HX_PLAN_BROKEN 21 /* something is broken (its secret does not work, or it is missing) */
+
+/* One provider instance and the management credential it was opened with. */
+typedef struct fleet_inst {
+    const char *token_file; /* NULL: the command line's (--token-file or the environment) */
+    hprov hp;
+    int open_rc; /* HX_OK, or why it could not be opened */
+} fleet_inst;
+
+typedef struct fleet {
+    const hopts *o;
+    hprov base; /* the loaded provider (no instance) */
+    const rotp_kind_info *const *kinds;
+    inventory inv;
+    fleet_inst *insts;
+    int ninst;
+    int *inst_of; /* per entry: its index in insts */
+} fleet;
+
+/* Loads the provider (it must describe its kinds: ABI 1.1), reads o->inventory and checks it
+ * (every problem printed on stderr, then HX_USAGE), and opens one instance per management
+ * credential. An instance that cannot be opened is not fatal here: its entries report it.
+ * Returns HX_OK or an exit code; f must be fleet_close()d in every case. */
+int fleet_open(fleet *f, const hopts *o);
+void fleet_close(fleet *f);
+
+/* The instance of entry i, or NULL when it could not be opened (*rc says why). */
+hprov *fleet_inst_for(fleet *f, int i, int *rc);
+
+/* The current secret of e from its secret_file, one value per part of the kind: from dotenv
+ * text (NAME, an alias, or the part's conventional name for the primary part; NAME__<PART> or
+ * the conventional name for the others) or, for a one-part kind, the whole file. parts[i] is
+ * NULL for a part not found. HX_OK; HX_NOTFOUND when the file does not exist; HX_USAGE/HX_OTHER
+ * with a message on stderr. */
+#define FLEET_MAX_PARTS 4
+int fleet_read_current(const fleet *f, const inv_entry *e, const rotp_kind_info *ki,
+                       secret_buf *parts[FLEET_MAX_PARTS]);
+/* Frees what fleet_read_current() filled. */
+void fleet_parts_free(secret_buf *parts[FLEET_MAX_PARTS]);
+
+/* The i-th part / result key descriptor (stride-aware). */
+const rotp_part_info *fleet_part_at(const rotp_kind_info *ki, uint32_t i);
+/* The result key of ki that plays role for op, or NULL. */
+const char *fleet_result_key(const rotp_kind_info *ki, uint32_t role, uint32_t op);
+/* What a verify state string means (ROTP_STATE_*), 0 when the kind does not list it. */
+uint32_t fleet_state_meaning(const rotp_kind_info *ki, const char *state);
+
+/* The fleet's options, in the order main.c lists them: --inventory FILE, --due-within DAYS,
+ * --all, --only NAME (repeatable), --resume. Stores arg into o; 0, or -1 with a message. */
+enum { FLEET_OPT_INVENTORY, FLEET_OPT_DUE_WITHIN, FLEET_OPT_ALL, FLEET_OPT_ONLY, FLEET_OPT_RESUME };
+int fleet_option(hopts *o, int which, const char *arg);
+
+/* The commands. */
+int cmd_plan(const hopts *o);
+
+#endif
