@@ -160,8 +160,15 @@ void rl_note_response(rl_bucket *b, int64_t now_ms, const rl_info *info, long st
         if (info->window_s > 0)
             b->window_ms = info->window_s * 1000;
     }
-    if (info != NULL && info->have_reset)
-        b->reset_at_ms = now_ms + info->reset_s * 1000 + RL_RESET_MARGIN_MS;
+    if (info != NULL && info->have_reset) {
+        int64_t at = now_ms + info->reset_s * 1000 + RL_RESET_MARGIN_MS;
+
+        /* t counts whole seconds, so each answer gives an upper bound up to a second late; in
+         * the same window (an estimate less than a second past the last) the earliest holds */
+        if (b->reset_at_ms > now_ms && at >= b->reset_at_ms && at < b->reset_at_ms + 1000)
+            at = b->reset_at_ms;
+        b->reset_at_ms = at;
+    }
     if (info != NULL && info->have_remaining) {
         b->remaining = info->remaining;
         b->from_server = true;

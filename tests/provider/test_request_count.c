@@ -15,9 +15,9 @@
 
 #include "pt.h"
 
-#define ACCT "cloudflare.account_token"
-#define USER "cloudflare.user_token"
-#define AST  "cloudflare.access_service_token"
+#define ACCT             "cloudflare.account_token"
+#define USER             "cloudflare.user_token"
+#define AST              "cloudflare.access_service_token"
 #define MAX_PER_ROTATION 5
 
 static pt_env g_env;
@@ -171,8 +171,8 @@ static void test_api_token_rotation_within_five_requests(void **state)
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         pt_out o = strcmp(kinds[i], ACCT) == 0
                        ? pt_call(inst, "provision", kinds[i], "account_id",
-                                 pt_cred(&g_env, "CFEMU_ACCOUNT_ID"), "name", "count-rot", "policies",
-                                 pol, "ttl_seconds", "3600", NULL)
+                                 pt_cred(&g_env, "CFEMU_ACCOUNT_ID"), "name", "count-rot",
+                                 "policies", pol, "ttl_seconds", "3600", NULL)
                        : pt_call(inst, "provision", kinds[i], "name", "count-rot", "policies", pol,
                                  "ttl_seconds", "3600", NULL);
 

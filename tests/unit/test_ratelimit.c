@@ -309,6 +309,39 @@ static void test_retry_after_blocks_the_token(void **state)
     assert_true(rl_wait_ms(b, now + 2000, &reason) >= 7000);
 }
 
+/* t is whole seconds: of the answers in one window the earliest reset counts, a later window's
+ * reset replaces it. */
+static void test_reset_estimate_tightens_within_a_window(void **state)
+{
+    rl_state s;
+    rl_bucket *b;
+    rl_info in;
+    uint32_t reason;
+
+    (void)state;
+    rl_init(&s, 9, 10);
+    b = rl_bucket_for(&s, "t", 1, 0);
+    /* at 900 ms the server (whole seconds) says 10 s left; at 1010 ms it says 9 s */
+    rl_note_sent(b, 890);
+    in = hdr(5, 10, 200, 10);
+    rl_note_response(b, 900, &in, 200, 0);
+    assert_int_equal(b->reset_at_ms, 900 + 10000 + 100);
+    rl_note_sent(b, 1000);
+    in = hdr(0, 9, 200, 10);
+    rl_note_response(b, 1010, &in, 200, 0);
+    assert_int_equal(b->reset_at_ms, 1010 + 9000 + 100);
+    /* a later answer of the same window that rounds worse does not move it */
+    rl_note_sent(b, 1900);
+    in = hdr(0, 9, 200, 10);
+    rl_note_response(b, 1950, &in, 200, 0);
+    assert_int_equal(b->reset_at_ms, 10110);
+    assert_int_equal(rl_wait_ms(b, 2000, &reason), 8110);
+    /* the next window's reset replaces it */
+    in = hdr(199, 10, 200, 10);
+    rl_note_response(b, 10200, &in, 200, 0);
+    assert_int_equal(b->reset_at_ms, 10200 + 10000 + 100);
+}
+
 static void test_slots_and_hash(void **state)
 {
     rl_state s;
@@ -348,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_pacing_never_exceeds_the_quota),
         cmocka_unit_test(test_default_policy_without_headers),
         cmocka_unit_test(test_retry_after_blocks_the_token),
+        cmocka_unit_test(test_reset_estimate_tightens_within_a_window),
         cmocka_unit_test(test_slots_and_hash),
     };
 
