@@ -2,6 +2,7 @@
 #include "host.h"
 
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,41 @@ const rotp_kind_info *hhost_kind(const hprov *hp, const char *kind)
     return NULL;
 }
 
+/* A checkpoint: in the kill-point build (tests), SIGKILL at the Nth one when
+ * $ROTP_HARNESS_KILL_AT=N. In the normal build nothing happens. */
+static void kill_point(hhost *h)
+{
+#ifdef ROTP_HARNESS_KILLPOINTS
+    h->ncheck++;
+    if (h->kill_at > 0 && h->ncheck == (uint64_t)h->kill_at) {
+        fflush(NULL);
+        kill(getpid(), SIGKILL);
+    }
+#else
+    (void)h;
+#endif
+}
+
+static void cb_checkpoint(void *user, uint32_t point, uint64_t n, const char *run_id)
+{
+    (void)point;
+    (void)n;
+    (void)run_id;
+    kill_point(user);
+}
+
+static void sink_checkpoint(void *user, uint32_t point)
+{
+    (void)point;
+    kill_point(user);
+}
+
 static int32_t cb_deliver(void *user, const rotp_engine_secret *s, char *where, size_t where_cap,
                           char *msg, size_t msg_cap)
 {
     hhost *h = user;
-    if (sinks_deliver(h->o, h->hp->p, s, where, where_cap) != HX_OK) {
+    sinks_cp cp = {sink_checkpoint, h};
+    if (sinks_deliver(h->o, h->hp->p, s, &cp, where, where_cap) != HX_OK) {
         snprintf(msg, msg_cap, "see the message above");
         return ROTP_ENGINE_SINK_FAILED;
     }
@@ -176,6 +207,10 @@ int hhost_open(hhost *h, hprov *hp, const hopts *o, hreport *rep, const char *ki
     h->host.journal = o->journal != NULL ? cb_journal : NULL;
     h->host.audit = o->audit != NULL ? cb_audit : NULL;
     h->host.progress = cb_progress;
+    h->host.checkpoint = cb_checkpoint;
+#ifdef ROTP_HARNESS_KILLPOINTS
+    h->kill_at = getenv("ROTP_HARNESS_KILL_AT") ? atol(getenv("ROTP_HARNESS_KILL_AT")) : 0;
+#endif
     if (rotp_engine_new(hp->p, hp->inst, &h->host, &h->eng, msg, sizeof(msg)) != ROTP_ENGINE_OK) {
         fprintf(stderr, "rotp-harness: %s\n", msg);
         return HX_LOAD;

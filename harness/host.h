@@ -30,6 +30,8 @@ typedef struct hhost {
     char actor[64];
     hparts current;
     hparts delivered;
+    uint64_t ncheck; /* checkpoints met (the kill-point build) */
+    long kill_at;    /* $ROTP_HARNESS_KILL_AT in the kill-point build, 0: never */
     rotp_engine_result res;
 } hhost;
 

@@ -147,6 +147,7 @@ static int deliver(const hopts *o, const rotp_provider *p, const rotp_kind_info 
     }
     s.struct_size = sizeof(s);
     s.kind = o->kind;
+    s.run_id = o->run_id != NULL ? o->run_id : o->command;
     s.id = id ? id : (o->id ? o->id : "");
     s.kind_info = k;
     s.parts = (rotp_params){sizeof(rotp_params), h->res.count, h->res.items};
@@ -156,7 +157,7 @@ static int deliver(const hopts *o, const rotp_provider *p, const rotp_kind_info 
         fprintf(stderr, "rotp-harness: %s: the provider returned no secret\n", o->command);
         return HX_OTHER;
     }
-    return sinks_deliver(o, p, &s, where, cap);
+    return sinks_deliver(o, p, &s, NULL, where, cap);
 }
 
 /* verify's exit code: 0 only when the kind's state for the answer means ACCEPTED. */

@@ -1,6 +1,7 @@
 /* sinks.c - delivering a new secret. */
 #include "sinks.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -71,9 +72,34 @@ int sinks_preflight(const hopts *o)
     return 0;
 }
 
-int sinks_write_file(const char *path, const char *data, size_t len)
+static void checkpoint(const sinks_cp *cp, uint32_t point)
 {
-    char dcopy[PATH_MAX], bcopy[PATH_MAX], tmp[PATH_MAX + 32];
+    if (cp != NULL && cp->fn != NULL)
+        cp->fn(cp->user, point);
+}
+
+/* Removes temporary files an earlier attempt of run_id left beside path (a killed run). */
+static void remove_stale_temps(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[PATH_MAX + 300];
+    size_t n = strlen(prefix);
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, n) != 0 || strlen(e->d_name) != n + 6)
+            continue;
+        if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) < (int)sizeof(p))
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
+
+int sinks_write_file(const char *path, const char *run_id, const sinks_cp *cp, const char *data,
+                     size_t len)
+{
+    char dcopy[PATH_MAX], bcopy[PATH_MAX], tmp[PATH_MAX + 96], prefix[PATH_MAX + 64];
     int fd = -1, dfd = -1, rc = -1;
     bool tmp_made = false;
 
@@ -85,7 +111,10 @@ int sinks_write_file(const char *path, const char *data, size_t len)
     snprintf(bcopy, sizeof(bcopy), "%s", path);
     const char *dir = dirname(dcopy);
     const char *base = basename(bcopy);
-    snprintf(tmp, sizeof(tmp), "%s/.%s.rotp-XXXXXX", dir, base);
+    /* .NAME.rotp-<run id>-XXXXXX: a resumed run finds (and removes) what a killed one left */
+    snprintf(prefix, sizeof(prefix), ".%s.rotp-%s-", base, run_id != NULL ? run_id : "");
+    remove_stale_temps(dir, prefix);
+    snprintf(tmp, sizeof(tmp), "%s/%sXXXXXX", dir, prefix);
     /* mkostemp: O_CREAT|O_EXCL, mode 0600. */
     fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
@@ -94,10 +123,16 @@ int sinks_write_file(const char *path, const char *data, size_t len)
         goto out;
     }
     tmp_made = true;
-    if (fchmod(fd, 0600) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, 0600) != 0 || write_all(fd, data, len) != 0) {
         fprintf(stderr, "rotp-harness: cannot write %s: %s\n", tmp, strerror(errno));
         goto out;
     }
+    checkpoint(cp, ROTP_ENGINE_CP_DELIVER_WRITE);
+    if (fsync(fd) != 0) {
+        fprintf(stderr, "rotp-harness: cannot write %s: %s\n", tmp, strerror(errno));
+        goto out;
+    }
+    checkpoint(cp, ROTP_ENGINE_CP_DELIVER_FSYNC);
     if (close(fd) != 0) {
         fd = -1;
         fprintf(stderr, "rotp-harness: cannot write %s: %s\n", tmp, strerror(errno));
@@ -109,6 +144,7 @@ int sinks_write_file(const char *path, const char *data, size_t len)
         goto out;
     }
     tmp_made = false;
+    checkpoint(cp, ROTP_ENGINE_CP_DELIVER_RENAME);
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || fsync(dfd) != 0) {
         fprintf(stderr, "rotp-harness: cannot fsync directory %s: %s\n", dir, strerror(errno));
@@ -289,8 +325,8 @@ static int run_exec_sink(const hopts *o, const rotp_provider *p, const rotp_engi
     return 0;
 }
 
-int sinks_deliver(const hopts *o, const rotp_provider *p, const rotp_engine_secret *s, char *where,
-                  size_t where_cap)
+int sinks_deliver(const hopts *o, const rotp_provider *p, const rotp_engine_secret *s,
+                  const sinks_cp *cp, char *where, size_t where_cap)
 {
     const char *names[HOPT_MAX_LIST + 1];
     uint32_t nnames = 0;
@@ -310,7 +346,7 @@ int sinks_deliver(const hopts *o, const rotp_provider *p, const rotp_engine_secr
         return HX_SINK;
     }
     if (o->out != NULL) {
-        if (sinks_write_file(o->out, text, len) != 0)
+        if (sinks_write_file(o->out, s->run_id, cp, text, len) != 0)
             goto out;
         snprintf(where + strlen(where), where_cap - strlen(where), "%sout %s", where[0] ? ", " : "",
                  o->out);

@@ -46,15 +46,15 @@ typedef struct fkey {
 static const char *const vault_env[] = {"FILEPROV_VAULT", NULL};
 static const char *const store_env[] = {"FILEPROV_STORE", NULL};
 static const char *const admin_env[] = {"FILEPROV_ADMIN_TOKEN", NULL};
-static const char *const strategy_choices[] = {"in-place", "overlap", NULL};
+static const char *const strategy_choices[] = {"in-place", "overlap", "replace", NULL};
 
 static const rotp_key_info fp_request[] = {
     K("vault", "text", 0, ROTP_ROLE_SCOPE, FP_OPS_ALL, FP_OPS_ALL, vault_env,
       "the vault (a directory of the store) the key lives in"),
     K("id", "text", 0, ROTP_ROLE_ID, FP_BY_ID, ROTP_OP_DESCRIBE | ROTP_OP_ROLL | ROTP_OP_REVOKE,
       NULL, "the key's id"),
-    {sizeof(rotp_key_info), 0, "strategy", "enum", "in-place or overlap", ROTP_ROLE_STRATEGY,
-     ROTP_OP_ROLL | ROTP_OP_REVOKE, 0, 0, NULL, NULL, strategy_choices, 0, 0},
+    {sizeof(rotp_key_info), 0, "strategy", "enum", "in-place, overlap or replace",
+     ROTP_ROLE_STRATEGY, ROTP_OP_ROLL | ROTP_OP_REVOKE, 0, 0, NULL, NULL, strategy_choices, 0, 0},
     {sizeof(rotp_key_info), 0, "overlap_seconds", "int",
      "strategy overlap: how long the old value keeps working", ROTP_ROLE_OVERLAP, ROTP_OP_ROLL, 0,
      0, "3600", NULL, NULL, 0, 86400},
@@ -63,6 +63,8 @@ static const rotp_key_info fp_request[] = {
     K("name", "text", 0, ROTP_ROLE_NAME, ROTP_OP_PROVISION | ROTP_OP_LIST, ROTP_OP_PROVISION, NULL,
       "provision: the new key's name"),
     K("label", "text", 0, ROTP_ROLE_NONE, ROTP_OP_PROVISION, 0, NULL, "provision: a free label"),
+    K("run_id", "text", 0, ROTP_ROLE_RUN_ID, ROTP_OP_ROLL, 0, NULL,
+      "replace: put in the new key's name, so a retry finds it"),
 };
 static const rotp_key_info fp_result[] = {
     K("id", "text", 0, ROTP_ROLE_ID, FP_BY_ID | ROTP_OP_PROVISION, 0, NULL, "the key's id"),
@@ -74,6 +76,8 @@ static const rotp_key_info fp_result[] = {
     K("overlap_ends_at", "rfc3339", 0, ROTP_ROLE_OVERLAP_END, ROTP_OP_ROLL, 0, NULL,
       "when the old value stops working"),
     K("items", "json", 0, ROTP_ROLE_NONE, ROTP_OP_LIST, 0, NULL, "[{id, name}]"),
+    K("replaced_id", "text", 0, ROTP_ROLE_REPLACED_ID, ROTP_OP_ROLL, 0, NULL,
+      "replace: the old key, revoked when finished"),
 };
 static const rotp_part_info fp_parts[] = {
     {sizeof(rotp_part_info), ROTP_PART_SECRET | ROTP_PART_PRIMARY, "value", "FILEPROV_KEY",
@@ -87,6 +91,9 @@ static const rotp_strategy_info fp_strategies[] = {
      NULL, 0, 0},
     {sizeof(rotp_strategy_info), ROTP_STRATEGY_OVERLAP | ROTP_STRATEGY_FINISH, "overlap",
      "a new value; the old keeps working for overlap_seconds or until finished", NULL, 3600, 86400},
+    {sizeof(rotp_strategy_info),
+     ROTP_STRATEGY_OVERLAP | ROTP_STRATEGY_NEW_ID | ROTP_STRATEGY_FINISH, "replace",
+     "a new key beside the old one; finishing deletes the old key", NULL, 0, 0},
 };
 static const rotp_state_info fp_states[] = {
     {sizeof(rotp_state_info), ROTP_STATE_ACCEPTED, ROTP_OP_VERIFY, 0, "active", "it works"},
@@ -96,26 +103,28 @@ static const rotp_state_info fp_states[] = {
 };
 static const char *const fp_sandbox[] = {"label=sandbox-{vault}", NULL};
 
-static const rotp_kind_info fp_kind = {sizeof(rotp_kind_info),
-                                       FP_OPS_ALL,
-                                       "fileprov.key",
-                                       "a key in a local file store",
-                                       "the store's admin token",
-                                       sizeof(fp_request) / sizeof(fp_request[0]),
-                                       sizeof(fp_result) / sizeof(fp_result[0]),
-                                       fp_request,
-                                       fp_result,
-                                       1,
-                                       1,
-                                       fp_parts,
-                                       fp_companions,
-                                       2,
-                                       4,
-                                       fp_strategies,
-                                       fp_states,
-                                       fp_sandbox,
-                                       30,
-                                       0};
+#define COUNT(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
+static const rotp_kind_info fp_kind = {
+    .struct_size = sizeof(rotp_kind_info),
+    .ops = FP_OPS_ALL,
+    .kind = "fileprov.key",
+    .summary = "a key in a local file store",
+    .management = "the store's admin token",
+    .nrequest_keys = COUNT(fp_request),
+    .nresult_keys = COUNT(fp_result),
+    .request_keys = fp_request,
+    .result_keys = fp_result,
+    .nparts = COUNT(fp_parts),
+    .ncompanions = COUNT(fp_companions),
+    .parts = fp_parts,
+    .companions = fp_companions,
+    .nstrategies = COUNT(fp_strategies),
+    .nstates = COUNT(fp_states),
+    .strategies = fp_strategies,
+    .states = fp_states,
+    .sandbox = fp_sandbox,
+    .cadence_days = 30,
+};
 static const rotp_kind_info *const fp_kind_info[] = {&fp_kind, NULL};
 static const char *const fp_kinds[] = {"fileprov.key", NULL};
 static const rotp_key_info fp_config[] = {
@@ -292,6 +301,29 @@ static int32_t fp_describe(rotp_instance *in, const rotp_params *req, rotp_resul
     return done(res, err, e);
 }
 
+/* replace: a new key named <name>.rot-<run_id> beside the old one. */
+static int32_t roll_replace(rotp_instance *in, const rotp_params *req, fkey *k, rotp_result *res,
+                            rotp_error *err)
+{
+    char path[700], id[40];
+    const char *run_id = get(req, "run_id");
+    fkey n;
+    memset(&n, 0, sizeof(n));
+    snprintf(n.name, sizeof(n.name), "%.60s.rot-%.40s", k->name,
+             safe_name(run_id) ? run_id : "none");
+    explicit_bzero(k, sizeof(*k));
+    random_hex(id, 8);
+    random_hex(n.value, 32);
+    if (key_path(in, get(req, "vault"), id, path, sizeof(path)) != 0 || save_key(path, &n) != 0) {
+        explicit_bzero(&n, sizeof(n));
+        return fail(err, ROTP_E_INTERNAL, "cannot write the store");
+    }
+    int e = add(res, "id", id, 0) | add(res, "value", n.value, ROTP_PARAM_SECRET) |
+            add(res, "replaced_id", get(req, "id"), 0);
+    explicit_bzero(&n, sizeof(n));
+    return done(res, err, e);
+}
+
 static int32_t fp_roll(rotp_instance *in, const rotp_params *req, rotp_result *res, rotp_error *err)
 {
     char path[700], ends[32] = "";
@@ -301,10 +333,13 @@ static int32_t fp_roll(rotp_instance *in, const rotp_params *req, rotp_result *r
     int32_t rc = prepare(in, req, true, path, sizeof(path), err);
     if (rc != ROTP_E_OK)
         return rc;
-    if (strategy != NULL && strcmp(strategy, "in-place") != 0 && strcmp(strategy, "overlap") != 0)
+    if (strategy != NULL && strcmp(strategy, "in-place") != 0 && strcmp(strategy, "overlap") != 0 &&
+        strcmp(strategy, "replace") != 0)
         return fail(err, ROTP_E_INVALID_ARGUMENT, "unknown strategy");
     if (load_key(path, &k) != 0)
         return fail(err, ROTP_E_NOT_FOUND, "no key %s", get(req, "id"));
+    if (strategy != NULL && strcmp(strategy, "replace") == 0)
+        return roll_replace(in, req, &k, res, err);
     bool keep = strategy != NULL && strcmp(strategy, "overlap") == 0 && overlap > 0;
     snprintf(k.prev, sizeof(k.prev), "%s", keep ? k.value : "");
     k.prev_until = keep ? (long long)time(NULL) + overlap : 0;
