@@ -37,6 +37,7 @@ typedef struct hopts {
     const char *sha256;
     int verbose;
     bool json;
+    bool version; /* --version */
 
     /* security overrides and the proxy (loader.c, creds.c, docs/rotp-harness.md) */
     bool allow_unsafe_plugin;       /* --allow-unsafe-plugin */

@@ -14,6 +14,7 @@
 #include "ids.h"
 #include "loader.h"
 #include "ops.h"
+#include "dynbuf.h"
 #include "output.h"
 #include "request.h"
 #include "rotate.h"
@@ -133,6 +134,35 @@ static int show_help(const char *topic)
         return HX_USAGE;
     }
     printf("usage: rotp-harness %s\n\n%s", h->synopsis, h->text);
+    return HX_OK;
+}
+
+/* help --json: the command's synopsis and text in one object. */
+static int help_json(const char *topic)
+{
+    const cmd_help *h = topic != NULL && strcmp(topic, "help") != 0 ? find_help(topic) : NULL;
+    dynbuf b;
+    int e = 0;
+    if (topic != NULL && strcmp(topic, "help") != 0 && h == NULL) {
+        fprintf(stderr, "rotp-harness: no such command: %s\n", topic);
+        return HX_USAGE;
+    }
+    dynbuf_init(&b, 1024 * 1024);
+    e |= dynbuf_adds(&b, "\"commands\":[");
+    for (size_t i = 0; i < sizeof(k_help) / sizeof(k_help[0]); i++) {
+        if (h != NULL && h != &k_help[i])
+            continue;
+        e |= dynbuf_adds(&b, b.data[b.len - 1] == '[' ? "{\"name\":" : ",{\"name\":");
+        e |= dynbuf_json_cstr(&b, k_help[i].name);
+        e |= dynbuf_adds(&b, ",\"synopsis\":");
+        e |= dynbuf_json_cstr(&b, k_help[i].synopsis);
+        e |= dynbuf_adds(&b, ",\"text\":");
+        e |= dynbuf_json_cstr(&b, k_help[i].text);
+        e |= dynbuf_adds(&b, "}");
+    }
+    e |= dynbuf_adds(&b, "]");
+    out_json_report("help", HX_OK, NULL, e == 0 ? b.data : NULL);
+    dynbuf_free(&b);
     return HX_OK;
 }
 
@@ -311,8 +341,9 @@ static int key_flag(int argc, char **argv, hopts *o)
         key[i] = arg[2 + i] == '-' ? '_' : arg[2 + i];
     key[n] = '\0';
     if (hreq_key_looks_secret(key)) {
-        fprintf(stderr, "rotp-harness: %.*s: secrets never come from argv (use --secret-file, "
-                        "--secret-env or --secret-stdin)\n",
+        fprintf(stderr,
+                "rotp-harness: %.*s: secrets never come from argv (use --secret-file, "
+                "--secret-env or --secret-stdin)\n",
                 (int)(n + 2), arg);
         return -2;
     }
@@ -338,8 +369,8 @@ static int parse_args(int argc, char **argv, hopts *o)
             o->verbose++;
             break;
         case O_VERSION:
-            printf("rotp-harness %s\n", ROTP_HARNESS_VERSION);
-            exit(0);
+            o->version = true;
+            break;
         case O_PLUGIN:
             o->plugin = optarg;
             break;
@@ -551,10 +582,73 @@ static int dispatch(hopts *o)
     return cmd_op(o);
 }
 
+static bool argv_has_json(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* --json for the commands that print text: help and --version. */
+static int json_text(const char *cmd, const char *key, const char *text)
+{
+    dynbuf b;
+    int e = 0;
+    dynbuf_init(&b, 1024 * 1024);
+    e |= dynbuf_adds(&b, "\"");
+    e |= dynbuf_adds(&b, key);
+    e |= dynbuf_adds(&b, "\":");
+    e |= dynbuf_json_cstr(&b, text);
+    out_json_report(cmd, HX_OK, NULL, e == 0 ? b.data : NULL);
+    dynbuf_free(&b);
+    return HX_OK;
+}
+
+static int run(int argc, char **argv, hopts *o)
+{
+    if (parse_args(argc, argv, o) != 0) {
+        fprintf(stderr, "rotp-harness: see `rotp-harness help`\n");
+        return HX_USAGE;
+    }
+    if (o->version) {
+        if (o->json)
+            return json_text("version", "version", ROTP_HARNESS_VERSION);
+        printf("rotp-harness %s\n", ROTP_HARNESS_VERSION);
+        return HX_OK;
+    }
+    if (o->command == NULL) {
+        if (o->help && !o->json) {
+            usage_all(stdout);
+            return HX_OK;
+        }
+        if (!o->json)
+            usage_all(stderr);
+        else
+            fprintf(stderr, "rotp-harness: no command; see `rotp-harness help`\n");
+        return HX_USAGE;
+    }
+    if (o->json && (strcmp(o->command, "help") == 0 || o->help))
+        return help_json(o->help_topic != NULL ? o->help_topic : o->command);
+    if (strcmp(o->command, "help") == 0)
+        return show_help(o->help_topic);
+    if (o->help)
+        return show_help(o->command);
+    if (find_help(o->command) == NULL) {
+        fprintf(stderr, "rotp-harness: unknown command '%s'; see `rotp-harness help`\n",
+                o->command);
+        return HX_USAGE;
+    }
+    return dispatch(o);
+}
+
 int main(int argc, char **argv)
 {
     hopts o;
     char hmsg[160];
+    bool json;
+    int rc;
 
     /* Before anything else: wiping allocators for libcurl and OpenSSL, no core files, no ptrace
      * by other processes (harden.h). */
@@ -565,31 +659,18 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     umask(077);
 
-    if (parse_args(argc, argv, &o) != 0) {
-        fprintf(stderr, "rotp-harness: see `rotp-harness help`\n");
-        return HX_USAGE;
-    }
-    if (o.command == NULL) {
-        if (o.help) {
-            usage_all(stdout);
-            return HX_OK;
+    json = argv_has_json(argc, argv);
+    if (json)
+        out_capture_begin(); /* the last message goes into the one JSON object */
+    rc = run(argc, argv, &o);
+    if (json) {
+        if (!out_json_printed()) {
+            if (rc == HX_OK)
+                out_json_report(o.command != NULL ? o.command : "", HX_OK, NULL, NULL);
+            else
+                out_json_failure(o.command, rc);
         }
-        usage_all(stderr);
-        return HX_USAGE;
-    }
-    if (strcmp(o.command, "help") == 0)
-        return show_help(o.help_topic);
-    if (o.help)
-        return show_help(o.command);
-    if (find_help(o.command) == NULL) {
-        fprintf(stderr, "rotp-harness: unknown command '%s'; see `rotp-harness help`\n", o.command);
-        return HX_USAGE;
-    }
-    int rc = dispatch(&o);
-    if (o.json && !out_json_printed()) {
-        /* Failed before it could report (usage, loading, credentials): the reason is on stderr. */
-        printf("{\"command\":\"%s\",\"ok\":%s,\"exit_code\":%d,\"exit_name\":\"%s\"}\n", o.command,
-               rc == 0 ? "true" : "false", rc, hx_name(rc));
+        out_capture_end();
     }
     return rc;
 }

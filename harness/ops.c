@@ -244,9 +244,7 @@ int cmd_op(const hopts *o)
             goto out;
         }
     }
-    rc = out_op(o, op, &h, where);
-    if (rc == HX_OK && is_verify)
-        rc = verify_exit(k, &h);
+    rc = out_op(o, op, &h, where, code == ROTP_E_OK && is_verify ? verify_exit(k, &h) : HX_OK);
 out:
     hres_free(&h);
     hparts_clear(&sec);

@@ -6,9 +6,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #define OUT_JSON_MAX (4u * 1024u * 1024u)
+
+static int report_error(dynbuf *b, int exit_code, const hreport *r);
 
 long long now_ms(void)
 {
@@ -177,6 +181,8 @@ int out_json_error(dynbuf *b, int32_t code, const rotp_error *err)
     int rc = 0;
     rc |= dynbuf_adds(b, ",\"error\":{\"code\":");
     rc |= dynbuf_json_cstr(b, rotp_code_name(code));
+    rc |= dynbuf_adds(b, ",\"name\":");
+    rc |= dynbuf_json_cstr(b, rotp_code_name(code));
     rc |= dynbuf_printf(b, ",\"number\":%d,\"message\":", (int)code);
     rc |= dynbuf_json_cstr(b, err->message);
     rc |= dynbuf_printf(b,
@@ -211,9 +217,9 @@ static int print_items(const char *v, size_t len)
     return 0;
 }
 
-int out_op(const hopts *o, const char *cmd, const hres *h, const char *where)
+int out_op(const hopts *o, const char *cmd, const hres *h, const char *where, int result_rc)
 {
-    int xc = exit_code_for(h->code);
+    int xc = h->code != ROTP_E_OK ? exit_code_for(h->code) : result_rc;
     if (!o->json) {
         if (h->code != ROTP_E_OK) {
             out_error_line(cmd, h->code, &h->err);
@@ -242,17 +248,110 @@ int out_op(const hopts *o, const char *cmd, const hres *h, const char *where)
     rc |= dynbuf_adds(&b, "{\"command\":");
     rc |= dynbuf_json_cstr(&b, cmd);
     rc |= dynbuf_printf(&b, ",\"ok\":%s,\"exit_code\":%d,\"exit_name\":\"%s\"",
-                        h->code == ROTP_E_OK ? "true" : "false", xc, hx_name(xc));
+                        xc == 0 ? "true" : "false", xc, hx_name(xc));
     if (h->code == ROTP_E_OK) {
         rc |= dynbuf_adds(&b, ",\"result\":{");
         rc |= out_json_result_members(&b, h, where);
         rc |= dynbuf_adds(&b, "}");
+        if (xc != 0)
+            rc |= report_error(&b, xc, NULL);
     } else {
         rc |= out_json_error(&b, h->code, &h->err);
     }
     rc |= dynbuf_adds(&b, "}");
     print_json_and_free(&b, rc);
     return xc;
+}
+
+/* ---- --json: one object on stdout for every command and failure ---------------------------- */
+
+/* While --json runs, stderr goes to a memory file so the last message can go into the object's
+ * "error"; out_capture_end() replays it to the real stderr. */
+static int g_saved_stderr = -1, g_capture_fd = -1;
+
+void out_capture_begin(void)
+{
+    int fd = memfd_create("rotp-harness-stderr", MFD_CLOEXEC);
+    if (fd < 0)
+        return;
+    fflush(stderr);
+    g_saved_stderr = dup(STDERR_FILENO);
+    if (g_saved_stderr < 0 || dup2(fd, STDERR_FILENO) < 0) {
+        close(fd);
+        return;
+    }
+    g_capture_fd = fd;
+}
+
+/* The last non-empty line captured so far, without the "rotp-harness: " prefix. */
+static void captured_last_line(char *buf, size_t cap)
+{
+    char text[8192];
+    ssize_t n;
+    buf[0] = '\0';
+    if (g_capture_fd < 0)
+        return;
+    fflush(stderr);
+    off_t size = lseek(g_capture_fd, 0, SEEK_END);
+    off_t from = size > (off_t)sizeof(text) - 1 ? size - (off_t)sizeof(text) + 1 : 0;
+    n = pread(g_capture_fd, text, sizeof(text) - 1, from);
+    if (n <= 0)
+        return;
+    text[n] = '\0';
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
+        text[--n] = '\0';
+    char *line = strrchr(text, '\n');
+    line = line != NULL ? line + 1 : text;
+    if (strncmp(line, "rotp-harness: ", 14) == 0)
+        line += 14;
+    size_t len = strnlen(line, cap - 1);
+    memcpy(buf, line, len);
+    buf[len] = '\0';
+}
+
+void out_capture_end(void)
+{
+    char buf[4096];
+    ssize_t n;
+    off_t off = 0;
+    if (g_capture_fd < 0)
+        return;
+    fflush(stderr);
+    dup2(g_saved_stderr, STDERR_FILENO);
+    close(g_saved_stderr);
+    while ((n = pread(g_capture_fd, buf, sizeof(buf), off)) > 0) {
+        if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+            break;
+        off += n;
+    }
+    close(g_capture_fd);
+    g_capture_fd = g_saved_stderr = -1;
+}
+
+/* ,"error":{"code":NAME,"name":NAME,"number":N,"message":...}: the first failing step, else the
+ * last message on stderr. */
+static int report_error(dynbuf *b, int exit_code, const hreport *r)
+{
+    char msg[600] = "";
+    for (int i = 0; r != NULL && i < r->n && msg[0] == '\0'; i++) {
+        if (r->steps[i].status == HSTEP_FAIL)
+            snprintf(msg, sizeof(msg), "%s: %s", r->steps[i].name, r->steps[i].detail);
+    }
+    if (msg[0] == '\0')
+        captured_last_line(msg, sizeof(msg));
+    int rc = dynbuf_adds(b, ",\"error\":{\"code\":");
+    rc |= dynbuf_json_cstr(b, hx_name(exit_code));
+    rc |= dynbuf_adds(b, ",\"name\":");
+    rc |= dynbuf_json_cstr(b, hx_name(exit_code));
+    rc |= dynbuf_printf(b, ",\"number\":%d,\"message\":", exit_code);
+    rc |= dynbuf_json_cstr(b, msg[0] ? msg : hx_name(exit_code));
+    rc |= dynbuf_adds(b, "}");
+    return rc;
+}
+
+void out_json_failure(const char *cmd, int exit_code)
+{
+    out_json_report(cmd != NULL ? cmd : "", exit_code, NULL, NULL);
 }
 
 void out_json_report(const char *cmd, int exit_code, const hreport *r, const char *extra)
@@ -268,6 +367,8 @@ void out_json_report(const char *cmd, int exit_code, const hreport *r, const cha
         rc |= dynbuf_adds(&b, ",");
         rc |= dynbuf_adds(&b, extra);
     }
+    if (exit_code != 0)
+        rc |= report_error(&b, exit_code, r);
     rc |= dynbuf_adds(&b, ",\"steps\":[");
     for (int i = 0; r != NULL && i < r->n; i++) {
         const hstep *s = &r->steps[i];

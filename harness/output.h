@@ -21,8 +21,9 @@ void out_info(const hopts *o, const hprov *hp);
 
 /* Prints a single operation's outcome: on success the result, on failure the error (stderr in
  * human mode; the JSON object on stdout with --json). `where` says where secret values went
- * (NULL: not delivered). Returns the exit code for it. */
-int out_op(const hopts *o, const char *cmd, const hres *h, const char *where);
+ * (NULL: not delivered). result_rc is the exit code of a successful call (verify: HX_VERIFY
+ * when the state is not active). Returns the exit code for it. */
+int out_op(const hopts *o, const char *cmd, const hres *h, const char *where, int result_rc);
 
 /* Appends the result's non-secret values to b as JSON members ("k":"v",...), secrets as
  * {"secret":true,"bytes":N,"delivered_to":where}. 0 or a dynbuf error. */
@@ -38,6 +39,15 @@ void out_json_report(const char *cmd, int exit_code, const hreport *r, const cha
 /* Prints b (one JSON object built by the caller) and a newline on stdout and frees b; a
  * failed build (ok != 0) prints a NO_MEMORY object instead. */
 void out_json_emit(dynbuf *b, int ok);
+
+/* --json: stderr goes to a memory file until out_capture_end(), which replays it, so that the
+ * last message can be the "error" of the one JSON object. */
+void out_capture_begin(void);
+void out_capture_end(void);
+
+/* Prints {"command","ok":false,"exit_code","exit_name","error":{code,name,number,message}} with
+ * the last message on stderr (a failure before the command could report). */
+void out_json_failure(const char *cmd, int exit_code);
 
 /* True once a JSON object was printed on stdout (main prints a bare one otherwise). */
 bool out_json_printed(void);

@@ -276,9 +276,27 @@ static int check_journal_sinks(rcmd *c, const hopts *o)
     return HX_USAGE;
 }
 
+/* The run's request: the journal's keys, then those from the environment it lacks. */
+static void journal_request(rcmd *c)
+{
+    hreq env = c->h.req;
+    hreq_init(&c->h.req);
+    for (uint32_t i = 0; i < c->entry.nrequest; i++)
+        hreq_add(&c->h.req, c->entry.request[i].key, c->entry.request[i].value);
+    for (uint32_t i = 0; i < env.count; i++) {
+        bool have = false;
+        for (uint32_t j = 0; j < c->h.req.count && !have; j++)
+            have = strcmp(c->h.req.items[j].key, env.items[i].key) == 0;
+        if (!have)
+            hreq_add(&c->h.req, env.items[i].key, env.items[i].value);
+    }
+    c->h.reqp = hreq_params(&c->h.req);
+}
+
 static bool request_flags_given(const hopts *o)
 {
-    return o->account || o->zone || o->probe_url || o->probe_path || o->nparams > 0;
+    return o->account || o->zone || o->probe_url || o->probe_path || o->nparams > 0 ||
+           o->nkeyflags > 0;
 }
 
 static int nothing_to_resume(const hopts *o, const rcmd *c)
@@ -347,7 +365,7 @@ int cmd_resume(const hopts *o)
         rc = hparts_read(&c->cur, &c->eff, c->h.ki);
     if (rc == HX_OK) {
         if (!request_flags_given(o))
-            c->h.run.request = NULL; /* the journal's request keys */
+            journal_request(c); /* the journal's request keys win over the environment */
         c->h.run.current = hparts_params(&c->cur);
         read_back(c);
         rc = rotp_engine_resume(c->h.eng, &c->entry, &c->h.run, &c->h.res);
