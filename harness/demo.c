@@ -263,6 +263,131 @@ static void remove_flat_dir(const char *dir)
     rmdir(dir);
 }
 
+/* The seed's ids from cfemu's creds file. 0, or -1 with a message. */
+static int read_ids(demo *d_)
+{
+    if (creds_id(d_, "CFEMU_ACCOUNT_ID", d_->account, sizeof(d_->account)) ||
+        creds_id(d_, "CFEMU_ZONE_ID", d_->zone, sizeof(d_->zone)) ||
+        creds_id(d_, "CFEMU_TOKEN_PAGES_DEPLOY_ID", d_->pages_id, sizeof(d_->pages_id)) ||
+        creds_id(d_, "CFEMU_TOKEN_CI_READONLY_ID", d_->ci_id, sizeof(d_->ci_id)) ||
+        creds_id(d_, "CFEMU_ST_CONSOLE_PROBE_ID", d_->console_id, sizeof(d_->console_id)) ||
+        creds_id(d_, "CFEMU_ST_VAULT_PROBE_ID", d_->vault_id, sizeof(d_->vault_id)) ||
+        creds_id(d_, "CFEMU_APP_CONSOLE_ID", d_->console_app, sizeof(d_->console_app)) ||
+        creds_id(d_, "CFEMU_APP_VAULT_ID", d_->vault_app, sizeof(d_->vault_app))) {
+        return -1;
+    }
+    return 0;
+}
+
+/* The four rotations of the seed's credentials, then a sandbox per kind. */
+static void run_rotations(hprov *hp_, const hopts *o, demo *dd, hreport *rp, const hopts *bb)
+{
+    char out1[256], out2[256], out3[256], out4[256];
+    char probe_console[160], probe_vault[160];
+    snprintf(probe_console, sizeof(probe_console), "%s/cdn-cgi/access/probe/%s", dd->origin,
+             dd->console_app);
+    snprintf(probe_vault, sizeof(probe_vault), "%s/cdn-cgi/access/probe/%s", dd->origin,
+             dd->vault_app);
+
+    /* 1. user token, in-place roll */
+    hopts r1 = *bb;
+    r1.kind = "cloudflare.user_token";
+    r1.id = dd->pages_id;
+    r1.secret_name = "CF_PAGES_DEPLOY";
+    r1.aliases[r1.naliases++] = "CLOUDFLARE_PAGES_DEPLOY_TOKEN";
+    scenario(hp_, o, dd, rp, "rotate user token PAGES_DEPLOY (in-place roll)", &r1,
+             "CFEMU_TOKEN_PAGES_DEPLOY_VALUE", NULL, out1, sizeof(out1), "pages.env");
+
+    /* 2. account token */
+    hopts r2 = *bb;
+    r2.kind = "cloudflare.account_token";
+    r2.id = dd->ci_id;
+    r2.secret_name = "CF_CI_READONLY";
+    scenario(hp_, o, dd, rp, "rotate account token CI_READONLY (in-place roll)", &r2,
+             "CFEMU_TOKEN_CI_READONLY_VALUE", NULL, out2, sizeof(out2), "ci.env");
+
+    /* 3. service token, rotate with a grace window, then finish */
+    hopts r3 = *bb;
+    r3.kind = "cloudflare.access_service_token";
+    r3.id = dd->console_id;
+    r3.strategy = "rotate";
+    r3.has_grace = true;
+    r3.grace = 600;
+    r3.probe_url = probe_console;
+    r3.secret_name = "CF_CONSOLE_PROBE";
+    scenario(hp_, o, dd, rp,
+             "rotate service token CONSOLE_PROBE (strategy rotate, 600 s overlap, then finish)",
+             &r3, "CFEMU_ST_CONSOLE_PROBE_CLIENT_SECRET", "CFEMU_ST_CONSOLE_PROBE_CLIENT_ID", out3,
+             sizeof(out3), "console.env");
+
+    /* 4. service token, create-swap-delete, then finish (deletes the old token) */
+    hopts r4 = *bb;
+    r4.kind = "cloudflare.access_service_token";
+    r4.id = dd->vault_id;
+    r4.strategy = "create-swap-delete";
+    r4.probe_url = probe_vault;
+    r4.secret_name = "CF_VAULT_PROBE";
+    scenario(hp_, o, dd, rp,
+             "rotate service token VAULT_PROBE (create-swap-delete, then finish: delete the old)",
+             &r4, "CFEMU_ST_VAULT_PROBE_CLIENT_SECRET", "CFEMU_ST_VAULT_PROBE_CLIENT_ID", out4,
+             sizeof(out4), "vault.env");
+
+    /* 5. sandbox per kind */
+    static const char *const kinds[] = {"cloudflare.user_token", "cloudflare.account_token",
+                                        "cloudflare.access_service_token"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        char title[128], prefix[64];
+        hopts s = *bb;
+        s.journal = NULL;
+        s.audit = NULL;
+        s.kind = kinds[i];
+        bool service = strcmp(kinds[i], "cloudflare.access_service_token") == 0;
+        s.zone = service ? NULL : dd->zone;
+        if (service)
+            s.probe_url = probe_vault;
+        snprintf(title, sizeof(title), "sandbox %s", kinds[i]);
+        snprintf(prefix, sizeof(prefix), "sandbox %s: ", strrchr(kinds[i], '.') + 1);
+        section(o, title);
+        rp->prefix = prefix;
+        (void)sandbox_run(hp_, &s, rp);
+        rp->prefix = NULL;
+    }
+}
+
+/* The summary (human or --json); returns the exit code. */
+static int demo_report(const hopts *o, const demo *dd, const hreport *rp, int rc, long long t_start)
+{
+    {
+        int pass = 0, fail = 0, skip = 0;
+        for (int i = 0; i < rp->n; i++) {
+            if (rp->steps[i].status == HSTEP_PASS)
+                pass++;
+            else if (rp->steps[i].status == HSTEP_FAIL)
+                fail++;
+            else
+                skip++;
+        }
+        if (rc == HX_OK && rp->n == 0)
+            rc = HX_OTHER;
+        if (o->json) {
+            char extra[256];
+            snprintf(extra, sizeof(extra),
+                     "\"pass\":%d,\"fail\":%d,\"skip\":%d,\"ms\":%lld,\"dir\":\"%s\",\"kept\":%s",
+                     pass, fail, skip, now_ms() - t_start, dd->dir, o->keep ? "true" : "false");
+            out_json_report("demo", rc, rp, extra);
+        } else {
+            printf("\n== report\n%d steps passed, %d failed, %d skipped in %lld ms\n", pass, fail,
+                   skip, now_ms() - t_start);
+            if (o->keep)
+                printf("kept %s (sinks, audit.jsonl, journal.jsonl, cfemu logs; the creds file "
+                       "holds secrets: delete it when done)\n",
+                       dd->dir);
+            printf("demo: %s\n", rc == HX_OK ? "PASS" : "FAIL");
+        }
+    }
+    return rc;
+}
+
 int cmd_demo(const hopts *o)
 {
     static demo d;
@@ -271,8 +396,6 @@ int cmd_demo(const hopts *o)
     secret_buf *mgmt = NULL;
     long long t_start = now_ms();
     int rc = HX_OTHER;
-    char out1[256], out2[256], out3[256], out4[256];
-    char probe_console[160], probe_vault[160];
 
     memset(&d, 0, sizeof(d));
     memset(&hp, 0, sizeof(hp));
@@ -305,14 +428,7 @@ int cmd_demo(const hopts *o)
     rc = creds_read_file(d.creds, "cfemu creds", &d.creds_text);
     if (rc != HX_OK)
         goto out;
-    if (creds_id(&d, "CFEMU_ACCOUNT_ID", d.account, sizeof(d.account)) ||
-        creds_id(&d, "CFEMU_ZONE_ID", d.zone, sizeof(d.zone)) ||
-        creds_id(&d, "CFEMU_TOKEN_PAGES_DEPLOY_ID", d.pages_id, sizeof(d.pages_id)) ||
-        creds_id(&d, "CFEMU_TOKEN_CI_READONLY_ID", d.ci_id, sizeof(d.ci_id)) ||
-        creds_id(&d, "CFEMU_ST_CONSOLE_PROBE_ID", d.console_id, sizeof(d.console_id)) ||
-        creds_id(&d, "CFEMU_ST_VAULT_PROBE_ID", d.vault_id, sizeof(d.vault_id)) ||
-        creds_id(&d, "CFEMU_APP_CONSOLE_ID", d.console_app, sizeof(d.console_app)) ||
-        creds_id(&d, "CFEMU_APP_VAULT_ID", d.vault_app, sizeof(d.vault_app))) {
+    if (read_ids(&d) != 0) {
         rc = HX_OTHER;
         goto out;
     }
@@ -325,73 +441,7 @@ int cmd_demo(const hopts *o)
     rc = prov_open(&hp, &b, mgmt);
     if (rc != HX_OK)
         goto out;
-    snprintf(probe_console, sizeof(probe_console), "%s/cdn-cgi/access/probe/%s", d.origin,
-             d.console_app);
-    snprintf(probe_vault, sizeof(probe_vault), "%s/cdn-cgi/access/probe/%s", d.origin, d.vault_app);
-
-    /* 1. user token, in-place roll */
-    hopts r1 = b;
-    r1.kind = "cloudflare.user_token";
-    r1.id = d.pages_id;
-    r1.secret_name = "CF_PAGES_DEPLOY";
-    r1.aliases[r1.naliases++] = "CLOUDFLARE_PAGES_DEPLOY_TOKEN";
-    scenario(&hp, o, &d, &rep, "rotate user token PAGES_DEPLOY (in-place roll)", &r1,
-             "CFEMU_TOKEN_PAGES_DEPLOY_VALUE", NULL, out1, sizeof(out1), "pages.env");
-
-    /* 2. account token */
-    hopts r2 = b;
-    r2.kind = "cloudflare.account_token";
-    r2.id = d.ci_id;
-    r2.secret_name = "CF_CI_READONLY";
-    scenario(&hp, o, &d, &rep, "rotate account token CI_READONLY (in-place roll)", &r2,
-             "CFEMU_TOKEN_CI_READONLY_VALUE", NULL, out2, sizeof(out2), "ci.env");
-
-    /* 3. service token, rotate with a grace window, then finish */
-    hopts r3 = b;
-    r3.kind = "cloudflare.access_service_token";
-    r3.id = d.console_id;
-    r3.strategy = "rotate";
-    r3.has_grace = true;
-    r3.grace = 600;
-    r3.probe_url = probe_console;
-    r3.secret_name = "CF_CONSOLE_PROBE";
-    scenario(&hp, o, &d, &rep,
-             "rotate service token CONSOLE_PROBE (strategy rotate, 600 s overlap, then finish)",
-             &r3, "CFEMU_ST_CONSOLE_PROBE_CLIENT_SECRET", "CFEMU_ST_CONSOLE_PROBE_CLIENT_ID", out3,
-             sizeof(out3), "console.env");
-
-    /* 4. service token, create-swap-delete, then finish (deletes the old token) */
-    hopts r4 = b;
-    r4.kind = "cloudflare.access_service_token";
-    r4.id = d.vault_id;
-    r4.strategy = "create-swap-delete";
-    r4.probe_url = probe_vault;
-    r4.secret_name = "CF_VAULT_PROBE";
-    scenario(&hp, o, &d, &rep,
-             "rotate service token VAULT_PROBE (create-swap-delete, then finish: delete the old)",
-             &r4, "CFEMU_ST_VAULT_PROBE_CLIENT_SECRET", "CFEMU_ST_VAULT_PROBE_CLIENT_ID", out4,
-             sizeof(out4), "vault.env");
-
-    /* 5. sandbox per kind */
-    static const char *const kinds[] = {"cloudflare.user_token", "cloudflare.account_token",
-                                        "cloudflare.access_service_token"};
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-        char title[128], prefix[64];
-        hopts s = b;
-        s.journal = NULL;
-        s.audit = NULL;
-        s.kind = kinds[i];
-        bool service = strcmp(kinds[i], "cloudflare.access_service_token") == 0;
-        s.zone = service ? NULL : d.zone;
-        if (service)
-            s.probe_url = probe_vault;
-        snprintf(title, sizeof(title), "sandbox %s", kinds[i]);
-        snprintf(prefix, sizeof(prefix), "sandbox %s: ", strrchr(kinds[i], '.') + 1);
-        section(o, title);
-        rep.prefix = prefix;
-        (void)sandbox_run(&hp, &s, &rep);
-        rep.prefix = NULL;
-    }
+    run_rotations(&hp, o, &d, &rep, &b);
     rc = rep.first_fail_code;
 
 out:
@@ -399,34 +449,7 @@ out:
     secret_free(mgmt);
     secret_free(d.creds_text);
     stop_cfemu(&d);
-    {
-        int pass = 0, fail = 0, skip = 0;
-        for (int i = 0; i < rep.n; i++) {
-            if (rep.steps[i].status == HSTEP_PASS)
-                pass++;
-            else if (rep.steps[i].status == HSTEP_FAIL)
-                fail++;
-            else
-                skip++;
-        }
-        if (rc == HX_OK && rep.n == 0)
-            rc = HX_OTHER;
-        if (o->json) {
-            char extra[256];
-            snprintf(extra, sizeof(extra),
-                     "\"pass\":%d,\"fail\":%d,\"skip\":%d,\"ms\":%lld,\"dir\":\"%s\",\"kept\":%s",
-                     pass, fail, skip, now_ms() - t_start, d.dir, o->keep ? "true" : "false");
-            out_json_report("demo", rc, &rep, extra);
-        } else {
-            printf("\n== report\n%d steps passed, %d failed, %d skipped in %lld ms\n", pass, fail,
-                   skip, now_ms() - t_start);
-            if (o->keep)
-                printf("kept %s (sinks, audit.jsonl, journal.jsonl, cfemu logs; the creds file "
-                       "holds secrets: delete it when done)\n",
-                       d.dir);
-            printf("demo: %s\n", rc == HX_OK ? "PASS" : "FAIL");
-        }
-    }
+    rc = demo_report(o, &d, &rep, rc, t_start);
     if (!o->keep)
         remove_flat_dir(d.dir);
     return rc;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "output.h"
 #include "sinks.h"
 
 const rotp_kind_info *hhost_kind(const hprov *hp, const char *kind)
@@ -106,11 +107,29 @@ static int cb_audit(void *user, const char *event, size_t len)
     return append(h->o, h->o->audit, event, len);
 }
 
+/* On a terminal (stderr, not --json): say what the engine waits for, and that a long step is
+ * still running. */
+static void show_wait(const hhost *h, const rotp_engine_event *ev)
+{
+    static const char *const reason[] = {"", "rate limited", "verify retry", "transient failure"};
+    if (h->o->json || !isatty(STDERR_FILENO))
+        return;
+    if (ev->type == ROTP_ENGINE_EV_WAIT && ev->ms >= 200)
+        fprintf(stderr, "  ...  waiting %.1f s (%s): %s\n", (double)ev->ms / 1000.0,
+                reason[ev->wait_reason < 4 ? ev->wait_reason : 0], ev->detail);
+}
+
 static void cb_progress(void *user, const rotp_engine_event *ev)
 {
     hhost *h = user;
+    show_wait(h, ev);
     if (ev->type != ROTP_ENGINE_EV_STEP_END || h->rep == NULL)
         return;
+    if (ev->step_status == ROTP_ENGINE_STEP_FAIL && strstr(ev->detail, "TLS:") != NULL) {
+        report_step(h->rep, ev->step, HSTEP_FAIL, (long)ev->ms, ev->status, "%s (%s)", ev->detail,
+                    out_tls_hint());
+        return;
+    }
     report_step(h->rep, ev->step,
                 ev->step_status == ROTP_ENGINE_STEP_PASS   ? HSTEP_PASS
                 : ev->step_status == ROTP_ENGINE_STEP_SKIP ? HSTEP_SKIP

@@ -351,10 +351,191 @@ static int key_flag(int argc, char **argv, hopts *o)
     return 0;
 }
 
+/* Options for secrets, sinks and the runbook (parse_args' second half). 1 handled, 0 not an
+ * option of these, -1 bad value (message printed). */
+static int opt_more(hopts *o, int c)
+{
+    long v;
+    switch (c) {
+    case O_OUT:
+        o->out = optarg;
+        break;
+    case O_EXEC:
+        o->exec = optarg;
+        break;
+    case O_PRINT_SECRET:
+        o->print_secret = true;
+        break;
+    case O_SECRET_NAME:
+        if (!env_name_ok(optarg)) {
+            fprintf(stderr, "rotp-harness: --secret-name must be [A-Za-z_][A-Za-z0-9_]*\n");
+            return -1;
+        }
+        o->secret_name = optarg;
+        break;
+    case O_ALIAS:
+        if (!env_name_ok(optarg)) {
+            fprintf(stderr, "rotp-harness: --alias must be [A-Za-z_][A-Za-z0-9_]*\n");
+            return -1;
+        }
+        if (add_list(o->aliases, &o->naliases, optarg, "--alias") != 0)
+            return -1;
+        break;
+    case O_FINISH:
+        o->finish = true;
+        break;
+    case O_DRY_RUN:
+        o->dry_run = true;
+        break;
+    case O_VERIFY_TRIES:
+        if (parse_long_arg("--verify-tries", optarg, 1, 100, &v) != 0)
+            return -1;
+        o->verify_tries = (int)v;
+        break;
+    case O_VERIFY_DELAY:
+        if (parse_long_arg("--verify-delay-ms", optarg, 0, 60000, &v) != 0)
+            return -1;
+        o->verify_delay_ms = (int)v;
+        break;
+    case O_AUDIT:
+        o->audit = optarg;
+        break;
+    case O_ACTOR:
+        o->actor = optarg;
+        break;
+    case O_JOURNAL:
+        o->journal = optarg;
+        break;
+    case O_KEEP:
+        o->keep = true;
+        break;
+    case O_CFEMU:
+        o->cfemu = optarg;
+        break;
+    case O_ALLOW_UNSAFE_PLUGIN:
+        o->allow_unsafe_plugin = true;
+        break;
+    case O_ALLOW_UNSAFE_SECRETS:
+        o->allow_unsafe_secret_files = true;
+        break;
+    case O_PROXY:
+        o->proxy = optarg;
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+/* After the options: the command, help's topic, and KEY=VALUE refused before anything runs. */
+static int check_args(int argc, char **argv, hopts *o)
+{
+    if (optind < argc)
+        o->command = argv[optind++];
+    if (o->command != NULL && strcmp(o->command, "help") == 0 && optind < argc)
+        o->help_topic = argv[optind++];
+    /* Refuse secret-looking or malformed KEY=VALUE before anything else happens. */
+    {
+        static hreq scratch;
+        hreq_init(&scratch);
+        for (int i = 0; i < o->nparams; i++) {
+            if (hreq_add_kv(&scratch, o->params[i], "--param") != 0)
+                return -1;
+        }
+        hreq_init(&scratch);
+        for (int i = 0; i < o->nconfig; i++) {
+            if (hreq_add_kv(&scratch, o->config[i], "--config") != 0)
+                return -1;
+        }
+        secret_wipe(&scratch, sizeof(scratch));
+    }
+    if (optind < argc) {
+        fprintf(stderr,
+                "rotp-harness: unexpected argument '%s' (values never go bare; secrets "
+                "never go in argv)\n",
+                argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Options for the secret to check and the request (parse_args' middle). 1 handled, 0 not one of
+ * these, -1 bad value (message printed). */
+static int opt_request(hopts *o, int c)
+{
+    long v;
+    switch (c) {
+    case O_SECRET_FILE:
+        o->secret_file = optarg;
+        break;
+    case O_SECRET_ENV:
+        o->secret_env = optarg;
+        break;
+    case O_SECRET_STDIN:
+        o->secret_stdin = true;
+        break;
+    case O_CLIENT_ID:
+        o->client_id = optarg;
+        break;
+    case O_KIND:
+        o->kind = optarg;
+        break;
+    case O_ID:
+        o->id = optarg;
+        break;
+    case O_NAME:
+        o->name = optarg;
+        break;
+    case O_STRATEGY:
+        o->strategy = optarg;
+        break;
+    case O_GRACE:
+        if (parse_long_arg("--grace", optarg, 0, 31L * 24 * 3600, &v) != 0)
+            return -1;
+        o->has_grace = true;
+        o->grace = v;
+        break;
+    case O_PROBE_URL:
+        o->probe_url = optarg;
+        break;
+    case O_PROBE_PATH:
+        o->probe_path = optarg;
+        break;
+    case O_RUN_ID:
+        if (check_run_id(optarg) != 0)
+            return -1;
+        o->run_id = optarg;
+        break;
+    case O_PARAM:
+        if (add_list(o->params, &o->nparams, optarg, "--param") != 0)
+            return -1;
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+/* An option no table has: a request key flag (key_flag), else a usage error. 0 or -1. */
+static int unknown_option(int argc, char **argv, hopts *o)
+{
+    if (optopt == 0) {
+        int kf = key_flag(argc, argv, o);
+        if (kf == 0)
+            return 0;
+        if (kf == -2)
+            return -1;
+    }
+    if (optopt != 0)
+        fprintf(stderr, "rotp-harness: option -%c needs a value or is unknown\n", optopt);
+    else
+        fprintf(stderr, "rotp-harness: unknown option or missing value: %s\n", argv[optind - 1]);
+    return -1;
+}
+
 static int parse_args(int argc, char **argv, hopts *o)
 {
     int c;
-    long v;
     memset(o, 0, sizeof(*o));
     o->verify_tries = 5;
     o->verify_delay_ms = 1000;
@@ -402,115 +583,6 @@ static int parse_args(int argc, char **argv, hopts *o)
             if (add_list(o->config, &o->nconfig, optarg, "--config") != 0)
                 return -1;
             break;
-        case O_SECRET_FILE:
-            o->secret_file = optarg;
-            break;
-        case O_SECRET_ENV:
-            o->secret_env = optarg;
-            break;
-        case O_SECRET_STDIN:
-            o->secret_stdin = true;
-            break;
-        case O_CLIENT_ID:
-            o->client_id = optarg;
-            break;
-        case O_KIND:
-            o->kind = optarg;
-            break;
-        case O_ID:
-            o->id = optarg;
-            break;
-        case O_NAME:
-            o->name = optarg;
-            break;
-        case O_STRATEGY:
-            o->strategy = optarg;
-            break;
-        case O_GRACE:
-            if (parse_long_arg("--grace", optarg, 0, 31L * 24 * 3600, &v) != 0)
-                return -1;
-            o->has_grace = true;
-            o->grace = v;
-            break;
-        case O_PROBE_URL:
-            o->probe_url = optarg;
-            break;
-        case O_PROBE_PATH:
-            o->probe_path = optarg;
-            break;
-        case O_RUN_ID:
-            if (check_run_id(optarg) != 0)
-                return -1;
-            o->run_id = optarg;
-            break;
-        case O_PARAM:
-            if (add_list(o->params, &o->nparams, optarg, "--param") != 0)
-                return -1;
-            break;
-        case O_OUT:
-            o->out = optarg;
-            break;
-        case O_EXEC:
-            o->exec = optarg;
-            break;
-        case O_PRINT_SECRET:
-            o->print_secret = true;
-            break;
-        case O_SECRET_NAME:
-            if (!env_name_ok(optarg)) {
-                fprintf(stderr, "rotp-harness: --secret-name must be [A-Za-z_][A-Za-z0-9_]*\n");
-                return -1;
-            }
-            o->secret_name = optarg;
-            break;
-        case O_ALIAS:
-            if (!env_name_ok(optarg)) {
-                fprintf(stderr, "rotp-harness: --alias must be [A-Za-z_][A-Za-z0-9_]*\n");
-                return -1;
-            }
-            if (add_list(o->aliases, &o->naliases, optarg, "--alias") != 0)
-                return -1;
-            break;
-        case O_FINISH:
-            o->finish = true;
-            break;
-        case O_DRY_RUN:
-            o->dry_run = true;
-            break;
-        case O_VERIFY_TRIES:
-            if (parse_long_arg("--verify-tries", optarg, 1, 100, &v) != 0)
-                return -1;
-            o->verify_tries = (int)v;
-            break;
-        case O_VERIFY_DELAY:
-            if (parse_long_arg("--verify-delay-ms", optarg, 0, 60000, &v) != 0)
-                return -1;
-            o->verify_delay_ms = (int)v;
-            break;
-        case O_AUDIT:
-            o->audit = optarg;
-            break;
-        case O_ACTOR:
-            o->actor = optarg;
-            break;
-        case O_JOURNAL:
-            o->journal = optarg;
-            break;
-        case O_KEEP:
-            o->keep = true;
-            break;
-        case O_CFEMU:
-            o->cfemu = optarg;
-            break;
-        case O_ALLOW_UNSAFE_PLUGIN:
-            o->allow_unsafe_plugin = true;
-            break;
-        case O_ALLOW_UNSAFE_SECRETS:
-            o->allow_unsafe_secret_files = true;
-            break;
-        case O_PROXY:
-            o->proxy = optarg;
-            break;
         case O_INVENTORY:
         case O_DUE_WITHIN:
         case O_ALL:
@@ -519,50 +591,19 @@ static int parse_args(int argc, char **argv, hopts *o)
             if (fleet_option(o, c - O_INVENTORY, optarg) != 0)
                 return -1;
             break;
-        case '?':
-        default:
-            if (optopt == 0) {
-                int kf = key_flag(argc, argv, o);
-                if (kf == 0)
-                    break;
-                if (kf == -2)
-                    return -1;
-            }
-            if (optopt != 0)
-                fprintf(stderr, "rotp-harness: option -%c needs a value or is unknown\n", optopt);
-            else
-                fprintf(stderr, "rotp-harness: unknown option or missing value: %s\n",
-                        argv[optind - 1]);
-            return -1;
-        }
-    }
-    if (optind < argc)
-        o->command = argv[optind++];
-    if (o->command != NULL && strcmp(o->command, "help") == 0 && optind < argc)
-        o->help_topic = argv[optind++];
-    /* Refuse secret-looking or malformed KEY=VALUE before anything else happens. */
-    {
-        static hreq scratch;
-        hreq_init(&scratch);
-        for (int i = 0; i < o->nparams; i++) {
-            if (hreq_add_kv(&scratch, o->params[i], "--param") != 0)
+        default: {
+            int r = opt_request(o, c);
+            if (r == 0)
+                r = opt_more(o, c);
+            if (r == 0)
+                r = unknown_option(argc, argv, o) == 0 ? 1 : -1;
+            if (r < 0)
                 return -1;
+            break;
         }
-        hreq_init(&scratch);
-        for (int i = 0; i < o->nconfig; i++) {
-            if (hreq_add_kv(&scratch, o->config[i], "--config") != 0)
-                return -1;
         }
-        secret_wipe(&scratch, sizeof(scratch));
     }
-    if (optind < argc) {
-        fprintf(stderr,
-                "rotp-harness: unexpected argument '%s' (values never go bare; secrets "
-                "never go in argv)\n",
-                argv[optind]);
-        return -1;
-    }
-    return 0;
+    return check_args(argc, argv, o);
 }
 
 static int dispatch(hopts *o)

@@ -75,6 +75,14 @@ void out_error_line(const char *cmd, int32_t code, const rotp_error *err)
     if (err != NULL && err->retryable && err->retry_after_ms > 0)
         fprintf(stderr, "rotp-harness: %s: retryable after %llu ms\n", cmd,
                 (unsigned long long)err->retry_after_ms);
+    if (code == ROTP_E_TLS)
+        fprintf(stderr, "rotp-harness: %s: %s\n", cmd, out_tls_hint());
+}
+
+const char *out_tls_hint(void)
+{
+    return "the server's certificate could not be verified: a private CA (a proxy, cfemu)? give "
+           "--ca-file PATH with its PEM bundle";
 }
 
 static bool g_json_printed; /* one JSON object per command: main prints one if nobody did */

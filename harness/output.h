@@ -16,6 +16,9 @@
 /* "rotp-harness: CMD: CODE_NAME: message (http N, api code M)" on stderr. */
 void out_error_line(const char *cmd, int32_t code, const rotp_error *err);
 
+/* What to tell a user after a TLS failure (suggests --ca-file). */
+const char *out_tls_hint(void);
+
 /* The `info` output (human or --json). */
 void out_info(const hopts *o, const hprov *hp);
 

@@ -219,6 +219,16 @@ hl_expect_rc 2 "\$CF_ACCOUNT_ID and \$CLOUDFLARE_ACCOUNT_ID that disagree are re
 hl_check "the refusal names both account variables" grep -q 'CF_ACCOUNT_ID and \$CLOUDFLARE_ACCOUNT_ID disagree' "$HL_ERR"
 hl_run keyflag describe "${MG[@]}" --kind "$KA" --account-id "$ACC" --id "$CFEMU_TOKEN_CI_READONLY_ID"
 hl_expect_rc 0 "--account-id: a flag derived from the descriptor's request key account_id"
+# issue 13.6: a TLS failure suggests --ca-file; CLOUDFLARE_API_BASE_URL is honoured
+timeout 60 "$ROTP_HARNESS" describe --plugin "$ROTP_PLUGIN" --api-base "$HL_API" --token-file "$F/mgmt.tok" \
+    --kind "$KU" --id "$CFEMU_TOKEN_PAGES_DEPLOY_ID" >"$HL_T/tls.out" 2>"$HL_T/tls.err"
+HL_RC=$?
+hl_expect_rc 1 "describe against cfemu without its CA: TLS failure"
+hl_check "the TLS failure suggests --ca-file" grep -q -- "--ca-file" "$HL_T/tls.err"
+CLOUDFLARE_API_BASE_URL=$HL_API timeout 60 "$ROTP_HARNESS" describe --plugin "$ROTP_PLUGIN" --ca-file "$HL_CA" \
+    --token-file "$F/mgmt.tok" --kind "$KU" --id "$CFEMU_TOKEN_PAGES_DEPLOY_ID" >"$HL_T/apibase.out" 2>"$HL_T/apibase.err"
+HL_RC=$?
+hl_expect_rc 0 "\$CLOUDFLARE_API_BASE_URL is the API base when --api-base is not given"
 hl_run keyflag-unknown describe "${MG[@]}" --kind "$KU" --account-id "$ACC" --id "$CFEMU_TOKEN_PAGES_DEPLOY_ID"
 hl_expect_rc 2 "--account-id for a kind without account_id is an unknown option"
 
