@@ -10,19 +10,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Exit codes (docs/rotp-harness.md, "Exit codes"). */
+#include "rotp_engine.h"
+
+/* Exit codes (docs/rotp-harness.md, "Exit codes"): the engine's status table,
+ * ROTP_ENGINE_STATUS_TABLE (engine/rotp_engine.h), under the harness's short names. */
 enum {
-    HX_OK = 0,
-    HX_OTHER = 1,
-    HX_USAGE = 2,
-    HX_VERIFY = 3,
-    HX_CRED = 4,
-    HX_PERM = 5,
-    HX_NOTFOUND = 6,
-    HX_RATE = 7,
-    HX_UNKNOWN = 8,
-    HX_SINK = 9,
-    HX_LOAD = 10
+    HX_OK = ROTP_ENGINE_OK,
+    HX_OTHER = ROTP_ENGINE_OTHER_FAILURE,
+    HX_USAGE = ROTP_ENGINE_USAGE,
+    HX_VERIFY = ROTP_ENGINE_VERIFICATION_FAILED,
+    HX_CRED = ROTP_ENGINE_CREDENTIAL_INVALID,
+    HX_PERM = ROTP_ENGINE_PERMISSION_DENIED,
+    HX_NOTFOUND = ROTP_ENGINE_NOT_FOUND,
+    HX_RATE = ROTP_ENGINE_RATE_LIMITED,
+    HX_UNKNOWN = ROTP_ENGINE_OUTCOME_UNKNOWN,
+    HX_SINK = ROTP_ENGINE_SINK_FAILED,
+    HX_LOAD = ROTP_ENGINE_PROVIDER_NOT_LOADED
 };
 
 #define HOPT_MAX_LIST 32

@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "creds.h"
-#include "output.h"
 #include "request.h"
+#include "rotp_engine.h"
 
 #ifndef ROTP_LIBDIR
 #define ROTP_LIBDIR "/usr/local/lib/rotp"
@@ -47,38 +47,12 @@ static void host_log(void *user, int32_t level, const char *message, uint64_t me
 
 int exit_code_for(int32_t code)
 {
-    switch (code) {
-    case ROTP_E_OK:
-        return HX_OK;
-    case ROTP_E_INVALID_ARGUMENT:
-    case ROTP_E_UNSUPPORTED:
-        return HX_USAGE;
-    case ROTP_E_CREDENTIAL_INVALID:
-        return HX_CRED;
-    case ROTP_E_PERMISSION_DENIED:
-        return HX_PERM;
-    case ROTP_E_NOT_FOUND:
-        return HX_NOTFOUND;
-    case ROTP_E_RATE_LIMITED:
-        return HX_RATE;
-    case ROTP_E_OUTCOME_UNKNOWN:
-        return HX_UNKNOWN;
-    default:
-        return HX_OTHER;
-    }
+    return rotp_engine_status_from_rotp(code); /* the engine's table is the exit-code table */
 }
 
 const char *rotp_code_name(int32_t code)
 {
-    switch (code) {
-#define X_NAME(num, name, msg)                                                                     \
-    case num:                                                                                      \
-        return #name;
-        ROTP_ERROR_TABLE(X_NAME)
-#undef X_NAME
-    default:
-        return "UNKNOWN_CODE";
-    }
+    return rotp_engine_rotp_code_name(code);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -665,7 +639,15 @@ int prov_open(hprov *hp, const hopts *o, const secret_buf *mgmt)
     secret_free(envtok);
     if (code != ROTP_E_OK || hp->inst == NULL) {
         hp->inst = NULL;
-        out_error_line("open", code != ROTP_E_OK ? code : ROTP_E_INTERNAL, &err);
+        code = code != ROTP_E_OK ? code : ROTP_E_INTERNAL;
+        fprintf(stderr, "rotp-harness: open: %s: %s", rotp_code_name(code),
+                err.message[0] ? err.message : "failed");
+        if (err.http_status != 0 || err.api_code != 0)
+            fprintf(stderr, " (http %d, api code %d)", (int)err.http_status, (int)err.api_code);
+        fprintf(stderr, "\n");
+        if (code == ROTP_E_TLS)
+            fprintf(stderr, "rotp-harness: open: the server's certificate could not be verified: "
+                            "a private CA? give --ca-file PATH\n");
         return exit_code_for(code != ROTP_E_OK ? code : ROTP_E_INTERNAL);
     }
     return HX_OK;
@@ -677,14 +659,4 @@ void prov_close(hprov *hp)
         return;
     hp->p->close(hp->inst);
     hp->inst = NULL;
-}
-
-int cmd_info(const hopts *o)
-{
-    hprov hp;
-    int rc = prov_load(&hp, o);
-    if (rc != HX_OK)
-        return rc;
-    out_info(o, &hp);
-    return HX_OK;
 }

@@ -39,7 +39,5 @@ int exit_code_for(int32_t rotp_code);
 /* The NAME of a ROTP_E_* code ("NOT_FOUND"), "UNKNOWN_<n>" style text for codes we lack. */
 const char *rotp_code_name(int32_t code);
 
-/* The whole `info` command. */
-int cmd_info(const hopts *o);
 
 #endif

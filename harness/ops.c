@@ -192,6 +192,16 @@ static void add_parts(hreq *req, const rotp_kind_info *k, const hparts *sec)
     }
 }
 
+int cmd_info(const hopts *o)
+{
+    hprov hp;
+    int rc = prov_load(&hp, o);
+    if (rc != HX_OK)
+        return rc;
+    out_info(o, &hp);
+    return HX_OK;
+}
+
 int cmd_op(const hopts *o)
 {
     const char *op = o->command;

@@ -7,4 +7,7 @@
 /* Runs o->command as one provider operation; prints the result; returns the exit code. */
 int cmd_op(const hopts *o);
 
+/* The `info` command: the provider, its kinds and keys. */
+int cmd_info(const hopts *o);
+
 #endif

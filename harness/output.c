@@ -2,6 +2,7 @@
 #include "output.h"
 
 #include "json.h"
+#include "rotp_engine.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,20 +24,7 @@ long long now_ms(void)
 
 const char *hx_name(int code)
 {
-    static const char *const names[] = {"OK",
-                                        "OTHER_FAILURE",
-                                        "USAGE",
-                                        "VERIFICATION_FAILED",
-                                        "CREDENTIAL_INVALID",
-                                        "PERMISSION_DENIED",
-                                        "NOT_FOUND",
-                                        "RATE_LIMITED",
-                                        "OUTCOME_UNKNOWN",
-                                        "SINK_FAILED",
-                                        "PROVIDER_NOT_LOADED"};
-    if (code < 0 || code > HX_LOAD)
-        return "OTHER_FAILURE";
-    return names[code];
+    return rotp_engine_status_name(code); /* the engine's status table is the exit-code table */
 }
 
 static const char *step_word(int status)
