@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "harness.h"
 #include "inventory.h"
@@ -66,6 +67,27 @@ uint32_t fleet_state_meaning(const rotp_kind_info *ki, const char *state);
  * --all, --only NAME (repeatable), --resume. Stores arg into o; 0, or -1 with a message. */
 enum { FLEET_OPT_INVENTORY, FLEET_OPT_DUE_WITHIN, FLEET_OPT_ALL, FLEET_OPT_ONLY, FLEET_OPT_RESUME };
 int fleet_option(hopts *o, int which, const char *arg);
+
+/* What plan finds out about one entry (fleet_plan.c). */
+typedef struct plan_row {
+    char state[16]; /* active expired disabled invalid missing error */
+    bool broken;
+    char expires[64]; /* "" when it does not expire or the provider did not say */
+    long days_left;
+    char last[64];        /* last rotation, RFC 3339, "" when unknown */
+    const char *last_src; /* "audit", "file" (mtime of out or secret_file), "unknown" */
+    bool due;
+    char reason[160];
+    char detail[600]; /* why it is broken or failed, never a secret */
+} plan_row;
+
+/* Reads the audit file's completed rotations: the latest `rotated_at` per entry (by
+ * secret_name, aliases included) into last[] (f->inv.n strings of 64 bytes, "" when none). A
+ * missing file gives nothing; other read errors are reported on stderr. */
+void fleet_audit_last(const fleet *f, const char *path, char (*last)[64]);
+/* Inspects entry i (describe, verify its current secret: two provider calls) and decides
+ * whether it is due (f->o->due_within), into r. audit_last: from fleet_audit_last ("" none). */
+void fleet_plan_entry(fleet *f, int i, const char *audit_last, time_t now, plan_row *r);
 
 /* The commands. */
 int cmd_plan(const hopts *o);

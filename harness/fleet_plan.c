@@ -18,19 +18,6 @@
 
 #define DAY_SECS 86400L
 
-/* What plan found out about one entry. */
-typedef struct plan_row {
-    char state[16]; /* active expired disabled invalid missing error */
-    bool broken;
-    char expires[64]; /* "" when it does not expire or the provider did not say */
-    long days_left;
-    char last[64];        /* last rotation, RFC 3339, "" when unknown */
-    const char *last_src; /* "audit", "file" (mtime of out or secret_file), "unknown" */
-    bool due;
-    char reason[160];
-    char detail[600]; /* why it is broken or failed, never a secret */
-} plan_row;
-
 /* Adds the entry's request keys that op takes, and the kind. */
 static void add_entry_keys(hreq *req, const inv_entry *e, const rotp_kind_info *ki, uint32_t op)
 {
@@ -174,9 +161,7 @@ static void inspect(fleet *f, int i, plan_row *r)
  * Last rotation
  * ------------------------------------------------------------------------------------------- */
 
-/* Reads the audit file's completed rotations: the latest `rotated_at` per entry (by secret_name,
- * aliases included) into last[]. A missing file gives nothing; other read errors are reported. */
-static void audit_last(const fleet *f, const char *path, char (*last)[64])
+void fleet_audit_last(const fleet *f, const char *path, char (*last)[64])
 {
     FILE *fp = fopen(path, "re");
     char line[8192];
@@ -265,6 +250,14 @@ static void decide(const inv_entry *e, long due_within, time_t now, plan_row *r)
     else
         snprintf(r->reason, sizeof(r->reason), "next by cadence in %ld days",
                  e->cadence_days - age);
+}
+
+void fleet_plan_entry(fleet *f, int i, const char *audit_last, time_t now, plan_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    inspect(f, i, r);
+    last_rotation(&f->inv.entries[i], audit_last, r);
+    decide(&f->inv.entries[i], f->o->due_within, now, r);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -359,11 +352,9 @@ int cmd_plan(const hopts *o)
         goto out;
     }
     if (o->audit != NULL)
-        audit_last(&f, o->audit, audit);
+        fleet_audit_last(&f, o->audit, audit);
     for (int i = 0; i < f.inv.n; i++) {
-        inspect(&f, i, &rows[i]);
-        last_rotation(&f.inv.entries[i], audit[i], &rows[i]);
-        decide(&f.inv.entries[i], o->due_within, now, &rows[i]);
+        fleet_plan_entry(&f, i, audit[i], now, &rows[i]);
         due += rows[i].due;
         broken += rows[i].broken;
     }

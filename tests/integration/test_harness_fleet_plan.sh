@@ -116,5 +116,12 @@ hl_check "plan: the count and 'nothing was done'" grep -q 'bad.json: 7 problems;
 log_check "plan: a bad inventory sends nothing" "len(L)==0"
 chmod 600 "$F/f2.tok"
 
+# the manual's example inventory (docs/examples/fleet.json, cfemu's built-in ids) is valid: its
+# secret files do not exist here, so everything is missing (21), but nothing is refused (2)
+hl_run plan-example plan --inventory "$ROTP_SOURCE_DIR/docs/examples/fleet.json" "${MG[@]}" --json
+hl_expect_rc 21 "plan: docs/examples/fleet.json passes every check"
+hl_json_check "$HL_OUT" "plan: the example's three credentials are known to cfemu, their files missing" \
+    "d['total']==3 and all(c['state']=='missing' and 'secret_file' in c['detail'] for c in d['credentials'])"
+
 hl_no_secrets "plan: no secret value in any output" "$HL_T"/cap/*.out "$HL_T"/cap/*.err
 hl_done
