@@ -173,6 +173,8 @@ typedef struct rotp_host {
 
 /* rotp_key_info.flags */
 #define ROTP_KEY_SECRET 0x1u /* the value is a secret (send it with ROTP_PARAM_SECRET) */
+#define ROTP_KEY_PROBE_NEEDED 0x2u /* 1.1, a verify key of role PROBE: without it, verify does not
+                                     test the secret itself (only that the credential exists) */
 
 /*
  * What a key means to a host that knows no provider (rotp_key_info.role). A role names the one

@@ -1181,7 +1181,7 @@ static const rotp_key_info ast_request_keys[] = {
        "the Access client id to check"),
     KI("client_secret", "token", ROTP_KEY_SECRET, ROTP_ROLE_SECRET_PART, ROTP_OP_VERIFY, 0,
        "the Access client secret; required with probe_url"),
-    KI("probe_url", "url", 0, ROTP_ROLE_PROBE, ROTP_OP_VERIFY, 0,
+    KI("probe_url", "url", ROTP_KEY_PROBE_NEEDED, ROTP_ROLE_PROBE, ROTP_OP_VERIFY, 0,
        "an Access-protected URL to GET with the client id and secret; without it only the "
        "token's existence, enabled flag and expiry are checked"),
     KI("name", "text", 0, ROTP_ROLE_NAME, ROTP_OP_PROVISION | ROTP_OP_LIST, ROTP_OP_PROVISION,

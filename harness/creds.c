@@ -162,20 +162,6 @@ int creds_mgmt(const hopts *o, secret_buf **out)
     return HX_USAGE;
 }
 
-const char *creds_account(const hopts *o)
-{
-    const char *v;
-    if (o->account != NULL)
-        return o->account;
-    v = getenv("CF_ACCOUNT_ID");
-    if (v != NULL && v[0] != '\0')
-        return v;
-    v = getenv("CLOUDFLARE_ACCOUNT_ID");
-    if (v != NULL && v[0] != '\0')
-        return v;
-    return NULL;
-}
-
 bool creds_secret_given(const hopts *o)
 {
     return o->secret_file != NULL || o->secret_env != NULL || o->secret_stdin;
@@ -232,13 +218,8 @@ secret_buf *creds_dotenv_get(const char *text, size_t len, const char *key, bool
     return NULL;
 }
 
-int creds_secret(const hopts *o, const char *kind, secret_buf **out, char *client_id, size_t cap)
+int creds_secret_raw(const hopts *o, secret_buf **out)
 {
-    secret_buf *raw = NULL;
-    secret_buf *picked = NULL;
-    secret_buf *cid = NULL;
-    char key[160];
-    bool nomem = false;
     int rc;
     int sources = (o->secret_file != NULL) + (o->secret_env != NULL) + (o->secret_stdin ? 1 : 0);
 
@@ -251,60 +232,14 @@ int creds_secret(const hopts *o, const char *kind, secret_buf **out, char *clien
         return HX_USAGE;
     }
     if (o->secret_file != NULL) {
-        rc = read_file_checked(o->secret_file, "secret", o->allow_unsafe_secret_files, &raw);
+        rc = read_file_checked(o->secret_file, "secret", o->allow_unsafe_secret_files, out);
     } else if (o->secret_env != NULL) {
-        rc = env_secret(o->secret_env, "secret", &raw);
-        if (rc == HX_USAGE && raw == NULL && getenv(o->secret_env) == NULL)
+        rc = env_secret(o->secret_env, "secret", out);
+        if (rc == HX_USAGE && *out == NULL && getenv(o->secret_env) == NULL)
             fprintf(stderr, "rotp-harness: --secret-env %s: the variable is not set\n",
                     o->secret_env);
     } else {
-        rc = read_fd_secret(STDIN_FILENO, "secret", "stdin", &raw);
+        rc = read_fd_secret(STDIN_FILENO, "secret", "stdin", out);
     }
-    if (rc != HX_OK)
-        return rc;
-
-    /* The --out format: pick the value out of dotenv text. */
-    if (kind_is_service(kind)) {
-        snprintf(key, sizeof(key), "%s",
-                 o->secret_name ? o->secret_name : "CF_ACCESS_CLIENT_SECRET");
-        picked = creds_dotenv_get(raw->data, raw->len, key, &nomem);
-        if (picked == NULL && !nomem && o->secret_name != NULL)
-            picked = creds_dotenv_get(raw->data, raw->len, "CF_ACCESS_CLIENT_SECRET", &nomem);
-        if (picked != NULL && client_id != NULL && cap > 0) {
-            if (o->secret_name != NULL)
-                snprintf(key, sizeof(key), "%s__CLIENT_ID", o->secret_name);
-            else
-                snprintf(key, sizeof(key), "CF_ACCESS_CLIENT_ID");
-            cid = creds_dotenv_get(raw->data, raw->len, key, &nomem);
-            if (cid == NULL && !nomem)
-                cid = creds_dotenv_get(raw->data, raw->len, "CF_ACCESS_CLIENT_ID", &nomem);
-            if (cid != NULL && cid->len < cap && client_id[0] == '\0')
-                snprintf(client_id, cap, "%s", cid->data);
-        }
-    } else if (o->secret_name != NULL) {
-        picked = creds_dotenv_get(raw->data, raw->len, o->secret_name, &nomem);
-    }
-    if (nomem) {
-        fprintf(stderr, "rotp-harness: out of memory\n");
-        rc = HX_OTHER;
-        goto out;
-    }
-    if (picked != NULL) {
-        if (picked->len == 0) {
-            fprintf(stderr, "rotp-harness: the secret's value in the dotenv text is empty\n");
-            rc = HX_USAGE;
-            goto out;
-        }
-        *out = picked;
-        picked = NULL;
-    } else {
-        *out = raw;
-        raw = NULL;
-    }
-    rc = HX_OK;
-out:
-    secret_free(raw);
-    secret_free(picked);
-    secret_free(cid);
     return rc;
 }

@@ -25,18 +25,14 @@ int creds_read_file_opt(const char *path, const char *what, bool allow_unsafe, s
  * $CLOUDFLARE_API_TOKEN. HX_OK with *out set, or HX_USAGE (none found) with a message. */
 int creds_mgmt(const hopts *o, secret_buf **out);
 
-/* The account id: --account, else $CF_ACCOUNT_ID, $CLOUDFLARE_ACCOUNT_ID; NULL if none. */
-const char *creds_account(const hopts *o);
-
 /* True when one of --secret-file / --secret-env / --secret-stdin was given. */
 bool creds_secret_given(const hopts *o);
 
-/* Reads the secret to check from the one source given (--secret-file checked as
- * creds_read_file() does, unless --allow-unsafe-secret-files). For dotenv text in the --out format the
- * wanted value is picked out (service token: CF_ACCESS_CLIENT_SECRET or NAME, and the client id
- * into client_id from CF_ACCESS_CLIENT_ID or NAME__CLIENT_ID; API token: NAME). client_id may
- * be NULL. HX_OK, or HX_USAGE/HX_OTHER with a message. *out is NULL if no source was given. */
-int creds_secret(const hopts *o, const char *kind, secret_buf **out, char *client_id, size_t cap);
+/* Reads the secret text from the one source given (--secret-file checked as creds_read_file()
+ * does, unless --allow-unsafe-secret-files; --secret-env; --secret-stdin) as it is: hparts.c
+ * picks the parts out of it. HX_OK (*out NULL when no source was given), or HX_USAGE/HX_OTHER
+ * with a message. */
+int creds_secret_raw(const hopts *o, secret_buf **out);
 
 /* Extracts the value of `key` from dotenv text (unquoting as sinks.c quotes). Returns a new
  * secret_buf or NULL when the key is absent. *nomem is set on allocation failure. */

@@ -3,6 +3,7 @@
  * private directory, and we read them from there. */
 #include "demo.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -190,48 +191,76 @@ static void section(const hopts *o, const char *title)
     }
 }
 
-/* One rotation scenario; for service tokens with an overlap, also checks both secrets work
- * during it and then finishes. */
+/* One rotation scenario; for kinds with an overlap, also checks both secrets work during it
+ * and then finishes. The demo knows Cloudflare's kinds: cid_key names a service token's
+ * client id. */
 static int scenario(hprov *hp, const hopts *o, demo *d, hreport *rep, const char *title, hopts *ro,
                     const char *cur_key, const char *cid_key, char *out_path, size_t out_cap,
                     const char *file)
 {
     secret_buf *cur = creds_secret_value(d, cur_key);
     char cid[256] = "";
-    rot_outcome out;
-    int rc;
+    hparts parts;
+    hhost *h = calloc(1, sizeof(*h));
+    int rc = HX_OTHER;
 
+    memset(&parts, 0, sizeof(parts));
     section(o, title);
-    if (cur == NULL)
-        return HX_OTHER;
-    if (cid_key != NULL && creds_id(d, cid_key, cid, sizeof(cid)) != 0) {
-        secret_free(cur);
-        return HX_OTHER;
-    }
+    if (cur == NULL || h == NULL)
+        goto out;
+    if (cid_key != NULL && creds_id(d, cid_key, cid, sizeof(cid)) != 0)
+        goto out;
+    if (hparts_set(&parts, cid_key ? "client_secret" : "secret", cur->data, cur->len, true) ||
+        (cid_key != NULL && hparts_set(&parts, "client_id", cid, strlen(cid), false)))
+        goto out;
     snprintf(out_path, out_cap, "%s/%s", d->dir, file);
     ro->out = out_path;
     rep->prefix = NULL;
-    rc = rotate_run(hp, ro, rep, cur, cid, &out);
-    if (rc == HX_OK && out.overlap) {
+    rc = hhost_open(h, hp, ro, rep, ro->kind);
+    if (rc == HX_OK)
+        rc = rotate_run(h, &parts);
+    if (rc == HX_OK && h->res.overlap) {
         char detail[600];
-        int32_t code;
         long long t0 = now_ms();
-        bool old_ok =
-            rotate_secret_active(hp, ro, ro->kind, ro->id, cid, cur, detail, sizeof(detail), &code);
-        report_step(rep, "overlap: old secret still accepted", old_ok ? HSTEP_PASS : HSTEP_FAIL,
-                    (long)(now_ms() - t0), HX_VERIFY, "%s", detail);
-        if (!old_ok)
+        int32_t vrc = rotp_engine_verify(h->eng, &h->run, ro->id, hparts_params(&parts), detail,
+                                         sizeof(detail));
+        report_step(rep, "overlap: old secret still accepted",
+                    vrc == ROTP_ENGINE_OK ? HSTEP_PASS : HSTEP_FAIL, (long)(now_ms() - t0),
+                    HX_VERIFY, "%s", detail);
+        if (vrc != ROTP_ENGINE_OK)
             rc = HX_VERIFY;
         if (!o->json)
             printf("  ...  rotate --finish\n");
         ro->finish = true;
-        int frc = rotate_run(hp, ro, rep, cur, cid, &out);
+        int frc = rotate_run(h, &parts);
         ro->finish = false;
         if (rc == HX_OK)
             rc = frc;
     }
+out:
+    hhost_close(h);
+    free(h);
+    hparts_clear(&parts);
     secret_free(cur);
     return rc;
+}
+
+/* Removes the files in dir (not recursive) and dir itself; errors are ignored. */
+static void remove_flat_dir(const char *dir)
+{
+    DIR *dd = opendir(dir);
+    if (dd != NULL) {
+        struct dirent *e;
+        char p[512];
+        while ((e = readdir(dd)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+        closedir(dd);
+    }
+    rmdir(dir);
 }
 
 int cmd_demo(const hopts *o)
@@ -352,8 +381,9 @@ int cmd_demo(const hopts *o)
         s.journal = NULL;
         s.audit = NULL;
         s.kind = kinds[i];
-        s.zone = kind_is_service(kinds[i]) ? NULL : d.zone;
-        if (kind_is_service(kinds[i]))
+        bool service = strcmp(kinds[i], "cloudflare.access_service_token") == 0;
+        s.zone = service ? NULL : d.zone;
+        if (service)
             s.probe_url = probe_vault;
         snprintf(title, sizeof(title), "sandbox %s", kinds[i]);
         snprintf(prefix, sizeof(prefix), "sandbox %s: ", strrchr(kinds[i], '.') + 1);

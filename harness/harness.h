@@ -103,10 +103,6 @@ typedef struct hopts {
 /* The name of an exit code ("OUTCOME_UNKNOWN", "SINK_FAILED", ...), for audit and JSON. */
 const char *hx_name(int code);
 
-/* Kind helpers. */
-bool kind_is_service(const char *kind);
-bool kind_is_api_token(const char *kind);
-
 /* One step of rotate/sandbox/demo, as printed and as put into --json's "steps". */
 #define HSTEP_PASS 0
 #define HSTEP_FAIL 1
@@ -128,9 +124,6 @@ typedef struct hreport {
     const char *prefix;  /* printed before each step name (demo sections), may be NULL */
     int first_fail_code; /* exit code of the first failing step, HX_OK if none */
 } hreport;
-
-/* Removes the files in dir (not recursive) and dir itself; errors are ignored. */
-void remove_flat_dir(const char *dir);
 
 /* Milliseconds of a monotonic clock. */
 long long now_ms(void);

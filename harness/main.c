@@ -495,9 +495,6 @@ static int parse_args(int argc, char **argv, hopts *o)
 
 static int dispatch(hopts *o)
 {
-    /* The account may come from the environment ($CF_ACCOUNT_ID, then $CLOUDFLARE_ACCOUNT_ID). */
-    if (o->account == NULL)
-        o->account = creds_account(o);
     if (strcmp(o->command, "info") == 0)
         return cmd_info(o);
     if (strcmp(o->command, "rotate") == 0)

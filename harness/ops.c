@@ -1,60 +1,79 @@
-/* ops.c - one provider operation per command. */
+/* ops.c - one provider operation per command (describe, roll, verify, revoke, provision, list),
+ * its request keys and secret parts taken from the kind's descriptor. */
 #include "ops.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "creds.h"
-#include "journal.h"
+#include "host.h"
+#include "hparts.h"
 #include "loader.h"
 #include "output.h"
 #include "request.h"
 #include "sinks.h"
 
-bool kind_is_service(const char *kind)
+static const rotp_key_info *key_at(const rotp_key_info *arr, uint32_t i)
 {
-    return kind != NULL && strcmp(kind, "cloudflare.access_service_token") == 0;
+    return (const rotp_key_info *)((const char *)arr + (size_t)arr[0].struct_size * i);
 }
 
-bool kind_is_api_token(const char *kind)
+/* The request key of role in kind k that op takes, or NULL. */
+static const char *req_role(const rotp_kind_info *k, uint32_t role, uint32_t op)
 {
-    return kind != NULL && (strcmp(kind, "cloudflare.user_token") == 0 ||
-                            strcmp(kind, "cloudflare.account_token") == 0);
+    for (uint32_t i = 0; i < k->nrequest_keys; i++) {
+        const rotp_key_info *q = key_at(k->request_keys, i);
+        if (q->role == role && (op == 0 || (q->ops & op)))
+            return q->key;
+    }
+    return NULL;
 }
 
-/* The service token's client id for verify: --client-id, the secret file, else describe. */
-static void learn_client_id(hprov *hp, const hopts *o, char *client_id, size_t cap)
+static const char *res_role(const rotp_kind_info *k, uint32_t role)
+{
+    for (uint32_t i = 0; i < k->nresult_keys; i++) {
+        const rotp_key_info *q = key_at(k->result_keys, i);
+        if (q->role == role)
+            return q->key;
+    }
+    return NULL;
+}
+
+/* Non-secret parts of the secret to verify that were not given (a client id): from describe. */
+static void learn_parts(hprov *hp, const hopts *o, const rotp_kind_info *k, hparts *sec)
 {
     hreq req;
     hres h;
-    if (client_id[0] != '\0' || o->id == NULL)
+    const char *idk = req_role(k, ROTP_ROLE_ID, ROTP_OP_DESCRIBE);
+    bool missing = false;
+    for (uint32_t i = 0; i < k->nparts; i++) {
+        const rotp_part_info *pi =
+            (const rotp_part_info *)((const char *)k->parts + (size_t)k->parts[0].struct_size * i);
+        missing |= !(pi->flags & ROTP_PART_SECRET) && hparts_get(sec, pi->key) == NULL;
+    }
+    if (!missing || o->id == NULL || idk == NULL)
         return;
     hreq_init(&req);
     hreq_add(&req, "kind", o->kind);
-    hreq_add(&req, "id", o->id);
-    hreq_add_scope(&req, o, o->kind);
-    if (hcall(hp, "describe", &req, &h) == ROTP_E_OK)
-        hres_copy(&h, "client_id", client_id, cap);
+    hreq_add(&req, idk, o->id);
+    if (hreq_add_opts(&req, o, k, false) != 0)
+        return;
+    if (hcall(hp, "describe", &req, &h) == ROTP_E_OK) {
+        for (uint32_t i = 0; i < k->nparts; i++) {
+            const rotp_part_info *pi =
+                (const rotp_part_info *)((const char *)k->parts +
+                                         (size_t)k->parts[0].struct_size * i);
+            size_t len = 0;
+            const char *v = hres_get(&h, pi->key, &len);
+            if (!(pi->flags & ROTP_PART_SECRET) && hparts_get(sec, pi->key) == NULL && v != NULL)
+                (void)hparts_set(sec, pi->key, v, len, false);
+        }
+    }
     hres_free(&h);
 }
 
-int cmd_op(const hopts *o)
+static int check_op(const hopts *o, const char *op, bool makes_secret, bool is_verify)
 {
-    const char *op = o->command;
-    bool makes_secret = strcmp(op, "roll") == 0 || strcmp(op, "provision") == 0;
-    bool is_verify = strcmp(op, "verify") == 0;
-    hprov hp;
-    secret_buf *mgmt = NULL, *sec = NULL;
-    char client_id[256] = "";
-    char where[PATH_MAX + 64] = "";
-    hreq req;
-    hres h;
-    hsecret fresh;
-    int rc;
-
-    memset(&hp, 0, sizeof(hp));
-    memset(&h, 0, sizeof(h));
-    memset(&fresh, 0, sizeof(fresh));
     if (o->kind == NULL) {
         fprintf(stderr, "rotp-harness: %s needs --kind (see `rotp-harness info`)\n", op);
         return HX_USAGE;
@@ -82,101 +101,153 @@ int cmd_op(const hopts *o)
     }
     if (makes_secret && sinks_preflight(o) != 0)
         return HX_SINK;
-    rc = prov_load(&hp, o);
+    return HX_OK;
+}
+
+/* The request from the options, by the kind's roles. */
+static int build_request(hreq *req, const hopts *o, const rotp_kind_info *k, uint32_t op)
+{
+    hreq_init(req);
+    hreq_add(req, "kind", o->kind);
+    if (o->id != NULL)
+        hreq_add(req, req_role(k, ROTP_ROLE_ID, 0) ? req_role(k, ROTP_ROLE_ID, 0) : "id", o->id);
+    if (o->name != NULL)
+        hreq_add(req, req_role(k, ROTP_ROLE_NAME, 0) ? req_role(k, ROTP_ROLE_NAME, 0) : "name",
+                 o->name);
+    if (o->strategy != NULL && req_role(k, ROTP_ROLE_STRATEGY, 0))
+        hreq_add(req, req_role(k, ROTP_ROLE_STRATEGY, 0), o->strategy);
+    if (o->has_grace && req_role(k, ROTP_ROLE_OVERLAP, op))
+        hreq_add_long(req, req_role(k, ROTP_ROLE_OVERLAP, op), o->grace);
+    if (o->run_id != NULL && req_role(k, ROTP_ROLE_RUN_ID, 0))
+        hreq_add(req, req_role(k, ROTP_ROLE_RUN_ID, 0), o->run_id);
+    return hreq_add_opts(req, o, k, true);
+}
+
+/* Delivers the secret a roll or provision returned. */
+static int deliver(const hopts *o, const rotp_kind_info *k, const hres *h, char *where, size_t cap)
+{
+    rotp_param comps[8];
+    uint32_t nc = 0;
+    rotp_engine_secret s;
+    const char *idk = res_role(k, ROTP_ROLE_ID), *ek = res_role(k, ROTP_ROLE_EXPIRES);
+    const char *id = idk ? hres_get(h, idk, NULL) : NULL;
+
+    memset(&s, 0, sizeof(s));
+    for (uint32_t i = 0; i < k->ncompanions && nc < 8; i++) {
+        const rotp_companion_info *ci =
+            (const rotp_companion_info *)((const char *)k->companions +
+                                          (size_t)k->companions[0].struct_size * i);
+        size_t len = 0;
+        const char *v = hres_get(h, ci->key, &len);
+        if (v == NULL)
+            continue;
+        comps[nc] = (rotp_param){sizeof(rotp_param), 0, ci->suffix, v, len};
+        nc++;
+    }
+    s.struct_size = sizeof(s);
+    s.kind = o->kind;
+    s.id = id ? id : (o->id ? o->id : "");
+    s.kind_info = k;
+    s.parts = (rotp_params){sizeof(rotp_params), h->res.count, h->res.items};
+    s.companions = (rotp_params){sizeof(rotp_params), nc, nc ? comps : NULL};
+    s.expires_at = ek && hres_get(h, ek, NULL) ? hres_get(h, ek, NULL) : "";
+    if (rotp_engine_secret_part(&s, NULL) == NULL) {
+        fprintf(stderr, "rotp-harness: %s: the provider returned no secret\n", o->command);
+        return HX_OTHER;
+    }
+    return sinks_deliver(o, &s, where, cap);
+}
+
+/* verify's exit code: 0 only when the kind's state for the answer means ACCEPTED. */
+static int verify_exit(const rotp_kind_info *k, const hres *h)
+{
+    char state[64];
+    const char *sk = res_role(k, ROTP_ROLE_STATE);
+    hres_copy(h, sk ? sk : "state", state, sizeof(state));
+    for (uint32_t i = 0; i < k->nstates; i++) {
+        const rotp_state_info *si = (const rotp_state_info *)((const char *)k->states +
+                                                              (size_t)k->states[0].struct_size * i);
+        if (si->state != NULL && strcmp(si->state, state) == 0 && (si->ops & ROTP_OP_VERIFY))
+            return si->meaning == ROTP_STATE_ACCEPTED ? HX_OK : HX_VERIFY;
+    }
+    return HX_VERIFY;
+}
+
+static void add_parts(hreq *req, const rotp_kind_info *k, const hparts *sec)
+{
+    for (uint32_t i = 0; i < sec->n; i++) {
+        bool takes = false;
+        for (uint32_t j = 0; j < k->nrequest_keys && !takes; j++) {
+            const rotp_key_info *q = key_at(k->request_keys, j);
+            takes = strcmp(q->key, sec->key[i]) == 0 && (q->ops & ROTP_OP_VERIFY);
+        }
+        if (!takes)
+            continue;
+        if (sec->secret[i])
+            hreq_add_secret(req, sec->key[i], sec->val[i]->data, sec->val[i]->len);
+        else
+            hreq_add(req, sec->key[i], sec->val[i]->data);
+    }
+}
+
+int cmd_op(const hopts *o)
+{
+    const char *op = o->command;
+    bool makes_secret = strcmp(op, "roll") == 0 || strcmp(op, "provision") == 0;
+    bool is_verify = strcmp(op, "verify") == 0;
+    hprov hp;
+    secret_buf *mgmt = NULL;
+    hparts sec;
+    char where[PATH_MAX + 64] = "";
+    const rotp_kind_info *k = NULL;
+    hreq req;
+    hres h;
+    int rc = check_op(o, op, makes_secret, is_verify);
+
+    memset(&hp, 0, sizeof(hp));
+    memset(&h, 0, sizeof(h));
+    memset(&sec, 0, sizeof(sec));
     if (rc != HX_OK)
         return rc;
-    rc = creds_mgmt(o, &mgmt);
-    if (rc != HX_OK)
-        goto out;
-    rc = prov_open(&hp, o, mgmt);
-    if (rc != HX_OK)
-        goto out;
-
-    hreq_init(&req);
-    hreq_add(&req, "kind", o->kind);
-    if (o->id != NULL)
-        hreq_add(&req, "id", o->id);
-    hreq_add_scope(&req, o, o->kind);
-    if (o->name != NULL)
-        hreq_add(&req, "name", o->name);
-    if (o->strategy != NULL)
-        hreq_add(&req, "strategy", o->strategy);
-    if (o->has_grace)
-        hreq_add_long(&req, "grace_seconds", o->grace);
-    if (o->probe_url != NULL)
-        hreq_add(&req, "probe_url", o->probe_url);
-    if (o->probe_path != NULL)
-        hreq_add(&req, "probe_path", o->probe_path);
-    if (o->run_id != NULL)
-        hreq_add(&req, "run_id", o->run_id);
-    for (int i = 0; i < o->nparams; i++) {
-        if (hreq_add_kv(&req, o->params[i], "--param") != 0) {
-            rc = HX_USAGE;
-            goto out;
+    rc = prov_load(&hp, o);
+    if (rc == HX_OK)
+        rc = creds_mgmt(o, &mgmt);
+    if (rc == HX_OK)
+        rc = prov_open(&hp, o, mgmt);
+    if (rc == HX_OK && (k = hhost_kind(&hp, o->kind)) == NULL)
+        rc = HX_USAGE;
+    if (rc == HX_OK && build_request(&req, o, k, rotp_engine_op_from_name(op)) != 0)
+        rc = HX_USAGE;
+    if (rc == HX_OK && is_verify) {
+        rc = hparts_read(&sec, o, k);
+        if (rc == HX_OK) {
+            learn_parts(&hp, o, k, &sec);
+            add_parts(&req, k, &sec);
         }
     }
-    if (is_verify) {
-        if (o->client_id != NULL)
-            snprintf(client_id, sizeof(client_id), "%s", o->client_id);
-        rc = creds_secret(o, o->kind, &sec, client_id, sizeof(client_id));
-        if (rc != HX_OK)
-            goto out;
-        if (kind_is_service(o->kind)) {
-            learn_client_id(&hp, o, client_id, sizeof(client_id));
-            if (client_id[0] != '\0')
-                hreq_add(&req, "client_id", client_id);
-            hreq_add_secret(&req, "client_secret", sec->data, sec->len);
-        } else {
-            hreq_add_secret(&req, "secret", sec->data, sec->len);
-        }
-    }
-    if (req.overflow) {
+    if (rc == HX_OK && req.overflow) {
         fprintf(stderr, "rotp-harness: too many request keys\n");
         rc = HX_USAGE;
-        goto out;
     }
+    if (rc != HX_OK)
+        goto out;
     int32_t code = hcall(&hp, op, &req, &h);
     if (code == ROTP_E_OK && makes_secret) {
-        bool service = kind_is_service(o->kind);
-        size_t slen = 0;
-        const char *sv = hres_get(&h, service ? "client_secret" : "secret", &slen);
-        fresh.service = service;
-        snprintf(fresh.kind, sizeof(fresh.kind), "%s", o->kind);
-        hres_copy(&h, "id", fresh.token_id, sizeof(fresh.token_id));
-        if (fresh.token_id[0] == '\0' && o->id != NULL)
-            snprintf(fresh.token_id, sizeof(fresh.token_id), "%s", o->id);
-        hres_copy(&h, "client_id", fresh.client_id, sizeof(fresh.client_id));
-        hres_copy(&h, service ? "expires_at" : "expires_on", fresh.expires_at,
-                  sizeof(fresh.expires_at));
-        hres_copy(&h, "scopes", fresh.scopes, sizeof(fresh.scopes));
-        if (sv != NULL)
-            fresh.secret = secret_new(sv, slen);
-        if (fresh.secret == NULL) {
-            fprintf(stderr, "rotp-harness: %s: the provider returned no secret\n", op);
-            rc = HX_OTHER;
-            goto out;
-        }
-        rc = sinks_deliver(o, &fresh, where, sizeof(where));
+        rc = deliver(o, k, &h, where, sizeof(where));
         if (rc != HX_OK) {
             fprintf(stderr,
                     "rotp-harness: %s: the new secret could not be delivered; the credential "
-                    "(id %s) was changed: roll again once the sink works\n",
-                    op, fresh.token_id);
+                    "was changed: roll again once the sink works\n",
+                    op);
             goto out;
         }
     }
     rc = out_op(o, op, &h, where);
-    if (rc == HX_OK && is_verify) {
-        char state[64], probe[16];
-        hres_copy(&h, "state", state, sizeof(state));
-        hres_copy(&h, "probe_status", probe, sizeof(probe));
-        if (strcmp(state, "active") != 0 || (probe[0] && strcmp(probe, "200") != 0))
-            rc = HX_VERIFY;
-    }
+    if (rc == HX_OK && is_verify)
+        rc = verify_exit(k, &h);
 out:
     hres_free(&h);
-    hsecret_clear(&fresh);
-    secret_free(sec);
+    hparts_clear(&sec);
     secret_free(mgmt);
     prov_close(&hp);
     return rc;

@@ -2,6 +2,7 @@
 #include "request.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -132,25 +133,109 @@ rotp_params hreq_params(const hreq *r)
     return p;
 }
 
-void hreq_add_scope(hreq *r, const hopts *o, const char *kind)
+/* The request keys that have a flag of their own (the names users know); any other key is
+ * given with --param KEY=VALUE. */
+static void add_flag_keys(hreq *r, const hopts *o)
 {
-    if (kind == NULL)
-        return;
-    if (strcmp(kind, "cloudflare.account_token") == 0) {
-        if (o->account != NULL)
-            hreq_add(r, "account_id", o->account);
-    } else if (kind_is_service(kind)) {
-        if (o->zone != NULL)
-            hreq_add(r, "zone_id", o->zone);
-        else if (o->account != NULL)
-            hreq_add(r, "account_id", o->account);
-    } else if (!kind_is_api_token(kind)) {
-        /* A kind this harness does not know: pass what was given and let the provider judge. */
-        if (o->account != NULL)
-            hreq_add(r, "account_id", o->account);
-        if (o->zone != NULL)
-            hreq_add(r, "zone_id", o->zone);
+    const char *const flag_keys[][2] = {
+        {"account_id", o->account},
+        {"zone_id", o->zone},
+        {"probe_url", o->probe_url},
+        {"probe_path", o->probe_path},
+    };
+    for (size_t i = 0; i < sizeof(flag_keys) / sizeof(flag_keys[0]); i++) {
+        if (flag_keys[i][1] != NULL)
+            hreq_add(r, flag_keys[i][0], flag_keys[i][1]);
     }
+}
+
+static const rotp_key_info *req_key_at(const rotp_kind_info *k, uint32_t i)
+{
+    return (const rotp_key_info *)((const char *)k->request_keys +
+                                   (size_t)k->request_keys[0].struct_size * i);
+}
+
+static bool has_key(const hreq *r, const char *key)
+{
+    for (uint32_t i = 0; i < r->count; i++) {
+        if (strcmp(r->items[i].key, key) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* True when r holds a key of the one_of group of ki other than ki. */
+static bool group_taken(const hreq *r, const rotp_kind_info *k, const rotp_key_info *ki)
+{
+    for (uint32_t i = 0; ki->one_of != 0 && i < k->nrequest_keys; i++) {
+        const rotp_key_info *q = req_key_at(k, i);
+        if (q != ki && q->one_of == ki->one_of && has_key(r, q->key))
+            return true;
+    }
+    return false;
+}
+
+/* Keys of the kind not given, from the environment variables its descriptor names. */
+static void add_env_keys(hreq *r, const rotp_kind_info *k)
+{
+    for (uint32_t i = 0; k != NULL && i < k->nrequest_keys; i++) {
+        const rotp_key_info *q = req_key_at(k, i);
+        if (q->env == NULL || has_key(r, q->key) || group_taken(r, k, q))
+            continue;
+        for (int e = 0; q->env[e] != NULL; e++) {
+            const char *v = getenv(q->env[e]);
+            if (v != NULL && v[0] != '\0') {
+                hreq_add(r, q->key, v);
+                break;
+            }
+        }
+    }
+}
+
+/* Drops a key given by flag when another key of its one_of group was given too and wins by
+ * being later in the group's order (a zone is narrower than an account). */
+static void settle_groups(hreq *r, const rotp_kind_info *k)
+{
+    for (uint32_t i = 0; k != NULL && i < k->nrequest_keys; i++) {
+        const rotp_key_info *q = req_key_at(k, i);
+        if (q->one_of == 0 || !has_key(r, q->key))
+            continue;
+        for (uint32_t j = i + 1; j < k->nrequest_keys; j++) {
+            const rotp_key_info *w = req_key_at(k, j);
+            if (w->one_of == q->one_of && has_key(r, w->key)) {
+                for (uint32_t x = 0; x < r->count; x++) {
+                    if (strcmp(r->items[x].key, q->key) == 0) {
+                        r->items[x] = r->items[--r->count];
+                        break;
+                    }
+                }
+                break;
+            }
+        }
+    }
+}
+
+int hreq_add_opts(hreq *r, const hopts *o, const rotp_kind_info *k, bool with_params)
+{
+    add_flag_keys(r, o);
+    for (int i = 0; with_params && i < o->nparams; i++) {
+        if (hreq_add_kv(r, o->params[i], "--param") != 0)
+            return -1;
+        const char *key = r->keys[r->nkeys - 1];
+        bool known = k == NULL;
+        for (uint32_t j = 0; k != NULL && j < k->nrequest_keys && !known; j++)
+            known = strcmp(req_key_at(k, j)->key, key) == 0;
+        if (!known) {
+            fprintf(stderr,
+                    "rotp-harness: --param %s: kind %s has no request key %s (see "
+                    "`rotp-harness info`)\n",
+                    key, k->kind, key);
+            return -1;
+        }
+    }
+    settle_groups(r, k);
+    add_env_keys(r, k);
+    return 0;
 }
 
 int32_t hcall(hprov *hp, const char *op, const hreq *req, hres *out)

@@ -40,9 +40,12 @@ int hreq_add_kv(hreq *r, const char *kv, const char *flag);
 /* The rotp_params view of the request (valid while r lives). */
 rotp_params hreq_params(const hreq *r);
 
-/* Adds the scope keys a kind needs from the options: account_id for account tokens; zone_id
- * (if --zone) else account_id for service tokens; nothing for user tokens. */
-void hreq_add_scope(hreq *r, const hopts *o, const char *kind);
+/* Adds the request keys the command line gives (--account, --zone, --probe-url, --probe-path as
+ * the keys account_id, zone_id, probe_url, probe_path; --param KEY=VALUE when with_params), keeps
+ * the last key of a one_of group of the kind k when several were given, then the environment
+ * fallbacks k's descriptor names for keys not given (not for a one_of group already set). k may be
+ * NULL (no fallbacks). 0, or -1 with a message (bad --param). */
+int hreq_add_opts(hreq *r, const hopts *o, const rotp_kind_info *k, bool with_params);
 
 /* A finished call: its result (provider-owned until hres_free) and its error. */
 typedef struct hres {

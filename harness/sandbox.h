@@ -1,5 +1,5 @@
-/* sandbox.h - the runbooks' sandbox validation on throwaway credentials: provision, rotate,
- * confirm new active and old dead, revoke, confirm gone; cleanup even when a step fails. */
+/* sandbox.h - the command sandbox over the engine (rotp_engine_sandbox): throwaway credentials
+ * from the kind's sandbox descriptor, rotated, checked and revoked. */
 #ifndef HARNESS_SANDBOX_H
 #define HARNESS_SANDBOX_H
 

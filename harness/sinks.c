@@ -13,96 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-void hsecret_clear(hsecret *s)
-{
-    if (s == NULL)
-        return;
-    secret_free(s->secret);
-    memset(s, 0, sizeof(*s));
-}
-
 bool sinks_any(const hopts *o)
 {
     return o->out != NULL || o->exec != NULL || o->print_secret;
-}
-
-/* True when a dotenv value can be written bare. */
-static bool dotenv_bare_ok(const char *v, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        char c = v[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  strchr("-_.:/+=,@%~^", c) != NULL;
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
-/* Appends "KEY=value\n" to sb, quoting the value when dotenv needs it. 0 or -1 (OOM). */
-static int dotenv_line(secret_buf *sb, const char *key, const char *suffix, const char *v,
-                       size_t len)
-{
-    if (secret_append(sb, key, strlen(key)) != 0 ||
-        secret_append(sb, suffix, strlen(suffix)) != 0 || secret_append(sb, "=", 1) != 0)
-        return -1;
-    if (dotenv_bare_ok(v, len)) {
-        if (secret_append(sb, v, len) != 0)
-            return -1;
-    } else {
-        if (secret_append(sb, "\"", 1) != 0)
-            return -1;
-        for (size_t i = 0; i < len; i++) {
-            char c = v[i];
-            if (c == '\n') {
-                if (secret_append(sb, "\\n", 2) != 0)
-                    return -1;
-                continue;
-            }
-            if ((c == '\\' || c == '"' || c == '$' || c == '`') && secret_append(sb, "\\", 1) != 0)
-                return -1;
-            if (secret_append(sb, &c, 1) != 0)
-                return -1;
-        }
-        if (secret_append(sb, "\"", 1) != 0)
-            return -1;
-    }
-    return secret_append(sb, "\n", 1);
-}
-
-secret_buf *sinks_format(const hsecret *s, const char *const *names, int nnames)
-{
-    secret_buf *sb = secret_new("", 0);
-    if (sb == NULL || s->secret == NULL)
-        goto out_fail;
-    if (nnames == 0) {
-        if (s->service) {
-            if (dotenv_line(sb, "CF_ACCESS_CLIENT_ID", "", s->client_id, strlen(s->client_id)) ||
-                dotenv_line(sb, "CF_ACCESS_CLIENT_SECRET", "", s->secret->data, s->secret->len))
-                goto out_fail;
-        } else if (secret_append(sb, s->secret->data, s->secret->len) != 0 ||
-                   secret_append(sb, "\n", 1) != 0) {
-            goto out_fail;
-        }
-        return sb;
-    }
-    for (int i = 0; i < nnames; i++) {
-        if (dotenv_line(sb, names[i], "", s->secret->data, s->secret->len) != 0)
-            goto out_fail;
-    }
-    for (int i = 0; i < nnames; i++) {
-        if (dotenv_line(sb, names[i], "__EXPIRES_AT", s->expires_at, strlen(s->expires_at)) ||
-            dotenv_line(sb, names[i], "__SCOPES", s->scopes, strlen(s->scopes)) ||
-            dotenv_line(sb, names[i], "__TOKEN_ID", s->token_id, strlen(s->token_id)))
-            goto out_fail;
-        if (s->service &&
-            dotenv_line(sb, names[i], "__CLIENT_ID", s->client_id, strlen(s->client_id)) != 0)
-            goto out_fail;
-    }
-    return sb;
-out_fail:
-    secret_free(sb);
-    return NULL;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -237,13 +150,21 @@ static bool exec_env_dropped(const char *entry, const hopts *o)
 /* The --exec command's environment, built before fork() (the child only calls async-signal-safe
  * functions): ours without the dropped variables, plus the metadata. The ROTP_* strings are
  * allocated (from index *first_own on); the rest are borrowed from environ. NULL on OOM. */
-static char **exec_env(const hopts *o, const hsecret *s, size_t *first_own)
+static char **exec_env(const hopts *o, const rotp_engine_secret *s, size_t *first_own)
 {
+    const rotp_param *cid = NULL;
+    /* ROTP_CLIENT_ID: the secret's non-secret, non-primary part (a client id), if any. */
+    for (uint32_t i = 0; i < s->parts.count; i++) {
+        const rotp_param *p = (const rotp_param *)((const char *)s->parts.items +
+                                                   (size_t)s->parts.items[0].struct_size * i);
+        if (!(p->flags & ROTP_PARAM_SECRET) && p != rotp_engine_secret_part(s, NULL))
+            cid = p;
+    }
     const char *meta[][2] = {{"ROTP_SECRET_NAME", o->secret_name ? o->secret_name : ""},
-                             {"ROTP_ID", s->token_id},
-                             {"ROTP_EXPIRES_ON", s->expires_at},
-                             {"ROTP_KIND", s->kind},
-                             {"ROTP_CLIENT_ID", s->client_id}};
+                             {"ROTP_ID", s->id ? s->id : ""},
+                             {"ROTP_EXPIRES_ON", s->expires_at ? s->expires_at : ""},
+                             {"ROTP_KIND", s->kind ? s->kind : ""},
+                             {"ROTP_CLIENT_ID", cid != NULL ? cid->value : ""}};
     size_t nmeta = sizeof(meta) / sizeof(meta[0]), n = 0, k = 0;
     char **env;
 
@@ -294,7 +215,7 @@ static void close_from_3(int max_fd)
 
 /* Runs /bin/sh -c cmd with data on its stdin and the metadata in its environment; the child gets
  * descriptors 0, 1 and 2 only. 0 when the command exited 0; -1 otherwise (message on stderr). */
-static int run_exec_sink(const hopts *o, const hsecret *s, const char *data, size_t len)
+static int run_exec_sink(const hopts *o, const rotp_engine_secret *s, const char *data, size_t len)
 {
     char *argv[] = {"sh", "-c", (char *)o->exec, NULL};
     long open_max = sysconf(_SC_OPEN_MAX);
@@ -357,11 +278,12 @@ static int run_exec_sink(const hopts *o, const hsecret *s, const char *data, siz
     return 0;
 }
 
-int sinks_deliver(const hopts *o, const hsecret *s, char *where, size_t where_cap)
+int sinks_deliver(const hopts *o, const rotp_engine_secret *s, char *where, size_t where_cap)
 {
     const char *names[HOPT_MAX_LIST + 1];
-    int nnames = 0;
-    secret_buf *text = NULL;
+    uint32_t nnames = 0;
+    char *text = NULL;
+    size_t len = 0;
     int rc = HX_SINK;
 
     where[0] = '\0';
@@ -370,25 +292,25 @@ int sinks_deliver(const hopts *o, const hsecret *s, char *where, size_t where_ca
         for (int i = 0; i < o->naliases; i++)
             names[nnames++] = o->aliases[i];
     }
-    text = sinks_format(s, names, nnames);
-    if (text == NULL) {
-        fprintf(stderr, "rotp-harness: out of memory formatting the secret\n");
+    if (rotp_engine_format_dotenv(s, names, nnames, &text, &len) != ROTP_ENGINE_OK) {
+        fprintf(stderr, "rotp-harness: the new secret cannot be formatted (no value, or out of "
+                        "memory)\n");
         return HX_SINK;
     }
     if (o->out != NULL) {
-        if (sinks_write_file(o->out, text->data, text->len) != 0)
+        if (sinks_write_file(o->out, text, len) != 0)
             goto out;
         snprintf(where + strlen(where), where_cap - strlen(where), "%sout %s", where[0] ? ", " : "",
                  o->out);
     }
     if (o->exec != NULL) {
-        if (run_exec_sink(o, s, text->data, text->len) != 0)
+        if (run_exec_sink(o, s, text, len) != 0)
             goto out;
         snprintf(where + strlen(where), where_cap - strlen(where), "%sexec", where[0] ? ", " : "");
     }
     if (o->print_secret) {
         fflush(stdout);
-        if (write_all(STDOUT_FILENO, text->data, text->len) != 0) {
+        if (write_all(STDOUT_FILENO, text, len) != 0) {
             fprintf(stderr, "rotp-harness: cannot write the secret to stdout\n");
             goto out;
         }
@@ -397,6 +319,6 @@ int sinks_deliver(const hopts *o, const hsecret *s, char *where, size_t where_ca
     }
     rc = HX_OK;
 out:
-    secret_free(text);
+    rotp_engine_wipe_free(text, len);
     return rc;
 }
