@@ -1,4 +1,5 @@
-/* fleet.h - the fleet commands (issue 12): `plan` (a due report over an inventory) and what they
+/* fleet.h - the fleet commands (issue 12): `plan` (a due report over an inventory), `apply` (the
+ * due rotations in one process, resumable) and what they
  * share: the provider loaded once, the inventory read and checked before anything runs, one
  * provider instance per management credential, and the current secret read from an entry's
  * secret_file by the kind's self-description (its parts), never by kind name. */
@@ -89,7 +90,12 @@ void fleet_audit_last(const fleet *f, const char *path, char (*last)[64]);
  * whether it is due (f->o->due_within), into r. audit_last: from fleet_audit_last ("" none). */
 void fleet_plan_entry(fleet *f, int i, const char *audit_last, time_t now, plan_row *r);
 
-/* The commands. */
+/* The commands. `apply --resume` (o->resume) finishes the journal's last unfinished fleet run. */
 int cmd_plan(const hopts *o);
+int cmd_apply(const hopts *o);
+
+/* True when the journal at path holds a fleet run without its fleet_end record (`resume
+ * --journal` hands such a journal to `apply --resume`). */
+bool fleet_journal_has_fleet_run(const char *path);
 
 #endif
