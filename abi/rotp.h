@@ -30,8 +30,9 @@ extern "C" {
 /* The major version is part of the entry symbol's name; a new major is a new symbol. */
 #define ROTP_ABI_MAJOR 1
 /* Minor versions only append fields and operations. Host and provider use min(host, provider).
- * 1.0: the operations. 1.1: self-description (rotp_kind_info, config_keys; section 15 of ABI.md). */
-#define ROTP_ABI_MINOR 1
+ * 1.0: the operations. 1.1: self-description (rotp_kind_info, config_keys; section 15 of ABI.md).
+ * 1.2: waits told to the host as data (rotp_provider.set_wait; section 18 of ABI.md). */
+#define ROTP_ABI_MINOR 2
 
 #define ROTP_ENTRY_SYMBOL "rotp_provider_entry_v1"
 
@@ -142,6 +143,35 @@ typedef struct rotp_result {
 
 /* Receives one complete, already-formatted and redacted line (no trailing newline). */
 typedef void (*rotp_log_fn)(void *user, int32_t level, const char *message, uint64_t message_len);
+
+/* Why the provider waits (rotp_wait_info.reason). */
+#define ROTP_WAIT_RATE_LIMIT  1u /* the token's requests for the current window are used up */
+#define ROTP_WAIT_RETRY_AFTER 2u /* the server answered 429: the token is blocked for Retry-After */
+#define ROTP_WAIT_BACKOFF     3u /* an idempotent request is retried after a failure (5xx, network) */
+
+/*
+ * ABI 1.2: one wait of the provider, as data (the same wait is also logged at INFO). Borrowed for
+ * the callback's duration. Strings are NUL-terminated and never hold a secret.
+ */
+typedef struct rotp_wait_info {
+    uint32_t struct_size;
+    uint32_t reason;        /* ROTP_WAIT_* */
+    uint64_t wait_ms;       /* the whole wait */
+    uint64_t left_ms;       /* what is left of it: wait_ms on the first call, 0 on the last */
+    int64_t limit;          /* requests per window of the token's rate limit, -1 unknown */
+    int64_t window_ms;      /* that window, -1 unknown */
+    const char *credential; /* whose limit: "the management token", "the token being verified" */
+    const char *request;    /* the request that waits: method and path without query */
+} rotp_wait_info;
+
+/*
+ * Bound to an instance with rotp_provider.set_wait (ABI 1.2). Told about a wait: once before it
+ * (left_ms == wait_ms), about once a second during it, and once after it (left_ms == 0).
+ * Called on the operation's thread; must not call into the same instance. Return 0 to go on waiting; anything else stops the wait: a request that waited for
+ * the rate limit is not sent and the call fails with ROTP_E_RATE_LIMITED (retry_after_ms set); a
+ * retry that waited is not made and the last answer stands.
+ */
+typedef int32_t (*rotp_wait_fn)(void *user, const rotp_wait_info *info);
 
 /*
  * What the host offers the provider. Passed to the entry point (to check it) and to open() (to
@@ -383,6 +413,12 @@ typedef struct rotp_provider {
     uint32_t reserved1;
     const rotp_key_info *config_keys;       /* the keys open() takes */
     const rotp_kind_info *const *kind_info; /* NULL-terminated, in the order of `kinds` */
+
+    /* ---- ABI 1.2: check ROTP_HAS_FIELD(table, rotp_provider, set_wait) first ---- */
+    /* Binds a wait callback (rotp_wait_fn) and its user pointer to an instance, replacing the
+     * previous one; fn NULL: waits are only logged. ROTP_E_OK, or ROTP_E_INVALID_ARGUMENT for a
+     * NULL instance. */
+    int32_t (*set_wait)(rotp_instance *inst, rotp_wait_fn fn, void *user);
 } rotp_provider;
 
 /*
@@ -422,6 +458,7 @@ ROTP_STATIC_ASSERT(offsetof(rotp_param, value_len) == 8 + 2 * sizeof(void *), "r
 ROTP_STATIC_ASSERT(offsetof(rotp_params, items) == 8, "rotp_params layout");
 ROTP_STATIC_ASSERT(offsetof(rotp_result, items) == 8, "rotp_result layout");
 ROTP_STATIC_ASSERT(offsetof(rotp_host, log) == 8, "rotp_host layout");
+ROTP_STATIC_ASSERT(offsetof(rotp_wait_info, credential) == 40, "rotp_wait_info layout");
 ROTP_STATIC_ASSERT(offsetof(rotp_provider, name) == 16, "rotp_provider layout");
 ROTP_STATIC_ASSERT(offsetof(rotp_provider, open) == 16 + 3 * sizeof(void *),
                    "rotp_provider layout");
@@ -431,6 +468,8 @@ ROTP_STATIC_ASSERT(offsetof(rotp_provider, nconfig_keys) == 16 + 13 * sizeof(voi
                    "rotp_provider 1.1 layout");
 ROTP_STATIC_ASSERT(offsetof(rotp_provider, kind_info) == 24 + 14 * sizeof(void *),
                    "rotp_provider 1.1 layout");
+ROTP_STATIC_ASSERT(offsetof(rotp_provider, set_wait) == 24 + 15 * sizeof(void *),
+                   "rotp_provider 1.2 layout");
 ROTP_STATIC_ASSERT(offsetof(rotp_key_info, key) == 8, "rotp_key_info layout");
 ROTP_STATIC_ASSERT(offsetof(rotp_kind_info, kind) == 8, "rotp_kind_info layout");
 ROTP_STATIC_ASSERT(offsetof(rotp_part_info, key) == 8, "rotp_part_info layout");

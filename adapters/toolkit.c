@@ -109,6 +109,8 @@ static void explain(const tk_req *q, int32_t rc, const tk_reply *r, rotp_error *
                      q->what, st, cfcode, cfmsg);
         break;
     case ROTP_E_RATE_LIMITED:
+        if (st == 0)
+            break; /* not sent: the pacer's message says why (max_wait_seconds, host) */
         rerr_set(err, rc,
                  "%s: rate limited by Cloudflare (HTTP %ld, code %d): wait %llu ms and "
                  "retry",
@@ -352,6 +354,7 @@ int32_t tk_probe_run(cf_inst *inst, const tk_probe *pb, uint32_t *meaning, long 
     hr.url = pb->url;
     hr.path = pb->url != NULL ? NULL : pb->path;
     hr.bearer = pb->bearer;
+    hr.credential = "the token being verified";
     hr.headers = pb->headers;
     hr.nheaders = pb->nheaders;
     hr.idempotent = true;

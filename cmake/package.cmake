@@ -29,4 +29,6 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # Debian's policy: a package's files are owned by root and not writable by others.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
+set(CPACK_PRE_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/cmake/deb_manpages.cmake)
+
 include(CPack)

@@ -399,6 +399,8 @@ int32_t cf_call(http_client *http, const cf_call_opts *opts, http_response *resp
     req.body_len = opts->body_len;
     req.bearer = opts->bearer;
     req.idempotent = opts->idempotent;
+    req.credential =
+        opts->auth == CF_AUTH_MANAGEMENT ? "the management token" : "the token being verified";
 
     rc = http_do(http, &req, resp, err);
     if (rc != ROTP_E_OK)

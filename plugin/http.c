@@ -24,6 +24,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "ids.h"
+#include "ratelimit.h"
 
 #define HTTP_BACKOFF_BASE_MS   250u
 #define HTTP_BACKOFF_CAP_MS    8000u
@@ -49,6 +50,10 @@ struct http_client {
     long timeout_ms;
     long connect_timeout_ms;
     int max_retries;
+    uint64_t max_wait_ms;
+    rotp_wait_fn wait_fn; /* the host's, NULL: none */
+    void *wait_user;
+    rl_state rl; /* pacing per bearer token (ratelimit.h) */
 };
 
 /* What the libcurl callbacks of one attempt write into. */
@@ -59,6 +64,7 @@ typedef struct xfer_ctx {
     uint64_t retry_after_ms;    /* from Retry-After */
     uint64_t retry_after_ms_ms; /* from Retry-After-Ms (takes precedence) */
     bool have_retry_after_ms;
+    rl_info rl; /* what the RateLimit headers said */
 } xfer_ctx;
 
 /* ------------------------------------------------------------------------------------------- */
@@ -303,6 +309,18 @@ int32_t http_client_new(const http_config *cfg, const plog *log, http_client **o
     c->connect_timeout_ms =
         cfg->connect_timeout_ms < cfg->timeout_ms ? cfg->connect_timeout_ms : cfg->timeout_ms;
     c->max_retries = cfg->max_retries;
+    c->max_wait_ms = cfg->max_wait_ms;
+    {
+        uint64_t k[2] = {0, 0};
+
+        /* the hash key that tells tokens apart; without randomness, still a working pacer */
+        if (getrandom(k, sizeof(k), GRND_NONBLOCK) != (ssize_t)sizeof(k)) {
+            k[0] = (uint64_t)(uintptr_t)c ^ (uint64_t)time(NULL);
+            k[1] = ~k[0];
+        }
+        rl_init(&c->rl, k[0], k[1]);
+        secret_wipe(k, sizeof(k));
+    }
     blen = strlen(cfg->api_base);
     while (blen > 0 && cfg->api_base[blen - 1] == '/')
         blen--;
@@ -344,7 +362,16 @@ void http_client_free(http_client *c)
     rotp__free(c->user_agent);
     rotp__free(c->proxy);
     rotp__free(c->noproxy);
+    rl_wipe(&c->rl);
     rotp__free(c);
+}
+
+void http_client_set_wait(http_client *c, rotp_wait_fn fn, void *user)
+{
+    if (c == NULL)
+        return;
+    c->wait_fn = fn;
+    c->wait_user = user;
 }
 
 void http_response_free(http_response *resp)
@@ -535,6 +562,17 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userp)
         x->retry_after_ms = 0;
         x->retry_after_ms_ms = 0;
         x->have_retry_after_ms = false;
+        memset(&x->rl, 0, sizeof(x->rl));
+    } else if (header_is(line, len, "Ratelimit", &v, &vlen)) {
+        (void)rl_parse_ratelimit(v, vlen, &x->rl); /* garbage: as if absent */
+    } else if (header_is(line, len, "Ratelimit-Policy", &v, &vlen)) {
+        (void)rl_parse_policy(v, vlen, &x->rl);
+    } else if (header_is(line, len, "Ratelimit-Limit", &v, &vlen)) {
+        (void)rl_parse_field('l', v, vlen, &x->rl);
+    } else if (header_is(line, len, "Ratelimit-Remaining", &v, &vlen)) {
+        (void)rl_parse_field('r', v, vlen, &x->rl);
+    } else if (header_is(line, len, "Ratelimit-Reset", &v, &vlen)) {
+        (void)rl_parse_field('t', v, vlen, &x->rl);
     } else if (header_is(line, len, "Content-Type", &v, &vlen)) {
         if (vlen >= sizeof(x->resp->content_type))
             vlen = sizeof(x->resp->content_type) - 1;
@@ -826,7 +864,7 @@ static int32_t attempt_failure(CURL *easy, const http_request *req, CURLcode cc,
     }
     if (curl_tls_failure(cc))
         return rerr_set(err, ROTP_E_TLS, "%s %s: %s%s%.200s", req->method, logpath,
-                        curl_easy_strerror(cc), sep, errbuf);
+                        curl_easy_strerror(cc), sep, errbuf); /* attempt() words it for humans */
     sent = maybe_sent(easy, cc, !req->idempotent);
     if (sent && !req->idempotent) {
         rc = rerr_set(err, ROTP_E_OUTCOME_UNKNOWN,
@@ -874,6 +912,211 @@ static int32_t request_url(const http_client *c, const http_request *req, char *
     return ROTP_E_OK;
 }
 
+/* ------------------------------------------------------------------------------------------- */
+/* Waits: the rate limit (ratelimit.h) and retries, logged and told to the host */
+
+/* What pace() decided. */
+enum pace { PACE_GO, PACE_REFUSED, PACE_STOPPED };
+
+/* Sleeps ms in slices of at most a second, telling the host's wait callback before, between and
+ * after them. false when the host stopped the wait. */
+static bool wait_told(http_client *c, uint64_t ms, uint32_t reason, const rl_bucket *b,
+                      const char *cred, const char *what)
+{
+    rotp_wait_info wi;
+    uint64_t left = ms;
+
+    memset(&wi, 0, sizeof(wi));
+    wi.struct_size = sizeof(wi);
+    wi.reason = reason;
+    wi.wait_ms = ms;
+    wi.limit = b != NULL ? b->quota : -1;
+    wi.window_ms = b != NULL ? b->window_ms : -1;
+    wi.credential = cred;
+    wi.request = what;
+    for (;;) {
+        uint64_t step = left < 1000 ? left : 1000;
+
+        wi.left_ms = left;
+        if (c->wait_fn != NULL && c->wait_fn(c->wait_user, &wi) != 0) {
+            plog_write(c->log, ROTP_LOG_INFO, "%s: the host stopped the wait with %llu ms left",
+                       what, (unsigned long long)left);
+            return false;
+        }
+        if (left == 0)
+            return true;
+        sleep_ms(step);
+        left -= step;
+    }
+}
+
+/* Waits until bucket b may send (the window's reset, or the block after a 429), adding the time
+ * spent to *waited. PACE_GO; PACE_REFUSED when the wait would pass max_wait_ms (nothing waited,
+ * *wait_ms says how long it would have been); PACE_STOPPED when the host stopped it. */
+static enum pace pace(http_client *c, rl_bucket *b, const char *cred, const char *what,
+                      uint64_t *waited, uint64_t *wait_ms)
+{
+    for (;;) {
+        uint32_t reason;
+        int64_t t0 = mono_ms();
+        uint64_t ms = rl_wait_ms(b, t0, &reason);
+
+        if (ms == 0)
+            return PACE_GO;
+        *wait_ms = ms;
+        if (ms > c->max_wait_ms) {
+            plog_write(c->log, ROTP_LOG_INFO,
+                       "%s: not waiting %llu ms for the rate limit of %s: more than "
+                       "max_wait_seconds (%llu)",
+                       what, (unsigned long long)ms, cred,
+                       (unsigned long long)(c->max_wait_ms / 1000u));
+            return PACE_REFUSED;
+        }
+        if (reason == RL_WAIT_QUOTA)
+            plog_write(c->log, ROTP_LOG_INFO,
+                       "%s: waiting %llu ms for the rate limit of %s (%lld requests per %lld s, "
+                       "used up until the window resets)",
+                       what, (unsigned long long)ms, cred, (long long)b->quota,
+                       (long long)(b->window_ms / 1000));
+        else
+            plog_write(c->log, ROTP_LOG_INFO,
+                       "%s: waiting %llu ms for the rate limit of %s (HTTP 429: blocked for "
+                       "Retry-After)",
+                       what, (unsigned long long)ms, cred);
+        if (!wait_told(c, ms,
+                       reason == RL_WAIT_QUOTA ? ROTP_WAIT_RATE_LIMIT : ROTP_WAIT_RETRY_AFTER, b,
+                       cred, what))
+            return PACE_STOPPED;
+        *waited += (uint64_t)(mono_ms() - t0);
+    }
+}
+
+/* The error of a request that was not sent because of the rate limit. */
+static int32_t pace_error(const http_client *c, enum pace pc, const char *what, const char *cred,
+                          uint64_t wait_ms, rotp_error *err)
+{
+    int32_t rc;
+
+    if (pc == PACE_REFUSED)
+        rc = rerr_set(err, ROTP_E_RATE_LIMITED,
+                      "%s: the rate limit of %s lets the next request go in %llu s, more than "
+                      "max_wait_seconds (%llu); nothing was sent: retry after that",
+                      what, cred, (unsigned long long)((wait_ms + 999u) / 1000u),
+                      (unsigned long long)(c->max_wait_ms / 1000u));
+    else
+        rc = rerr_set(err, ROTP_E_RATE_LIMITED,
+                      "%s: the host stopped the wait for the rate limit of %s; nothing was sent",
+                      what, cred);
+    rerr_http(err, 0, 0, 1, wait_ms);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* The request */
+
+/* Words a TLS failure for the operator: a certificate that could not be verified says so and
+ * names the config key ca_file (rotp-harness: --ca-file); nothing was sent. */
+static int32_t tls_failure(const http_client *c, const http_request *req, CURLcode cc,
+                           const char *errbuf, const char *logpath, rotp_error *err)
+{
+    const char *detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
+
+    if (cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CRL_BADFILE)
+        return rerr_set(err, ROTP_E_TLS,
+                        "%s %s: TLS: the CA file could not be used: check that the config key "
+                        "ca_file names a readable PEM bundle. Nothing was sent (%.120s)",
+                        req->method, logpath, detail);
+    if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_ISSUER_ERROR ||
+        cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH || cc == CURLE_SSL_INVALIDCERTSTATUS)
+        return rerr_set(err, ROTP_E_TLS,
+                        "%s %s: TLS certificate verification failed: the server's certificate "
+                        "is not trusted by %s or does not name the host; if the server uses a "
+                        "private CA (a test server, a TLS-inspecting proxy), set the config key "
+                        "ca_file to that CA's PEM file (rotp-harness: --ca-file). Nothing was "
+                        "sent (%.120s)",
+                        req->method, logpath,
+                        c->ca_file != NULL ? "the CA in ca_file" : "the system's CA store", detail);
+    return rerr_set(err, ROTP_E_TLS,
+                    "%s %s: TLS handshake failed; if the server's certificate is signed by a "
+                    "private CA, set the config key ca_file to it (rotp-harness: --ca-file). "
+                    "Nothing was sent (%.120s)",
+                    req->method, logpath, detail);
+}
+
+/* One attempt on a freshly reset handle, within `remaining` ms; counted against bucket b (NULL:
+ * not paced). Fills resp; *cc is libcurl's code; *retry says whether an idempotent request may
+ * be repeated. ROTP_E_OK when a response arrived. */
+static int32_t attempt(http_client *c, const http_request *req, const char *url, bool is_http,
+                       struct curl_slist *headers, rl_bucket *b, int64_t remaining,
+                       const char *logpath, http_response *resp, CURLcode *cc, bool *retry,
+                       rotp_error *err)
+{
+    xfer_ctx x = {.resp = resp};
+    char errbuf[CURL_ERROR_SIZE];
+    int32_t rc = ROTP_E_OK;
+
+    *retry = false;
+    rerr_clear(err);
+    dynbuf_reset(&resp->body);
+    resp->status = 0;
+    resp->content_type[0] = '\0';
+    resp->retry_after_ms = 0;
+    errbuf[0] = '\0';
+
+    curl_easy_reset(c->easy);
+    *cc = set_options(c, req, url, is_http, headers, &x, (long)remaining, errbuf);
+    if (*cc != CURLE_OK)
+        return rerr_set(err, *cc == CURLE_OUT_OF_MEMORY ? ROTP_E_NO_MEMORY : ROTP_E_INTERNAL,
+                        "libcurl refused an option: %s", curl_easy_strerror(*cc));
+    if (b != NULL)
+        rl_note_sent(b, mono_ms());
+    *cc = curl_easy_perform(c->easy);
+    resp->attempts++;
+    resp->retry_after_ms = x.have_retry_after_ms ? x.retry_after_ms_ms : x.retry_after_ms;
+
+    if (*cc == CURLE_OK) {
+        curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &resp->status);
+        /* Any response is a success of http_do(); the caller classifies it. */
+        *retry = req->idempotent && (resp->status == 429 || resp->status >= 500);
+    } else {
+        rc = attempt_failure(c->easy, req, *cc, &x, errbuf, logpath, &resp->status, retry, err);
+        if (rc == ROTP_E_TLS)
+            rc = tls_failure(c, req, *cc, errbuf, logpath, err);
+    }
+    if (b != NULL)
+        rl_note_response(b, mono_ms(), &x.rl, resp->status, resp->retry_after_ms);
+    return rc;
+}
+
+/* Sleeps before retry number `retries` (1-based) of an attempt that failed with cc (and status),
+ * within the deadline; a 429 of a paced request waits in pace() instead. false: do not retry. */
+static bool retry_wait(http_client *c, const http_response *resp, CURLcode cc, bool paced,
+                       int retries, int64_t deadline, const char *cred, const char *what)
+{
+    uint64_t delay;
+
+    if (paced && cc == CURLE_OK && resp->status == 429) {
+        plog_write(c->log, ROTP_LOG_INFO,
+                   "%s: HTTP 429, retry %d of %d after the rate limit's wait", what, retries,
+                   c->max_retries);
+        return true;
+    }
+    delay = backoff_ms(retries - 1, resp->retry_after_ms);
+    if ((int64_t)delay >= deadline - mono_ms()) {
+        plog_write(c->log, ROTP_LOG_INFO,
+                   "%s: not retried: waiting %llu ms would pass the %ld ms budget", what,
+                   (unsigned long long)delay, c->timeout_ms);
+        return false;
+    }
+    if (cc == CURLE_OK)
+        plog_write(c->log, ROTP_LOG_INFO, "%s: HTTP %ld, retry %d of %d in %llu ms", what,
+                   resp->status, retries, c->max_retries, (unsigned long long)delay);
+    else
+        plog_write(c->log, ROTP_LOG_INFO, "%s: %s, retry %d of %d in %llu ms", what,
+                   curl_easy_strerror(cc), retries, c->max_retries, (unsigned long long)delay);
+    return wait_told(c, delay, ROTP_WAIT_BACKOFF, NULL, cred, what);
+}
+
 int32_t http_do(http_client *c, const http_request *req, http_response *resp, rotp_error *err)
 {
     int32_t rc = ROTP_E_OK;
@@ -881,8 +1124,10 @@ int32_t http_do(http_client *c, const http_request *req, http_response *resp, ro
     char *owned_url = NULL;
     const char *url = NULL;
     char logpath[HTTP_LOG_PATH_MAX];
-    char errbuf[CURL_ERROR_SIZE];
+    char what[HTTP_LOG_PATH_MAX + 16];
+    const char *cred;
     bool is_http = false;
+    rl_bucket *b = NULL;
     int64_t deadline;
     int retries = 0;
 
@@ -894,77 +1139,52 @@ int32_t http_do(http_client *c, const http_request *req, http_response *resp, ro
         (req->path == NULL) == (req->url == NULL) || (req->nheaders > 0 && req->headers == NULL))
         return rerr_set(err, ROTP_E_INVALID_ARGUMENT, "http request: bad method or target");
     loggable_path(req, logpath, sizeof(logpath));
+    snprintf(what, sizeof(what), "%s %s", req->method, logpath);
+    cred = req->credential != NULL ? req->credential : "the bearer token";
 
     rc = request_url(c, req, &owned_url, &url, &is_http, err);
     if (rc == ROTP_E_OK)
         rc = build_headers(req, &headers, err);
     if (rc != ROTP_E_OK)
         goto out_free_url;
+    /* the API's rate limit is per token: requests with a bearer are paced */
+    if (req->bearer != NULL && req->url == NULL)
+        b = rl_bucket_for(&c->rl, req->bearer->data, req->bearer->len, mono_ms());
 
     deadline = mono_ms() + c->timeout_ms;
     for (;;) {
-        xfer_ctx x = {.resp = resp};
-        int64_t remaining = deadline - mono_ms();
-        CURLcode cc;
+        int64_t remaining;
+        CURLcode cc = CURLE_OK;
         bool retry = false;
-        uint64_t delay;
 
+        if (b != NULL) {
+            uint64_t waited = 0, wait_ms = 0;
+            enum pace pc = pace(c, b, cred, what, &waited, &wait_ms);
+
+            deadline += (int64_t)waited; /* rate-limit waits are not the call's time budget */
+            if (pc != PACE_GO) {
+                if (resp->attempts == 0)
+                    rc = pace_error(c, pc, what, cred, wait_ms, err);
+                break; /* after an attempt its answer stands */
+            }
+        }
+        remaining = deadline - mono_ms();
         if (remaining <= 0) {
-            rc = rerr_set(err, ROTP_E_TRANSIENT, "%s %s: the %ld ms budget ran out", req->method,
-                          logpath, c->timeout_ms);
+            rc = rerr_set(err, ROTP_E_TRANSIENT, "%s: the %ld ms budget ran out", what,
+                          c->timeout_ms);
             rerr_http(err, 0, 0, 1, 0);
             break;
         }
-        rc = ROTP_E_OK;
-        rerr_clear(err);
-        dynbuf_reset(&resp->body);
-        resp->status = 0;
-        resp->content_type[0] = '\0';
-        resp->retry_after_ms = 0;
-        errbuf[0] = '\0';
-
-        curl_easy_reset(c->easy);
-        cc = set_options(c, req, url, is_http, headers, &x, (long)remaining, errbuf);
-        if (cc != CURLE_OK) {
-            rc = rerr_set(err, cc == CURLE_OUT_OF_MEMORY ? ROTP_E_NO_MEMORY : ROTP_E_INTERNAL,
-                          "libcurl refused an option: %s", curl_easy_strerror(cc));
-            break;
-        }
-        cc = curl_easy_perform(c->easy);
-        resp->attempts++;
-        resp->retry_after_ms = x.have_retry_after_ms ? x.retry_after_ms_ms : x.retry_after_ms;
-
-        if (cc == CURLE_OK) {
-            curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &resp->status);
-            /* Any response is a success of http_do(); the caller classifies it. */
-            retry = req->idempotent && (resp->status == 429 || resp->status >= 500);
-        } else {
-            rc = attempt_failure(c->easy, req, cc, &x, errbuf, logpath, &resp->status, &retry, err);
-        }
+        rc = attempt(c, req, url, is_http, headers, b, remaining, logpath, resp, &cc, &retry, err);
         if (!retry || retries >= c->max_retries)
             break;
-
-        delay = backoff_ms(retries, resp->retry_after_ms);
-        if ((int64_t)delay >= deadline - mono_ms()) {
-            plog_write(c->log, ROTP_LOG_INFO,
-                       "%s %s: not retried: waiting %llu ms would pass the %ld ms budget",
-                       req->method, logpath, (unsigned long long)delay, c->timeout_ms);
-            break;
-        }
         retries++;
-        if (cc == CURLE_OK)
-            plog_write(c->log, ROTP_LOG_INFO, "%s %s: HTTP %ld, retry %d of %d in %llu ms",
-                       req->method, logpath, resp->status, retries, c->max_retries,
-                       (unsigned long long)delay);
-        else
-            plog_write(c->log, ROTP_LOG_INFO, "%s %s: %s, retry %d of %d in %llu ms", req->method,
-                       logpath, curl_easy_strerror(cc), retries, c->max_retries,
-                       (unsigned long long)delay);
-        sleep_ms(delay);
+        if (!retry_wait(c, resp, cc, b != NULL, retries, deadline, cred, what))
+            break;
     }
 
     if (rc == ROTP_E_OK)
-        plog_write(c->log, ROTP_LOG_DEBUG, "%s %s: HTTP %ld", req->method, logpath, resp->status);
+        plog_write(c->log, ROTP_LOG_DEBUG, "%s: HTTP %ld", what, resp->status);
     slist_free_wipe(headers);
 out_free_url:
     /* the URL holds ids (and a probe URL its query): wiped like everything of the transport */

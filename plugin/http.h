@@ -9,6 +9,12 @@
  * copy of a header sits in libcurl's and the TLS library's allocators, which a host can make wipe
  * (abi/ABI.md, "Process hardening"), and none in an HTTP/2 header table.
  *
+ * Rate limits: requests with a bearer are paced per token (ratelimit.h): before a request is
+ * sent, a token whose window is used up, or that a 429 blocked for Retry-After, waits (logged
+ * at INFO, "waiting N ms for the rate limit of ...", and told to the host's wait callback). A
+ * wait longer than max_wait_ms is not made: the call fails with ROTP_E_RATE_LIMITED and
+ * nothing is sent. Rate-limit waits do not count against timeout_ms.
+ *
  * Logging: one DEBUG line per request with the method and the path without its query or
  * fragment (ABI.md section 11); retries at INFO. Sockets are created close-on-exec.
  *
@@ -42,6 +48,7 @@ typedef struct http_config {
     int max_retries;              /* extra attempts for idempotent requests */
     const char *user_agent;
     const char *proxy;            /* NULL or "": the environment's; "none": no proxy; or a URL */
+    uint64_t max_wait_ms;         /* longest rate-limit wait; a longer one fails RATE_LIMITED */
 } http_config;
 
 typedef struct http_header {
@@ -61,6 +68,8 @@ typedef struct http_request {
     const char *body;          /* JSON; sent with Content-Type: application/json; NULL: none */
     size_t body_len;
     bool idempotent;           /* may be retried (GET, DELETE); never set for state changes */
+    const char *credential;    /* whose rate limit the bearer is, for log lines and waits
+                                  ("the management token"); NULL: "the bearer token" */
 } http_request;
 
 typedef struct http_response {
@@ -81,6 +90,8 @@ int32_t http_client_new(const http_config *cfg, const plog *log, http_client **o
                         rotp_error *err);
 /* NULL-tolerant. */
 void http_client_free(http_client *c);
+/* Binds the host's wait callback (ABI 1.2) to the client; fn NULL: waits are only logged. */
+void http_client_set_wait(http_client *c, rotp_wait_fn fn, void *user);
 
 /* Sends the request and fills resp (which it initialises; free with http_response_free()).
  * Returns ROTP_E_OK when an HTTP response arrived, whatever its status; the caller classifies it.
@@ -89,6 +100,8 @@ void http_client_free(http_client *c);
  * Otherwise: ROTP_E_TRANSIENT (nothing was sent: connect/DNS failure), ROTP_E_TLS (peer not
  * verified), ROTP_E_OUTCOME_UNKNOWN (a non-idempotent request may have been sent and no complete
  * answer came: ROTP_ERRF_REQUEST_SENT set), ROTP_E_PROTOCOL (body over the cap),
+ * ROTP_E_RATE_LIMITED (the token's rate limit would need a wait over max_wait_ms, or the host
+ * stopped the wait: nothing was sent; retry_after_ms says when it may go),
  * ROTP_E_INVALID_ARGUMENT (bad URL or header value), ROTP_E_NO_MEMORY. */
 int32_t http_do(http_client *c, const http_request *req, http_response *resp, rotp_error *err);
 /* NULL-tolerant. */

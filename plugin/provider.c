@@ -4,8 +4,8 @@
  * Version negotiation: the host passes its ROTP_ABI_MINOR; the provider serves
  * min(host_minor, ROTP_ABI_MINOR) with one table: every struct the host hands over is read
  * through its own struct_size, and a 1.0 host never reads the 1.1 fields appended after
- * strerror (the self-description: config_key_info here, the kinds' tables in adapters/), so any
- * host minor is accepted. Requests and configs are checked against those same tables.
+ * strerror (the self-description: config_key_info here, the kinds' tables in adapters/), nor a
+ * 1.1 host the 1.2 operation set_wait after them, so any host minor is accepted. Requests and configs are checked against those same tables.
  *
  * libcurl: curl_global_init() is called by every open() and balanced by curl_global_cleanup()
  * in close(). On a libcurl built with CURL_VERSION_THREADSAFE (7.84+ with the default threaded
@@ -101,6 +101,10 @@ static const rotp_key_info config_key_info[] = {
             600000, "connect timeout in milliseconds (capped at timeout_ms)"),
     KI_FULL("max_retries", "int", 0, ROTP_ROLE_NONE, 0, 0, 0, "3", NULL, NULL, 0, 10,
             "extra attempts for idempotent requests"),
+    /* issue 12: the provider paces itself to Cloudflare's rate limit; a longer wait fails */
+    KI_FULL("max_wait_seconds", "int", 0, ROTP_ROLE_NONE, 0, 0, 0, "360", NULL, NULL, 0, 86400,
+            "longest wait for the rate limit of a token before a request (a longer one fails "
+            "with RATE_LIMITED and sends nothing); not part of timeout_ms"),
     KI_FULL("user_agent", "text", 0, ROTP_ROLE_NONE, 0, 0, 0, DEFAULT_USER_AGENT, NULL, NULL, 0, 0,
             "HTTP User-Agent (no CR/LF, at most 256 bytes)"),
     /* security (issue 9): the provider reads the environment itself when the key is absent */
@@ -326,6 +330,7 @@ static int32_t read_config(rotp_instance *inst, const rotp_params *config, rotp_
     hc.max_retries = inst->max_retries;
     hc.user_agent = user_agent[0] != '\0' ? user_agent : DEFAULT_USER_AGENT;
     hc.proxy = proxy;
+    hc.max_wait_ms = (uint64_t)preq_int(&cfg, "max_wait_seconds") * 1000u;
     rc = http_client_new(&hc, &inst->log, &inst->http, err);
 
 out_free:
@@ -577,6 +582,14 @@ static int32_t op_list(rotp_instance *inst, const rotp_params *req, rotp_result 
     return run_op(OP_LIST, inst, req, res, err);
 }
 
+static int32_t provider_set_wait(rotp_instance *inst, rotp_wait_fn fn, void *user)
+{
+    if (inst == NULL)
+        return ROTP_E_INVALID_ARGUMENT;
+    http_client_set_wait(inst->http, fn, user);
+    return ROTP_E_OK;
+}
+
 /* ------------------------------------------------------------------------------------------- */
 /* The table and the entry point */
 
@@ -612,6 +625,7 @@ static const rotp_provider provider_table = {
     .reserved1 = 0,
     .config_keys = config_key_info,
     .kind_info = adapter_kind_info,
+    .set_wait = provider_set_wait,
 };
 
 /* The entry point under this provider's own name, so that several providers can be linked into

@@ -303,6 +303,7 @@ typedef struct cfg {
     const char *max_retries;
     const char *user_agent;
     const char *token;
+    const char *max_wait_seconds;
 } cfg;
 
 /* Instances a test opened and has not closed yet: teardown closes them when an assertion cut
@@ -343,7 +344,7 @@ static void inst_close_all(void)
 /* Opens an instance; returns the code, *inst NULL on failure. err is checked for secrets. */
 static int32_t open_cfg(const cfg *c, rotp_instance **inst, rotp_error *err)
 {
-    rotp_param items[8];
+    rotp_param items[9];
     rotp_params p;
     uint32_t n = 0;
     const char *tok = c->token != NULL ? c->token : cred("CFEMU_TOKEN_MGMT_VALUE");
@@ -362,6 +363,7 @@ static int32_t open_cfg(const cfg *c, rotp_instance **inst, rotp_error *err)
     ADD("connect_timeout_ms", c->connect_timeout_ms, 0);
     ADD("max_retries", c->max_retries, 0);
     ADD("user_agent", c->user_agent, 0);
+    ADD("max_wait_seconds", c->max_wait_seconds, 0);
 #undef ADD
     p = (rotp_params){sizeof(rotp_params), n, items};
     memset(err, 0, sizeof(*err));
@@ -894,6 +896,10 @@ static void test_tls_wrong_ca(void **state)
              NULL);
     expect_code(o, ROTP_E_TLS);
     assert_int_equal(o.err.http_status, 0);
+    /* the message says plainly what failed and which config key fixes it */
+    assert_non_null(strstr(o.err.message, "certificate verification failed"));
+    assert_non_null(strstr(o.err.message, "the CA in ca_file"));
+    assert_non_null(strstr(o.err.message, "config key ca_file"));
     out_free(&o);
     /* a state change too */
     o = call(inst, g_prov->roll, "kind", KIND_USER, "id", target_id(), NULL);
@@ -933,6 +939,9 @@ static void test_tls_system_store(void **state)
     o = call(inst, g_prov->verify, "kind", KIND_USER, "secret", cred("CFEMU_TOKEN_MGMT_VALUE"),
              NULL);
     expect_code(o, ROTP_E_TLS);
+    assert_non_null(strstr(o.err.message, "certificate verification failed"));
+    assert_non_null(strstr(o.err.message, "the system's CA store"));
+    assert_non_null(strstr(o.err.message, "config key ca_file"));
     out_free(&o);
     inst_close(inst);
     assert_no_request(&g_fx);
@@ -1574,11 +1583,13 @@ static void test_get_reset_retried(void **state)
     assert_int_equal(log_count(&g_fx, "GET", "/verify"), 2);
 }
 
-/* A Retry-After longer than what is left of timeout_ms: not waited for, not retried; the 429
- * surfaces as RATE_LIMITED, retryable, with the server's delay. */
-static void test_retry_after_beyond_budget(void **state)
+/* A Retry-After longer than max_wait_seconds: not waited for, not retried; the 429 surfaces as
+ * RATE_LIMITED, retryable, with the server's delay. (A shorter one is waited for even past
+ * timeout_ms: rate-limit waits are not the call's time budget.) */
+static void test_retry_after_beyond_max_wait(void **state)
 {
-    rotp_instance *inst = open_main((cfg){.timeout_ms = "2000", .max_retries = "3"});
+    rotp_instance *inst =
+        open_main((cfg){.timeout_ms = "2000", .max_retries = "3", .max_wait_seconds = "4"});
     out o;
 
     (void)state;
@@ -1973,7 +1984,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_reset_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_reset_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_reset_retried, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retry_after_beyond_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_after_beyond_max_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_get, setup, teardown),

@@ -57,6 +57,16 @@ runs() {
     check "$1: $2 got a describe answer" grep -q "^describe cloudflare.user_token: " <<<"$out"
 }
 
+# engine_runs NAME: when the tree has the engine (engine/), the consumer linked it and it runs
+engine_runs() {
+    [ -f "$ROTP_SOURCE_DIR/engine/rotp_engine.h" ] || return 0
+    local out
+    out=$("$t/$1/consumer_engine" 2>&1)
+    local rc=$?
+    echo "    $1/consumer_engine: $out"
+    check "$1: consumer_engine (rotp::engine) exits 0 (got $rc)" test "$rc" -eq 0
+}
+
 # 1. Subproject --------------------------------------------------------------------------------
 if build sub -DROTP_CONSUMER_MODE=subproject -DROTP_CONSUMER_SOURCE="$ROTP_SOURCE_DIR"; then
     cache="$t/sub/CMakeCache.txt"
@@ -77,7 +87,7 @@ if build sub -DROTP_CONSUMER_MODE=subproject -DROTP_CONSUMER_SOURCE="$ROTP_SOURC
         bash -c "! grep -rq --include=flags.make -e -Werror '$t/sub/_deps'"
     targets=$("$cmake" --build "$t/sub" --target help 2>/dev/null | sed -n 's/^\.\.\. \([^ ]*\).*/\1/p' |
         grep -Ev '^(all|clean|depend|edit_cache|rebuild_cache|install|install/local|install/strip|list_install_components|test)$' |
-        grep -Ev '^(consumer_dlopen|consumer_static|test_json|cfemu|cloudflare)$' | grep -v '\.[oisc]$')
+        grep -Ev '^(consumer_dlopen|consumer_static|consumer_engine|test_json|cfemu|cloudflare)$' | grep -v '\.[oisc]$')
     bad=$(grep -v '^rotp' <<<"$targets")
     check "subproject: every target rotp adds is prefixed rotp ($(echo $targets))" test -z "$bad"
     for unwanted in rotp-harness rotp_cfemu rotp_test_json rotp_core_test; do
@@ -96,6 +106,7 @@ if build sub -DROTP_CONSUMER_MODE=subproject -DROTP_CONSUMER_SOURCE="$ROTP_SOURC
     fi
     runs sub consumer_static statically
     runs sub consumer_dlopen "by dlopen"
+    engine_runs sub
 else
     fails=$((fails + 1))
 fi
@@ -114,6 +125,17 @@ if build pkg -DROTP_CONSUMER_MODE=package -DCMAKE_PREFIX_PATH="$prefix" "${san[@
     check "package: the consumer loads the installed module" \
         grep -rq "$prefix/lib[^\"]*/rotp/cloudflare.so" "$t/pkg/CMakeFiles/consumer_dlopen.dir/flags.make"
     runs pkg consumer_dlopen "by dlopen"
+    engine_runs pkg
+    engine_archive=$(find "$prefix" -name librotp_engine.a | head -n 1)
+    if [ -f "$ROTP_SOURCE_DIR/engine/rotp_engine.h" ]; then
+        check "package: librotp_engine.a is installed" test -n "$engine_archive"
+    fi
+    if [ -n "$engine_archive" ]; then
+        others=$(nm -g --defined-only "$engine_archive" | awk 'NF >= 3 { print $3 }' |
+            grep -v '^rotp_engine_' | sort -u)
+        check "package: librotp_engine.a defines only rotp_engine_* globals ($(echo $others))" \
+            test -z "$others"
+    fi
     if [ -n "$static_installed" ]; then
         runs pkg consumer_static statically
     fi

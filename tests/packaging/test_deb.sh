@@ -64,6 +64,11 @@ check "rotp-harness, cfemu and cloudflare.so are unpacked" \
 
 version=$("$harness" --version 2>&1)
 check "rotp-harness --version ($version) is $ROTP_VERSION" grep -qw -- "$ROTP_VERSION" <<<"$version"
+for page in rotp-harness cfemu; do
+    check "man page $page.1.gz (gzip, as Debian's policy asks) names version $ROTP_VERSION" \
+        bash -c 'gzip -dc "$1" | grep -q "^\.TH .*\"rotp-cloudflare $2\""' _ \
+        "$root/usr/share/man/man1/$page.1.gz" "$ROTP_VERSION"
+done
 pcver=$(PKG_CONFIG_PATH="$root/usr/lib/pkgconfig" pkg-config --modversion rotp 2>&1)
 check "pkg-config --modversion rotp ($pcver) is $ROTP_VERSION" test "$pcver" = "$ROTP_VERSION"
 

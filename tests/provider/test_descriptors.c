@@ -229,7 +229,8 @@ static void test_tables_are_well_formed(void **state)
 
     (void)state;
     assert_true(ROTP_HAS_FIELD(p, rotp_provider, kind_info));
-    assert_int_equal(p->abi_minor, 1);
+    assert_int_equal(p->abi_minor, ROTP_ABI_MINOR);
+    assert_true(ROTP_HAS_FIELD(p, rotp_provider, set_wait) && p->set_wait != NULL);
     check_keys("config", p->config_keys, p->nconfig_keys, 0);
     check_roles("config", p->config_keys, p->nconfig_keys);
     assert_non_null(find_key(p->config_keys, p->nconfig_keys, "api_token"));
