@@ -143,6 +143,23 @@ static void cb_progress(void *user, const rotp_engine_event *ev)
     }
 }
 
+/* ABI 1.2: the provider tells its waits (pacing to the rate limit, Retry-After, back-off). */
+static int32_t cb_wait(void *user, const rotp_wait_info *wi)
+{
+    apply_ctx *a = user;
+    char wait[128];
+
+    if (wi->left_ms == 0) {
+        progress_line(a, NULL);
+        return 0;
+    }
+    snprintf(wait, sizeof(wait), "%s %llu s",
+             wi->reason == ROTP_WAIT_BACKOFF ? "retrying in" : "waiting for the rate limit",
+             (unsigned long long)(wi->left_ms + 999) / 1000);
+    progress_line(a, wait);
+    return 0;
+}
+
 static int open_engines(apply_ctx *a)
 {
     rotp_engine_host host;
@@ -163,6 +180,9 @@ static int open_engines(apply_ctx *a)
         fleet_inst *in = &a->f->insts[k];
         if (in->open_rc != HX_OK)
             continue;
+        if (a->tty && in->hp.negotiated_minor >= 2 &&
+            ROTP_HAS_FIELD(in->hp.p, rotp_provider, set_wait) && in->hp.p->set_wait != NULL)
+            in->hp.p->set_wait(in->hp.inst, cb_wait, a);
         if (rotp_engine_new(in->hp.p, in->hp.inst, &host, &a->engines[k], msg, sizeof(msg)) !=
             ROTP_ENGINE_OK) {
             fprintf(stderr, "rotp-harness: apply: %s\n", msg);
@@ -637,7 +657,6 @@ static int run_all(apply_ctx *a)
     long long t0 = now_ms();
     int rc;
 
-    a->tty = isatty(STDERR_FILENO) == 1;
     a->t0 = t0;
     for (int i = 0; i < a->nitems; i++) {
         apply_item *it = &a->items[i];
@@ -709,6 +728,7 @@ static int apply_resume(const hopts *o)
     rc = fleet_open(&f, &ro);
     a.f = &f;
     a.o = &ro;
+    a.tty = isatty(STDERR_FILENO) == 1;
     snprintf(a.fleet_id, sizeof(a.fleet_id), "%s", ff.fleet_id);
     if (rc == HX_OK)
         rc = journal_path(&a);
@@ -754,6 +774,7 @@ int cmd_apply(const hopts *o)
         return HX_USAGE;
     }
     memset(&a, 0, sizeof(a));
+    a.tty = isatty(STDERR_FILENO) == 1;
     rc = fleet_open(&f, o);
     a.f = &f;
     a.o = o;

@@ -9,8 +9,9 @@
 #     per rotation and one TLS handshake per apply;
 #   - kill -9 while the second entry's roll is held by cfemu, then apply --resume: the first entry
 #     is not rolled again, the second is rolled forward, the third is rotated; every value
-#     verifies; a second resume finds nothing to do; `resume --journal` hands a fleet journal over.
-#   - with cfemu's --rate-limit 6/2: no 429 (the provider paces itself).
+#     verifies; a second resume finds nothing to do; `resume --journal` hands a fleet journal over;
+#   - with cfemu's --rate-limit 6/2 (six rotations need 12 requests of the management token):
+#     no 429 (the provider paces itself from the Ratelimit headers).
 . "$(dirname "${BASH_SOURCE[0]}")/harness_lib.sh"
 hl_init
 "$HL_PY" "$(dirname "${BASH_SOURCE[0]}")/fleet_seed.py" 6 --states >"$HL_T/seed.json"
@@ -143,6 +144,19 @@ hl_expect_rc 0 "resume again: nothing to do"
 hl_check "resume again: it says so" grep -q 'no unfinished fleet run' "$HL_OUT"
 hl_run resume-cmd resume --journal "$F/kill.journal" "${MG[@]}"
 hl_expect_rc 0 "resume --journal on a finished fleet journal: nothing to do"
+
+# ---- the rate limit: paced, never a 429 --------------------------------------------------------------
+hl_cfemu_stop
+hl_cfemu_start --seed "$HL_T/seed.json" --rate-limit 6/2
+for i in 1 2 3 4 5 6; do hl_write_secret "CFEMU_TOKEN_FLEET_00${i}_VALUE" "$F/r$i.env"; done
+inventory rl "$(ent FLEET_001 "$F/r1.env")" "$(ent FLEET_002 "$F/r2.env")" "$(ent FLEET_003 "$F/r3.env")" \
+    "$(ent FLEET_004 "$F/r4.env")" "$(ent FLEET_005 "$F/r5.env")" "$(ent FLEET_006 "$F/r6.env")"
+hl_run apply-rl apply --inventory "$F/rl.json" "${MG[@]}" "${V[@]}" --all --json
+hl_expect_rc 0 "rate limit 6/2: apply --all rotates all six"
+for i in 1 2 3 4 5 6; do hl_out_secrets "$F/r$i.env" dotenv; done
+hl_ctl GET /__cfemu/stats >"$HL_T/stats-rl.json"
+hl_json_check "$HL_T/stats-rl.json" "rate limit 6/2: no 429 (paced from Ratelimit headers)" \
+    "d['result']['rate_limited']==0 and d['result']['rate_limit_blocks']==0"
 
 hl_no_secrets "apply: no secret value in any output, journal or audit" "$HL_T"/cap/*.out \
     "$HL_T"/cap/*.err "$F"/*.journal "$F"/*.audit
