@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "harness.h"
+#include "hparts.h"
 #include "inventory.h"
 #include "loader.h"
 #include "secret.h"
@@ -46,16 +47,13 @@ void fleet_close(fleet *f);
 /* The instance of entry i, or NULL when it could not be opened (*rc says why). */
 hprov *fleet_inst_for(fleet *f, int i, int *rc);
 
-/* The current secret of e from its secret_file, one value per part of the kind: from dotenv
- * text (NAME, an alias, or the part's conventional name for the primary part; NAME__<PART> or
- * the conventional name for the others) or, for a one-part kind, the whole file. parts[i] is
- * NULL for a part not found. HX_OK; HX_NOTFOUND when the file does not exist; HX_USAGE/HX_OTHER
- * with a message on stderr. */
-#define FLEET_MAX_PARTS 4
-int fleet_read_current(const fleet *f, const inv_entry *e, const rotp_kind_info *ki,
-                       secret_buf *parts[FLEET_MAX_PARTS]);
-/* Frees what fleet_read_current() filled. */
-void fleet_parts_free(secret_buf *parts[FLEET_MAX_PARTS]);
+/* The secret held in path (e's secret_file, or its out file on resume), one value per part of
+ * the kind, picked out as hparts_from_text() does under e's name, or under the first alias the
+ * file holds when it lacks the name (an older file written under a legacy name). HX_OK;
+ * HX_NOTFOUND when path is NULL or does not exist; HX_USAGE/HX_OTHER with a message on stderr
+ * (the file is checked as every secret file is, see creds.h). */
+int fleet_read_secret(const fleet *f, const inv_entry *e, const char *path,
+                      const rotp_kind_info *ki, hparts *out);
 
 /* The i-th part / result key descriptor (stride-aware). */
 const rotp_part_info *fleet_part_at(const rotp_kind_info *ki, uint32_t i);

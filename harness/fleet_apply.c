@@ -203,34 +203,10 @@ typedef struct entry_run {
     rotp_params reqp;
     hreq rec;
     rotp_params recp;
-    secret_buf *parts[FLEET_MAX_PARTS];
-    rotp_param items[FLEET_MAX_PARTS];
-    rotp_params cur;
-    secret_buf *dparts[FLEET_MAX_PARTS];
-    rotp_param ditems[FLEET_MAX_PARTS];
-    rotp_params delivered;
+    hparts cur;
+    hparts delivered;
     char run_id[ROTP_ENGINE_RUN_ID_MAX + 1];
 } entry_run;
-
-static void parts_params(const rotp_kind_info *ki, secret_buf *const *parts, rotp_param *items,
-                         rotp_params *out)
-{
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < ki->nparts && i < FLEET_MAX_PARTS; i++) {
-        const rotp_part_info *pi = fleet_part_at(ki, i);
-        if (parts[i] == NULL)
-            continue;
-        items[n].struct_size = sizeof(items[n]);
-        items[n].flags = (pi->flags & ROTP_PART_SECRET) != 0 ? ROTP_PARAM_SECRET : 0;
-        items[n].key = pi->key;
-        items[n].value = parts[i]->data;
-        items[n].value_len = parts[i]->len;
-        n++;
-    }
-    out->struct_size = sizeof(*out);
-    out->count = n;
-    out->items = n > 0 ? items : NULL;
-}
 
 /* The run of entry i: id, strategy and overlap by the roles of the kind's keys, every other
  * request key passed on, the current secret from secret_file, sinks and names for deliver. */
@@ -269,11 +245,10 @@ static int build_run(apply_ctx *a, const apply_item *it, entry_run *er)
     hreq_add(&er->rec, "entry", e->name);
     er->recp = hreq_params(&er->rec);
     er->run.host_record = &er->recp;
-    rc = fleet_read_current(a->f, e, ki, er->parts);
+    rc = fleet_read_secret(a->f, e, e->secret_file, ki, &er->cur);
     if (rc != HX_OK && rc != HX_NOTFOUND)
         return rc;
-    parts_params(ki, er->parts, er->items, &er->cur);
-    er->run.current = er->cur.count > 0 ? &er->cur : NULL;
+    er->run.current = hparts_params(&er->cur);
     /* the entry's sinks and names */
     a->eo = *a->o;
     a->eo.out = e->out;
@@ -288,8 +263,8 @@ static int build_run(apply_ctx *a, const apply_item *it, entry_run *er)
 
 static void entry_run_clear(entry_run *er)
 {
-    fleet_parts_free(er->parts);
-    fleet_parts_free(er->dparts);
+    hparts_clear(&er->cur);
+    hparts_clear(&er->delivered);
     secret_wipe(er, sizeof(*er));
 }
 
@@ -298,14 +273,8 @@ static void entry_run_clear(entry_run *er)
 static void read_delivered(apply_ctx *a, const inv_entry *e, const rotp_kind_info *ki,
                            entry_run *er)
 {
-    inv_entry tmp = *e;
-    if (e->out == NULL)
-        return;
-    tmp.secret_file = e->out;
-    if (fleet_read_current(a->f, &tmp, ki, er->dparts) != HX_OK)
-        return;
-    parts_params(ki, er->dparts, er->ditems, &er->delivered);
-    er->run.delivered = er->delivered.count > 0 ? &er->delivered : NULL;
+    if (fleet_read_secret(a->f, e, e->out, ki, &er->delivered) == HX_OK)
+        er->run.delivered = hparts_params(&er->delivered);
 }
 
 static void fail_item(apply_item *it, int32_t status, const char *step, const char *msg)

@@ -65,14 +65,16 @@ static const char *state_from_verify(const rotp_kind_info *ki, const char *state
 static void verify_current(fleet *f, hprov *hp, const inv_entry *e, const rotp_kind_info *ki,
                            const hres *d, const char *status, plan_row *r)
 {
-    secret_buf *parts[FLEET_MAX_PARTS];
+    hparts parts;
     const char *state_key = fleet_result_key(ki, ROTP_ROLE_STATE, ROTP_OP_VERIFY);
     char state[64] = "";
     hreq req;
     hres h;
-    int rc = fleet_read_current(f, e, ki, parts);
+    int rc;
 
     memset(&h, 0, sizeof(h));
+    memset(&parts, 0, sizeof(parts));
+    rc = fleet_read_secret(f, e, e->secret_file, ki, &parts);
     if (rc == HX_NOTFOUND) {
         row_fail(r, "missing", "secret_file %s does not exist%s", e->secret_file, "");
         return;
@@ -83,12 +85,13 @@ static void verify_current(fleet *f, hprov *hp, const inv_entry *e, const rotp_k
     }
     hreq_init(&req);
     add_entry_keys(&req, e, ki, ROTP_OP_VERIFY);
-    for (uint32_t i = 0; i < ki->nparts && i < FLEET_MAX_PARTS; i++) {
+    for (uint32_t i = 0; i < ki->nparts; i++) {
         const rotp_part_info *pi = fleet_part_at(ki, i);
-        if (parts[i] != NULL && (pi->flags & ROTP_PART_SECRET) != 0)
-            hreq_add_secret(&req, pi->key, parts[i]->data, parts[i]->len);
-        else if (parts[i] != NULL)
-            hreq_add(&req, pi->key, parts[i]->data);
+        const secret_buf *v = hparts_get(&parts, pi->key);
+        if (v != NULL && (pi->flags & ROTP_PART_SECRET) != 0)
+            hreq_add_secret(&req, pi->key, v->data, v->len);
+        else if (v != NULL)
+            hreq_add(&req, pi->key, v->data);
         else if (hres_get(d, pi->key, NULL) != NULL && (pi->flags & ROTP_PART_SECRET) == 0)
             hreq_add(&req, pi->key, hres_get(d, pi->key, NULL));
     }
@@ -109,7 +112,7 @@ static void verify_current(fleet *f, hprov *hp, const inv_entry *e, const rotp_k
     }
     hres_free(&h);
     secret_wipe(&req, sizeof(req));
-    fleet_parts_free(parts);
+    hparts_clear(&parts);
 }
 
 /* describe, then verify: the state and expiry of entry i. */

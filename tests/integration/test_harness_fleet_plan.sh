@@ -72,6 +72,12 @@ hl_expect_rc 21 "plan (table): exit 21"
 hl_check "plan (table): a header and one line per credential and a summary" \
     bash -c 'grep -q "^NAME  *STATE" "$1" && [ "$(grep -c -E "^(FLEET|STALE|SOON|GONE|PAGES|CONSOLE)" "$1")" = 9 ] && grep -q "^plan: 9 credentials, 7 due, 5 broken" "$1"' _ "$HL_OUT"
 
+# a secret file written under a legacy name (an alias) is read by that name
+(umask 077 && printf 'LEGACY_ONE=%s\nOTHER=x\n' "$CFEMU_TOKEN_FLEET_001_VALUE" >"$F/legacy.env")
+inventory legacy '{"name":"FLEET_001","aliases":["LEGACY_ONE"],"kind":"'$KA'","id":"'$CFEMU_TOKEN_FLEET_001_ID'","secret_file":"'$F/legacy.env'"}'
+hl_run plan-legacy plan --inventory "$F/legacy.json" "${MG[@]}" --json
+hl_expect_rc 0 "plan: a dotenv secret file under an alias verifies"
+
 # ---- exit codes: nothing due / due ---------------------------------------------------------------
 inventory ok "$E_OK"
 hl_run plan-ok plan --inventory "$F/ok.json" "${MG[@]}" --json
