@@ -45,6 +45,20 @@ static void host_log(void *user, int32_t level, const char *message, uint64_t me
     fprintf(stderr, "rotp-harness: provider [%s]: %.*s\n", lv, (int)message_len, message);
 }
 
+/* The provider's waits (ABI 1.2 set_wait) on a terminal, when --verbose does not already show
+ * them as log lines: one line as a wait of a second or more begins, so a rotation that waits
+ * for Cloudflare's rate limit does not look hung. */
+static int32_t host_wait(void *user, const rotp_wait_info *w)
+{
+    (void)user;
+    if (w->left_ms == w->wait_ms && w->wait_ms >= 1000 && w->reason != ROTP_WAIT_BACKOFF)
+        fprintf(stderr, "rotp-harness: waiting %llu s for the rate limit of %s (%s)\n",
+                (unsigned long long)((w->wait_ms + 999) / 1000),
+                w->credential != NULL ? w->credential : "the token",
+                w->request != NULL ? w->request : "");
+    return 0;
+}
+
 int exit_code_for(int32_t code)
 {
     return rotp_engine_status_from_rotp(code); /* the engine's table is the exit-code table */
@@ -650,6 +664,9 @@ int prov_open(hprov *hp, const hopts *o, const secret_buf *mgmt)
                             "a private CA? give --ca-file PATH\n");
         return exit_code_for(code != ROTP_E_OK ? code : ROTP_E_INTERNAL);
     }
+    if (o->verbose <= 0 && isatty(STDERR_FILENO) &&
+        ROTP_HAS_FIELD(hp->p, rotp_provider, set_wait) && hp->p->set_wait != NULL)
+        (void)hp->p->set_wait(hp->inst, host_wait, NULL);
     return HX_OK;
 }
 

@@ -95,6 +95,13 @@ static const cmd_help k_help[] = {
      "and where that comes from, and whether it is due (broken, expiring within --due-within\n"
      "days (default 14), or by its cadence). Changes nothing. Exit 0: nothing due; 20: something\n"
      "is due; 21: something is broken.\n" OPTS_LOAD OPTS_API},
+    {"apply",
+     "apply --inventory FILE [--all | --only NAME ...] [--journal FILE] [--audit FILE] [--json]",
+     "Rotates, in one process, what plan finds due (or --all, or --only NAME, repeatable):\n"
+     "one provider instance per management credential, paced to the API's rate limit, one\n"
+     "journal for the whole run. A failing entry is reported and the rest go on.\n"
+     "apply --resume --journal FILE finishes an interrupted fleet run (also `resume`).\n" OPTS_LOAD
+         OPTS_API "  --verify-tries N --verify-delay-ms MS --audit FILE --actor NAME --journal FILE\n"},
     {"help", "help [COMMAND]", "Lists the commands, or shows one command's options.\n"},
 };
 
@@ -612,6 +619,10 @@ static int dispatch(hopts *o)
         return cmd_info(o);
     if (strcmp(o->command, "rotate") == 0)
         return cmd_rotate(o);
+    if (strcmp(o->command, "resume") == 0 && fleet_journal_has_fleet_run(o->journal)) {
+        o->resume = true; /* a fleet run: apply --resume finishes it */
+        return cmd_apply(o);
+    }
     if (strcmp(o->command, "resume") == 0)
         return cmd_resume(o);
     if (strcmp(o->command, "sandbox") == 0)
@@ -620,6 +631,8 @@ static int dispatch(hopts *o)
         return cmd_demo(o);
     if (strcmp(o->command, "plan") == 0)
         return cmd_plan(o);
+    if (strcmp(o->command, "apply") == 0)
+        return cmd_apply(o);
     return cmd_op(o);
 }
 
