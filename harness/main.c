@@ -619,7 +619,8 @@ static int dispatch(hopts *o)
         return cmd_info(o);
     if (strcmp(o->command, "rotate") == 0)
         return cmd_rotate(o);
-    if (strcmp(o->command, "resume") == 0 && fleet_journal_has_fleet_run(o->journal)) {
+    if (strcmp(o->command, "resume") == 0 && o->journal != NULL &&
+        fleet_journal_has_fleet_run(o->journal)) {
         o->resume = true; /* a fleet run: apply --resume finishes it */
         return cmd_apply(o);
     }
