@@ -125,6 +125,14 @@ static void cb_progress(void *user, const rotp_engine_event *ev)
     show_wait(h, ev);
     if (ev->type != ROTP_ENGINE_EV_STEP_END || h->rep == NULL)
         return;
+    char flags[300] = "";
+    if (ev->step_status == ROTP_ENGINE_STEP_FAIL)
+        hreq_name_flags(h->o, ev->detail, flags, sizeof(flags)); /* the options as typed */
+    if (flags[0] != '\0') {
+        report_step(h->rep, ev->step, HSTEP_FAIL, (long)ev->ms, ev->status, "%s%s", ev->detail,
+                    flags);
+        return;
+    }
     if (ev->step_status == ROTP_ENGINE_STEP_FAIL && strstr(ev->detail, "TLS:") != NULL) {
         report_step(h->rep, ev->step, HSTEP_FAIL, (long)ev->ms, ev->status, "%s (%s)", ev->detail,
                     out_tls_hint());

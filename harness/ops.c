@@ -244,6 +244,13 @@ int cmd_op(const hopts *o)
     if (rc != HX_OK)
         goto out;
     int32_t code = hcall(&hp, op, &req, &h);
+    if (code != ROTP_E_OK) {
+        char flags[300];
+        hreq_name_flags(o, h.err.message, flags, sizeof(flags));
+        if (flags[0] != '\0')
+            snprintf(h.err.message + strlen(h.err.message),
+                     sizeof(h.err.message) - strlen(h.err.message), "%s", flags);
+    }
     if (code == ROTP_E_OK && makes_secret) {
         rc = deliver(o, hp.p, k, &h, where, sizeof(where));
         if (rc != HX_OK) {

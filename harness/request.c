@@ -203,8 +203,9 @@ static int add_env_keys(hreq *r, const rotp_kind_info *k)
             if (v == NULL || v[0] == '\0')
                 continue;
             if (first != NULL && strcmp(getenv(first), v) != 0) {
-                fprintf(stderr, "rotp-harness: $%s and $%s disagree (both give %s): unset one, or "
-                                "give the value as an option\n",
+                fprintf(stderr,
+                        "rotp-harness: $%s and $%s disagree (both give %s): unset one, or "
+                        "give the value as an option\n",
                         first, q->env[e], q->key);
                 return -1;
             }
@@ -384,4 +385,60 @@ int items_ids(const char *items, char (*ids)[128], int max)
     }
     json_free(&d);
     return n;
+}
+
+const char *hreq_flag_for(const hopts *o, const char *key, char *buf, size_t cap)
+{
+    const char *const aliases[][3] = {{"account_id", "--account", o->account},
+                                      {"zone_id", "--zone", o->zone},
+                                      {"probe_url", "--probe-url", o->probe_url},
+                                      {"probe_path", "--probe-path", o->probe_path}};
+    size_t klen = strlen(key);
+    for (int i = 0; i < o->nkeyflags; i++) {
+        if (strcmp(o->keyflag_key[i], key) == 0) {
+            snprintf(buf, cap, "%.*s", (int)strcspn(o->keyflag_arg[i], "="), o->keyflag_arg[i]);
+            return buf;
+        }
+    }
+    for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+        if (strcmp(aliases[i][0], key) == 0 && aliases[i][2] != NULL) {
+            snprintf(buf, cap, "%s", aliases[i][1]);
+            return buf;
+        }
+    }
+    for (int i = 0; i < o->nparams; i++) {
+        if (strncmp(o->params[i], key, klen) == 0 && o->params[i][klen] == '=') {
+            snprintf(buf, cap, "--param %s=...", key);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+void hreq_name_flags(const hopts *o, const char *msg, char *out, size_t cap)
+{
+    char flag[96];
+    const char *keys[] = {"account_id", "zone_id", "probe_url", "probe_path"};
+    out[0] = '\0';
+    for (int i = 0; i < o->nkeyflags + o->nparams + 4; i++) {
+        const char *key = i < o->nkeyflags ? o->keyflag_key[i] : NULL;
+        char pk[64];
+        if (key == NULL && i < o->nkeyflags + o->nparams) {
+            const char *kv = o->params[i - o->nkeyflags];
+            snprintf(pk, sizeof(pk), "%.*s", (int)strcspn(kv, "="), kv);
+            key = pk;
+        } else if (key == NULL) {
+            key = keys[i - o->nkeyflags - o->nparams];
+        }
+        const char *hit = strstr(msg, key);
+        size_t klen = strlen(key);
+        bool word = hit != NULL &&
+                    (hit == msg || !(hit[-1] == '_' || (hit[-1] >= 'a' && hit[-1] <= 'z'))) &&
+                    !(hit[klen] == '_' || (hit[klen] >= 'a' && hit[klen] <= 'z'));
+        if (word && hreq_flag_for(o, key, flag, sizeof(flag)) != NULL && strstr(out, flag) == NULL)
+            snprintf(out + strlen(out), cap - strlen(out), "%s%s is %s", out[0] ? "; " : " (", key,
+                     flag);
+    }
+    if (out[0] != '\0')
+        snprintf(out + strlen(out), cap - strlen(out), ")");
 }

@@ -49,6 +49,14 @@ rotp_params hreq_params(const hreq *r);
  * NULL (no fallbacks). 0, or -1 with a message (bad --param). */
 int hreq_add_opts(hreq *r, const hopts *o, const rotp_kind_info *k, bool with_params);
 
+/* The option the user typed for request key key (--account, --account-id, --param key=...), in
+ * buf, or NULL when the key did not come from the command line. */
+const char *hreq_flag_for(const hopts *o, const char *key, char *buf, size_t cap);
+
+/* For a message that names request keys the user gave as options: " (account_id is --account)"
+ * in out (empty when none), so errors name the flag the user typed. */
+void hreq_name_flags(const hopts *o, const char *msg, char *out, size_t cap);
+
 /* A finished call: its result (provider-owned until hres_free) and its error. */
 typedef struct hres {
     rotp_result res;

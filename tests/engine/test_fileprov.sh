@@ -117,6 +117,13 @@ run sandbox --kind fileprov.key --param vault=v1 --json --verify-delay-ms 10
 expect 0 "sandbox"
 [ "$(ls "$S/v1" | wc -l)" = "$n_before" ] && ok "sandbox left nothing in the store" || bad "sandbox left keys"
 
+# issue 13.6: errors name the option the user typed, not only the provider's key
+run describe --kind fileprov.key --id k1 --vault 'bad/x'
+expect 2 "a bad --vault is the provider's INVALID_ARGUMENT"
+grep -q -- "vault is --vault" "$T/err" && ok "the error names --vault" || bad "the error does not name --vault"
+run rotate --kind fileprov.key --id k1 --param vault=bad/x --out "$T/x" --secret-file "$T/cur"
+grep -q -- "vault is --param vault=" "$T/out" && ok "the step names --param vault=" || bad "the step does not name --param"
+
 # an unknown kind is an error; a secret key in --param is refused
 run rotate --kind no.such --id k1 --param vault=v1 --out "$T/x"
 expect 2 "an unknown kind is a usage error"
