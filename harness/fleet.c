@@ -1,7 +1,6 @@
 /* fleet.c - what the fleet commands share (fleet.h): provider, inventory, instances, secrets. */
 #include "fleet.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,94 +171,43 @@ uint32_t fleet_state_meaning(const rotp_kind_info *ki, const char *state)
  * The current secret
  * ------------------------------------------------------------------------------------------- */
 
-/* The first of the names found in the dotenv text, or NULL (*nomem on allocation failure). */
-static secret_buf *dotenv_first(const secret_buf *raw, const char *const *names, int n, bool *nomem)
+/* True when the dotenv text has a line for key (*nomem on allocation failure). */
+static bool has_line(const secret_buf *raw, const char *key, bool *nomem)
 {
-    for (int i = 0; i < n && !*nomem; i++) {
-        secret_buf *v;
-        if (names[i] == NULL)
-            continue;
-        v = creds_dotenv_get(raw->data, raw->len, names[i], nomem);
-        if (v != NULL)
-            return v;
-    }
-    return NULL;
+    secret_buf *v = creds_dotenv_get(raw->data, raw->len, key, nomem);
+    bool yes = v != NULL;
+    secret_free(v);
+    return yes;
 }
 
-/* NAME__<PART KEY IN UPPER CASE> into buf. */
-static void companion_name(char *buf, size_t cap, const char *name, const char *key)
-{
-    size_t n = (size_t)snprintf(buf, cap, "%s__", name);
-    for (const char *p = key; *p != '\0' && n + 1 < cap; p++)
-        buf[n++] = (char)toupper((unsigned char)*p);
-    if (n < cap)
-        buf[n] = '\0';
-}
-
-/* One part out of the file's text: see fleet_read_current(). */
-static secret_buf *pick_part(const inv_entry *e, const rotp_part_info *pi, const secret_buf *raw,
-                             bool *nomem)
-{
-    const char *names[INV_MAX_ALIASES + 2];
-    char buf[INV_MAX_ALIASES + 1][192];
-    int n = 0;
-    bool primary = (pi->flags & ROTP_PART_PRIMARY) != 0;
-
-    if (primary) {
-        names[n++] = e->name;
-        for (int a = 0; a < e->naliases; a++)
-            names[n++] = e->aliases[a];
-    } else {
-        companion_name(buf[0], sizeof(buf[0]), e->name, pi->key);
-        names[n++] = buf[0];
-        for (int a = 0; a < e->naliases; a++) {
-            companion_name(buf[a + 1], sizeof(buf[a + 1]), e->aliases[a], pi->key);
-            names[n++] = buf[a + 1];
-        }
-    }
-    names[n++] = pi->env_name;
-    return dotenv_first(raw, names, n, nomem);
-}
-
-int fleet_read_current(const fleet *f, const inv_entry *e, const rotp_kind_info *ki,
-                       secret_buf *parts[FLEET_MAX_PARTS])
+int fleet_read_secret(const fleet *f, const inv_entry *e, const char *path,
+                      const rotp_kind_info *ki, hparts *out)
 {
     secret_buf *raw = NULL;
+    const char *name = e->name;
     bool nomem = false;
-    bool any = false;
     int rc;
 
-    memset(parts, 0, sizeof(*parts) * FLEET_MAX_PARTS);
-    if (e->secret_file == NULL)
+    hparts_clear(out);
+    if (path == NULL || (access(path, F_OK) != 0 && errno == ENOENT))
         return HX_NOTFOUND;
-    if (access(e->secret_file, F_OK) != 0 && errno == ENOENT)
-        return HX_NOTFOUND;
-    rc = creds_read_file_opt(e->secret_file, "secret", f->o->allow_unsafe_secret_files, &raw);
+    rc = creds_read_file_opt(path, "secret", f->o->allow_unsafe_secret_files, &raw);
     if (rc != HX_OK)
         return rc;
-    for (uint32_t i = 0; i < ki->nparts && i < FLEET_MAX_PARTS && !nomem; i++) {
-        parts[i] = pick_part(e, fleet_part_at(ki, i), raw, &nomem);
-        any |= parts[i] != NULL;
+    if (!has_line(raw, name, &nomem)) {
+        for (int a = 0; a < e->naliases && !nomem; a++) {
+            if (has_line(raw, e->aliases[a], &nomem)) {
+                name = e->aliases[a];
+                break;
+            }
+        }
     }
-    if (!any && !nomem && ki->nparts == 1) {
-        parts[0] = raw; /* a one-part kind: the file is the value */
-        raw = NULL;
+    if (nomem || hparts_from_text(out, ki, raw->data, raw->len, name) != 0) {
+        fprintf(stderr, "rotp-harness: out of memory\n");
+        rc = HX_OTHER;
     }
     secret_free(raw);
-    if (nomem) {
-        fleet_parts_free(parts);
-        fprintf(stderr, "rotp-harness: out of memory\n");
-        return HX_OTHER;
-    }
-    return HX_OK;
-}
-
-void fleet_parts_free(secret_buf *parts[FLEET_MAX_PARTS])
-{
-    for (int i = 0; i < FLEET_MAX_PARTS; i++) {
-        secret_free(parts[i]);
-        parts[i] = NULL;
-    }
+    return rc;
 }
 
 int fleet_option(hopts *o, int which, const char *arg)

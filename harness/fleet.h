@@ -1,4 +1,5 @@
-/* fleet.h - the fleet commands (issue 12): `plan` (a due report over an inventory) and what they
+/* fleet.h - the fleet commands (issue 12): `plan` (a due report over an inventory), `apply` (the
+ * due rotations in one process, resumable) and what they
  * share: the provider loaded once, the inventory read and checked before anything runs, one
  * provider instance per management credential, and the current secret read from an entry's
  * secret_file by the kind's self-description (its parts), never by kind name. */
@@ -7,8 +8,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "harness.h"
+#include "hparts.h"
 #include "inventory.h"
 #include "loader.h"
 #include "secret.h"
@@ -44,16 +47,13 @@ void fleet_close(fleet *f);
 /* The instance of entry i, or NULL when it could not be opened (*rc says why). */
 hprov *fleet_inst_for(fleet *f, int i, int *rc);
 
-/* The current secret of e from its secret_file, one value per part of the kind: from dotenv
- * text (NAME, an alias, or the part's conventional name for the primary part; NAME__<PART> or
- * the conventional name for the others) or, for a one-part kind, the whole file. parts[i] is
- * NULL for a part not found. HX_OK; HX_NOTFOUND when the file does not exist; HX_USAGE/HX_OTHER
- * with a message on stderr. */
-#define FLEET_MAX_PARTS 4
-int fleet_read_current(const fleet *f, const inv_entry *e, const rotp_kind_info *ki,
-                       secret_buf *parts[FLEET_MAX_PARTS]);
-/* Frees what fleet_read_current() filled. */
-void fleet_parts_free(secret_buf *parts[FLEET_MAX_PARTS]);
+/* The secret held in path (e's secret_file, or its out file on resume), one value per part of
+ * the kind, picked out as hparts_from_text() does under e's name, or under the first alias the
+ * file holds when it lacks the name (an older file written under a legacy name). HX_OK;
+ * HX_NOTFOUND when path is NULL or does not exist; HX_USAGE/HX_OTHER with a message on stderr
+ * (the file is checked as every secret file is, see creds.h). */
+int fleet_read_secret(const fleet *f, const inv_entry *e, const char *path,
+                      const rotp_kind_info *ki, hparts *out);
 
 /* The i-th part / result key descriptor (stride-aware). */
 const rotp_part_info *fleet_part_at(const rotp_kind_info *ki, uint32_t i);
@@ -67,7 +67,33 @@ uint32_t fleet_state_meaning(const rotp_kind_info *ki, const char *state);
 enum { FLEET_OPT_INVENTORY, FLEET_OPT_DUE_WITHIN, FLEET_OPT_ALL, FLEET_OPT_ONLY, FLEET_OPT_RESUME };
 int fleet_option(hopts *o, int which, const char *arg);
 
-/* The commands. */
+/* What plan finds out about one entry (fleet_plan.c). */
+typedef struct plan_row {
+    char state[16]; /* active expired disabled invalid missing error */
+    bool broken;
+    char expires[64]; /* "" when it does not expire or the provider did not say */
+    long days_left;
+    char last[64];        /* last rotation, RFC 3339, "" when unknown */
+    const char *last_src; /* "audit", "file" (mtime of out or secret_file), "unknown" */
+    bool due;
+    char reason[160];
+    char detail[600]; /* why it is broken or failed, never a secret */
+} plan_row;
+
+/* Reads the audit file's completed rotations: the latest `rotated_at` per entry (by
+ * secret_name, aliases included) into last[] (f->inv.n strings of 64 bytes, "" when none). A
+ * missing file gives nothing; other read errors are reported on stderr. */
+void fleet_audit_last(const fleet *f, const char *path, char (*last)[64]);
+/* Inspects entry i (describe, verify its current secret: two provider calls) and decides
+ * whether it is due (f->o->due_within), into r. audit_last: from fleet_audit_last ("" none). */
+void fleet_plan_entry(fleet *f, int i, const char *audit_last, time_t now, plan_row *r);
+
+/* The commands. `apply --resume` (o->resume) finishes the journal's last unfinished fleet run. */
 int cmd_plan(const hopts *o);
+int cmd_apply(const hopts *o);
+
+/* True when the journal at path holds a fleet run without its fleet_end record (`resume
+ * --journal` hands such a journal to `apply --resume`). */
+bool fleet_journal_has_fleet_run(const char *path);
 
 #endif

@@ -18,19 +18,6 @@
 
 #define DAY_SECS 86400L
 
-/* What plan found out about one entry. */
-typedef struct plan_row {
-    char state[16]; /* active expired disabled invalid missing error */
-    bool broken;
-    char expires[64]; /* "" when it does not expire or the provider did not say */
-    long days_left;
-    char last[64];        /* last rotation, RFC 3339, "" when unknown */
-    const char *last_src; /* "audit", "file" (mtime of out or secret_file), "unknown" */
-    bool due;
-    char reason[160];
-    char detail[600]; /* why it is broken or failed, never a secret */
-} plan_row;
-
 /* Adds the entry's request keys that op takes, and the kind. */
 static void add_entry_keys(hreq *req, const inv_entry *e, const rotp_kind_info *ki, uint32_t op)
 {
@@ -78,14 +65,16 @@ static const char *state_from_verify(const rotp_kind_info *ki, const char *state
 static void verify_current(fleet *f, hprov *hp, const inv_entry *e, const rotp_kind_info *ki,
                            const hres *d, const char *status, plan_row *r)
 {
-    secret_buf *parts[FLEET_MAX_PARTS];
+    hparts parts;
     const char *state_key = fleet_result_key(ki, ROTP_ROLE_STATE, ROTP_OP_VERIFY);
     char state[64] = "";
     hreq req;
     hres h;
-    int rc = fleet_read_current(f, e, ki, parts);
+    int rc;
 
     memset(&h, 0, sizeof(h));
+    memset(&parts, 0, sizeof(parts));
+    rc = fleet_read_secret(f, e, e->secret_file, ki, &parts);
     if (rc == HX_NOTFOUND) {
         row_fail(r, "missing", "secret_file %s does not exist%s", e->secret_file, "");
         return;
@@ -96,12 +85,13 @@ static void verify_current(fleet *f, hprov *hp, const inv_entry *e, const rotp_k
     }
     hreq_init(&req);
     add_entry_keys(&req, e, ki, ROTP_OP_VERIFY);
-    for (uint32_t i = 0; i < ki->nparts && i < FLEET_MAX_PARTS; i++) {
+    for (uint32_t i = 0; i < ki->nparts; i++) {
         const rotp_part_info *pi = fleet_part_at(ki, i);
-        if (parts[i] != NULL && (pi->flags & ROTP_PART_SECRET) != 0)
-            hreq_add_secret(&req, pi->key, parts[i]->data, parts[i]->len);
-        else if (parts[i] != NULL)
-            hreq_add(&req, pi->key, parts[i]->data);
+        const secret_buf *v = hparts_get(&parts, pi->key);
+        if (v != NULL && (pi->flags & ROTP_PART_SECRET) != 0)
+            hreq_add_secret(&req, pi->key, v->data, v->len);
+        else if (v != NULL)
+            hreq_add(&req, pi->key, v->data);
         else if (hres_get(d, pi->key, NULL) != NULL && (pi->flags & ROTP_PART_SECRET) == 0)
             hreq_add(&req, pi->key, hres_get(d, pi->key, NULL));
     }
@@ -122,7 +112,7 @@ static void verify_current(fleet *f, hprov *hp, const inv_entry *e, const rotp_k
     }
     hres_free(&h);
     secret_wipe(&req, sizeof(req));
-    fleet_parts_free(parts);
+    hparts_clear(&parts);
 }
 
 /* describe, then verify: the state and expiry of entry i. */
@@ -174,9 +164,7 @@ static void inspect(fleet *f, int i, plan_row *r)
  * Last rotation
  * ------------------------------------------------------------------------------------------- */
 
-/* Reads the audit file's completed rotations: the latest `rotated_at` per entry (by secret_name,
- * aliases included) into last[]. A missing file gives nothing; other read errors are reported. */
-static void audit_last(const fleet *f, const char *path, char (*last)[64])
+void fleet_audit_last(const fleet *f, const char *path, char (*last)[64])
 {
     FILE *fp = fopen(path, "re");
     char line[8192];
@@ -265,6 +253,14 @@ static void decide(const inv_entry *e, long due_within, time_t now, plan_row *r)
     else
         snprintf(r->reason, sizeof(r->reason), "next by cadence in %ld days",
                  e->cadence_days - age);
+}
+
+void fleet_plan_entry(fleet *f, int i, const char *audit_last, time_t now, plan_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    inspect(f, i, r);
+    last_rotation(&f->inv.entries[i], audit_last, r);
+    decide(&f->inv.entries[i], f->o->due_within, now, r);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -359,11 +355,9 @@ int cmd_plan(const hopts *o)
         goto out;
     }
     if (o->audit != NULL)
-        audit_last(&f, o->audit, audit);
+        fleet_audit_last(&f, o->audit, audit);
     for (int i = 0; i < f.inv.n; i++) {
-        inspect(&f, i, &rows[i]);
-        last_rotation(&f.inv.entries[i], audit[i], &rows[i]);
-        decide(&f.inv.entries[i], o->due_within, now, &rows[i]);
+        fleet_plan_entry(&f, i, audit[i], now, &rows[i]);
         due += rows[i].due;
         broken += rows[i].broken;
     }

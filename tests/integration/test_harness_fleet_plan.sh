@@ -72,6 +72,12 @@ hl_expect_rc 21 "plan (table): exit 21"
 hl_check "plan (table): a header and one line per credential and a summary" \
     bash -c 'grep -q "^NAME  *STATE" "$1" && [ "$(grep -c -E "^(FLEET|STALE|SOON|GONE|PAGES|CONSOLE)" "$1")" = 9 ] && grep -q "^plan: 9 credentials, 7 due, 5 broken" "$1"' _ "$HL_OUT"
 
+# a secret file written under a legacy name (an alias) is read by that name
+(umask 077 && printf 'LEGACY_ONE=%s\nOTHER=x\n' "$CFEMU_TOKEN_FLEET_001_VALUE" >"$F/legacy.env")
+inventory legacy '{"name":"FLEET_001","aliases":["LEGACY_ONE"],"kind":"'$KA'","id":"'$CFEMU_TOKEN_FLEET_001_ID'","secret_file":"'$F/legacy.env'"}'
+hl_run plan-legacy plan --inventory "$F/legacy.json" "${MG[@]}" --json
+hl_expect_rc 0 "plan: a dotenv secret file under an alias verifies"
+
 # ---- exit codes: nothing due / due ---------------------------------------------------------------
 inventory ok "$E_OK"
 hl_run plan-ok plan --inventory "$F/ok.json" "${MG[@]}" --json
@@ -115,6 +121,13 @@ hl_check "plan: a secret_file others can read" grep -q 'credentials\[4\] (E): se
 hl_check "plan: the count and 'nothing was done'" grep -q 'bad.json: 7 problems; nothing was done' "$E"
 log_check "plan: a bad inventory sends nothing" "len(L)==0"
 chmod 600 "$F/f2.tok"
+
+# the manual's example inventory (docs/examples/fleet.json, cfemu's built-in ids) is valid: its
+# secret files do not exist here, so everything is missing (21), but nothing is refused (2)
+hl_run plan-example plan --inventory "$ROTP_SOURCE_DIR/docs/examples/fleet.json" "${MG[@]}" --json
+hl_expect_rc 21 "plan: docs/examples/fleet.json passes every check"
+hl_json_check "$HL_OUT" "plan: the example's three credentials are known to cfemu, their files missing" \
+    "d['total']==3 and all(c['state']=='missing' and 'secret_file' in c['detail'] for c in d['credentials'])"
 
 hl_no_secrets "plan: no secret value in any output" "$HL_T"/cap/*.out "$HL_T"/cap/*.err
 hl_done
