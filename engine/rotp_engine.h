@@ -326,9 +326,9 @@ int32_t rotp_engine_finish(rotp_engine *e, const rotp_engine_run *run, rotp_engi
 int32_t rotp_engine_sandbox(rotp_engine *e, const rotp_engine_run *run, rotp_engine_result *res);
 
 /*
- * One provider operation (ROTP_OP_* bit) with the kind's descriptor checks, retries of idempotent
- * operations (describe, verify, list) and, for roll/revoke/provision, journal intent/outcome
- * records under run_id (NULL: none). res is the provider's result: release it with
+ * One provider operation (ROTP_OP_* bit) on the engine's instance, called as given: the request
+ * is not checked against the descriptors here (the provider checks it), nothing is retried or
+ * journaled (run_id is reserved and may be NULL). res is the provider's result: release it with
  * rotp_engine_op_free(). Returns ROTP_E_* (the provider's code), err filled.
  */
 int32_t rotp_engine_op(rotp_engine *e, uint32_t op, const char *run_id, const rotp_params *req,
