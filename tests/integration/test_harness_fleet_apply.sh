@@ -79,12 +79,22 @@ hl_run plan-after plan --inventory "$F/due.json" "${MG[@]}" --json --audit "$F/d
 hl_json_check "$HL_OUT" "plan after apply: FLEET_002 was rotated today (audit)" \
     "(lambda c: c['state']=='active' and not c['due'] and c['last_rotation']['source']=='audit')(${C/N/\'FLEET_002\'})"
 
+inventory mgmt2 "$(ent FLEET_001 "$F/f1.env")" "$(ent SOON "$F/soon.env" '"token_file":"'"$F/bogus.tok"'"')"
+
 # ---- --only, --all ---------------------------------------------------------------------------------
 hl_log_reset
 hl_run apply-only apply --inventory "$F/due.json" "${MG[@]}" "${V[@]}" --json --only OLD_TWO
 hl_expect_rc 0 "apply --only ALIAS"
 hl_json_check "$HL_OUT" "apply --only: exactly that entry" "[c['name'] for c in d['credentials']]==['FLEET_002']"
 hl_out_secrets "$F/f2.env" dotenv
+# a second management credential (its own instance) that is invalid: its entry fails, the
+# entries of the good credential go on
+hl_run apply-mgmt apply --inventory "$F/mgmt2.json" "${MG[@]}" "${V[@]}" --json --all
+hl_expect_rc 4 "apply: an entry whose token_file holds an invalid token fails (CREDENTIAL_INVALID)"
+hl_out_secrets "$F/f1.env" dotenv
+hl_json_check "$HL_OUT" "apply: the other entry (the command line's token) was rotated" \
+    "[(c['name'],c['status']) for c in d['credentials']]==[('FLEET_001',0),('SOON',4)] and d['rotated']==1"
+
 hl_run apply-only-bad apply --inventory "$F/due.json" "${MG[@]}" --only NOPE
 hl_expect_rc 2 "apply --only with an unknown name is a usage error"
 hl_check "apply --only: the unknown name is named" grep -q 'only NOPE: no such name' "$HL_ERR"
