@@ -535,6 +535,13 @@ static int overall_status(const apply_ctx *a)
     return first;
 }
 
+/* A NEW_ID strategy made a new credential: the inventory's id must follow it. */
+static bool id_changed(const rotp_engine_result *r)
+{
+    return r->status == ROTP_ENGINE_OK && r->new_id[0] != '\0' && r->old_id[0] != '\0' &&
+           strcmp(r->new_id, r->old_id) != 0;
+}
+
 static void print_human(const apply_ctx *a, int rc, long long ms)
 {
     for (int i = 0; i < a->nitems; i++) {
@@ -547,6 +554,9 @@ static void print_human(const apply_ctx *a, int rc, long long ms)
                                : (r->overlap ? "in overlap (finish later)" : "rotated"),
                    r->delivered[0] ? ", delivered to " : "", r->delivered,
                    it->resumed ? " (resumed)" : "");
+        if (id_changed(r))
+            printf("        %-28s the id changed: set \"id\": \"%s\" in the inventory\n", "",
+                   r->new_id);
         else
             printf("  FAIL  %-28s %s at %s: %s\n", name, rotp_engine_status_name(r->status),
                    r->failed_step[0] ? r->failed_step : "?", r->message);
@@ -596,6 +606,7 @@ static void print_json(const apply_ctx *a, int rc, long long ms)
         err |= dynbuf_json_cstr(&b, r->failed_step);
         err |= dynbuf_adds(&b, ",\"message\":");
         err |= dynbuf_json_cstr(&b, r->message);
+        err |= dynbuf_printf(&b, ",\"id_changed\":%s", id_changed(r) ? "true" : "false");
         err |= dynbuf_printf(&b,
                              ",\"overlap\":%s,\"resumed\":%s,\"already_finished\":%s,"
                              "\"provider_calls\":%u,\"ms\":%lld}",

@@ -18,6 +18,8 @@ hl_init
 hl_cfemu_start --seed "$HL_T/seed.json"
 
 V=(--verify-delay-ms 100)
+CON=$CFEMU_ST_CONSOLE_PROBE_ID
+VAU=$CFEMU_ST_VAULT_PROBE_ID
 for i in 1 2 3 4 5 6; do
     hl_write_secret "CFEMU_TOKEN_FLEET_00${i}_VALUE" "$F/f$i.env"
 done
@@ -108,6 +110,23 @@ hl_json_check "$HL_OUT" "apply --all: all three rotated" "d['rotated']==3 and d[
 hl_ctl GET /__cfemu/stats >"$HL_T/stats.json"
 hl_json_check "$HL_T/stats.json" "apply --all: at most 5 requests per rotation, one full TLS handshake (sessions reused)" \
     "d['result']['requests']<=15 and d['result']['tls_handshakes']['full']==1 and d['result']['rate_limited']==0"
+
+# ---- service tokens: rotate with no overlap, and create-swap-delete (a new id) ----------------------
+cp "$F/console.0" "$F/console.before"
+cp "$F/vault.0" "$F/vault.env"
+inventory st \
+    '{"name":"CONSOLE","kind":"'$KS'","id":"'$CON'","strategy":"rotate","grace_seconds":0,"probe_url":"'$PROBE_CONSOLE'","secret_file":"'$F/console.0'","out":"'$F/console.0'"}' \
+    '{"name":"VAULT","kind":"'$KS'","id":"'$VAU'","strategy":"create-swap-delete","grace_seconds":0,"probe_url":"'$PROBE_VAULT'","secret_file":"'$F/vault.env'","out":"'$F/vault.env'"}'
+hl_run apply-st apply --inventory "$F/st.json" "${MG[@]}" "${V[@]}" --json --all
+hl_expect_rc 0 "apply: service tokens (rotate without overlap; create-swap-delete)"
+hl_out_secrets "$F/console.0" dotenv
+hl_out_secrets "$F/vault.env" dotenv
+hl_json_check "$HL_OUT" "apply: CONSOLE kept its id; VAULT has a new one, flagged for the inventory" \
+    "(lambda c, v: c['status']==0 and not c['id_changed'] and v['status']==0 and v['id_changed'] and v['new_id']!=v['old_id'])(${C/N/\'CONSOLE\'},${C/N/\'VAULT\'})"
+hl_run v-st verify --kind "$KS" --account "$ACC" "${MG[@]}" --secret-file "$F/console.0" --secret-name CONSOLE --id "$CON" --probe-url "$PROBE_CONSOLE"
+hl_expect_rc 0 "apply: the service token's new secret passes the Access probe"
+hl_run v-st-old verify --kind "$KS" --account "$ACC" "${MG[@]}" --secret-file "$F/console.before" --id "$CON" --probe-url "$PROBE_CONSOLE"
+hl_expect_rc 3 "apply: the service token's old secret is dead (no overlap)"
 
 # ---- kill -9 in the middle, then resume ------------------------------------------------------------
 delay_answered() {
