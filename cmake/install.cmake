@@ -141,6 +141,11 @@ else()
 endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/rotp.pc.in ${PROJECT_BINARY_DIR}/rotp.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/rotp.pc DESTINATION ${ROTP_PKGCONFIGDIR})
+if(TARGET rotp_engine_dist)
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/rotp-engine.pc.in ${PROJECT_BINARY_DIR}/rotp-engine.pc
+                 @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/rotp-engine.pc DESTINATION ${ROTP_PKGCONFIGDIR})
+endif()
 if(TARGET rotp_cloudflare_static)
   configure_file(${PROJECT_SOURCE_DIR}/cmake/rotp-cloudflare.pc.in
                  ${PROJECT_BINARY_DIR}/rotp-cloudflare.pc @ONLY)

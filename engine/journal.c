@@ -277,12 +277,67 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
+/* Why the open file fd at path (or its directory) lets another user change it, or NULL. */
+static const char *unsafe_why(int fd, const char *path, char *fix, size_t cap)
+{
+    struct stat st, dst;
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(fix, cap, "give a regular file");
+        return "is not a regular file";
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        snprintf(fix, cap, "use a file of your own");
+        return "is owned by another user";
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(fix, cap, "chmod 600 %s", path);
+        return "can be written by others";
+    }
+    snprintf(dir, sizeof(dir), "%.*s",
+             slash == NULL ? 1 : (slash == path ? 1 : (int)(slash - path)),
+             slash == NULL ? "." : path);
+    if (stat(dir, &dst) != 0)
+        return NULL;
+    if ((dst.st_uid != geteuid() && dst.st_uid != 0) ||
+        ((dst.st_mode & (S_IWGRP | S_IWOTH)) && !(dst.st_mode & S_ISVTX))) {
+        snprintf(fix, cap, "keep it in a directory only you can write (chmod 700 %s)", dir);
+        return "is in a directory others can write";
+    }
+    return NULL;
+}
+
+int rotp_engine_file_check(const char *path, uint32_t flags, char *msg, size_t msg_cap)
+{
+    char fix[4200];
+    int fd;
+    const char *why;
+    if (path == NULL)
+        return -1;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        if (msg != NULL)
+            snprintf(msg, msg_cap, "%s %s", path,
+                     errno == ELOOP ? "is a symbolic link: refused" : strerror(errno));
+        return errno == ELOOP ? 1 : -1;
+    }
+    why = (flags & ROTP_ENGINE_FILE_ALLOW_UNSAFE) ? NULL : unsafe_why(fd, path, fix, sizeof(fix));
+    close(fd);
+    if (why != NULL && msg != NULL)
+        snprintf(msg, msg_cap, "%s %s; fix: %s", path, why, fix);
+    return why != NULL ? 1 : 0;
+}
+
 int rotp_engine_append_line(const char *path, const char *line, size_t len, uint32_t flags,
                             char *msg, size_t msg_cap)
 {
     int fd, rc = 0;
     char *buf;
-    (void)flags;
+    char fix[4200];
+    const char *why;
     if (path == NULL || line == NULL) {
         if (msg != NULL)
             snprintf(msg, msg_cap, "no path or line");
@@ -291,7 +346,15 @@ int rotp_engine_append_line(const char *path, const char *line, size_t len, uint
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         if (msg != NULL)
-            snprintf(msg, msg_cap, "cannot open %s: %s", path, strerror(errno));
+            snprintf(msg, msg_cap, "cannot open %s: %s", path,
+                     errno == ELOOP ? "it is a symbolic link (refused)" : strerror(errno));
+        return -1;
+    }
+    why = (flags & ROTP_ENGINE_FILE_ALLOW_UNSAFE) ? NULL : unsafe_why(fd, path, fix, sizeof(fix));
+    if (why != NULL) {
+        if (msg != NULL)
+            snprintf(msg, msg_cap, "refusing to append to %s: it %s; fix: %s", path, why, fix);
+        close(fd);
         return -1;
     }
     /* One write per line (O_APPEND makes it atomic with respect to other appenders). */

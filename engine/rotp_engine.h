@@ -418,7 +418,8 @@ int32_t rotp_engine_resume(rotp_engine *e, const rotp_engine_journal_entry *entr
 
 /*
  * A ready journal/audit writer for hosts: appends line and a newline to path, created 0600,
- * opened O_NOFOLLOW, fsynced. 0, or -1 with msg.
+ * opened O_NOFOLLOW (a symbolic link is refused), fsynced. Refuses a file another user could
+ * change (see rotp_engine_file_check) unless ROTP_ENGINE_FILE_ALLOW_UNSAFE. 0, or -1 with msg.
  */
 int rotp_engine_append_line(const char *path, const char *line, size_t len, uint32_t flags,
                             char *msg, size_t msg_cap);
@@ -439,6 +440,16 @@ void rotp_engine_make_run_id(char out[ROTP_ENGINE_RUN_ID_MAX + 1]);
  */
 int32_t rotp_engine_verify(rotp_engine *e, const rotp_engine_run *run, const char *id,
                            const rotp_params *parts, char *detail, size_t detail_cap);
+
+/*
+ * Whether another user could change the file at path (a journal, an audit trail): 0 when it is
+ * safe or does not exist; 1 when it is a symbolic link, not a regular file, owned by another
+ * user, writable by group or others, or in a directory others can write (without the sticky
+ * bit) -- msg says which and how to fix it; -1 when it cannot be checked. flags:
+ * ROTP_ENGINE_FILE_ALLOW_UNSAFE makes only the symbolic-link check count. rotp_engine_append_line
+ * applies the same rule before it writes (and refuses a symbolic link always).
+ */
+int rotp_engine_file_check(const char *path, uint32_t flags, char *msg, size_t msg_cap);
 
 #ifdef __cplusplus
 }

@@ -20,10 +20,14 @@ int creds_read_file(const char *path, const char *what, secret_buf **out);
  * (--allow-unsafe-secret-files). */
 int creds_read_file_opt(const char *path, const char *what, bool allow_unsafe, secret_buf **out);
 
-/* The management token: --token-file (checked as creds_read_file() does, unless
- * --allow-unsafe-secret-files), else $CF_ACCESS_MGMT, $CLOUDFLARE_ACCESS_MGMT_TOKEN,
- * $CLOUDFLARE_API_TOKEN. HX_OK with *out set, or HX_USAGE (none found) with a message. */
+/* The management token from --token-file (checked as creds_read_file() does, unless
+ * --allow-unsafe-secret-files). HX_OK with *out NULL when no --token-file was given: prov_open()
+ * then reads the environment variables the provider's descriptor names for it. */
 int creds_mgmt(const hopts *o, secret_buf **out);
+
+/* A secret from environment variable name (one trailing newline stripped, empty refused). HX_OK,
+ * HX_USAGE (unset or empty, message when empty) or HX_OTHER. */
+int creds_env_secret(const char *name, const char *what, secret_buf **out);
 
 /* True when one of --secret-file / --secret-env / --secret-stdin was given. */
 bool creds_secret_given(const hopts *o);

@@ -89,7 +89,7 @@ static int32_t cb_deliver(void *user, const rotp_engine_secret *s, char *where, 
                           char *msg, size_t msg_cap)
 {
     apply_ctx *a = user;
-    if (sinks_deliver(&a->eo, s, where, where_cap) != HX_OK) {
+    if (sinks_deliver(&a->eo, a->f->base.p, s, where, where_cap) != HX_OK) {
         snprintf(msg, msg_cap, "the sink failed (see stderr)");
         return ROTP_ENGINE_SINK_FAILED;
     }

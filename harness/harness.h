@@ -71,6 +71,13 @@ typedef struct hopts {
     const char *run_id;
     const char *params[HOPT_MAX_LIST]; /* KEY=VALUE */
     int nparams;
+    /* --KEY-NAME VALUE for any request key the kind's descriptor has (key_name); checked once
+     * the provider is loaded (request.c). */
+    const char *keyflag_key[HOPT_MAX_LIST]; /* points into keyflag_buf */
+    char keyflag_buf[HOPT_MAX_LIST][64];
+    const char *keyflag_val[HOPT_MAX_LIST];
+    const char *keyflag_arg[HOPT_MAX_LIST]; /* the flag as typed, for messages */
+    int nkeyflags;
 
     /* sinks */
     const char *out;

@@ -27,7 +27,7 @@ static int32_t cb_deliver(void *user, const rotp_engine_secret *s, char *where, 
                           char *msg, size_t msg_cap)
 {
     hhost *h = user;
-    if (sinks_deliver(h->o, s, where, where_cap) != HX_OK) {
+    if (sinks_deliver(h->o, h->hp->p, s, where, where_cap) != HX_OK) {
         snprintf(msg, msg_cap, "see the message above");
         return ROTP_ENGINE_SINK_FAILED;
     }
@@ -51,11 +51,13 @@ static int32_t cb_preflight(void *user, const char *run_id, char *msg, size_t ms
     return ROTP_ENGINE_OK;
 }
 
-static int append(const char *path, const char *line, size_t len)
+static int append(const hopts *o, const char *path, const char *line, size_t len)
 {
-    char msg[PATH_MAX + 128];
-    if (rotp_engine_append_line(path, line, len, 0, msg, sizeof(msg)) != 0) {
-        fprintf(stderr, "rotp-harness: %s\n", msg);
+    char msg[2 * PATH_MAX + 256];
+    uint32_t flags = o->allow_unsafe_secret_files ? ROTP_ENGINE_FILE_ALLOW_UNSAFE : 0;
+    if (rotp_engine_append_line(path, line, len, flags, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "rotp-harness: %s%s\n", msg,
+                strstr(msg, "fix:") != NULL ? " (or --allow-unsafe-secret-files)" : "");
         return -1;
     }
     return 0;
@@ -63,12 +65,14 @@ static int append(const char *path, const char *line, size_t len)
 
 static int cb_journal(void *user, const char *record, size_t len)
 {
-    return append(((hhost *)user)->o->journal, record, len);
+    hhost *h = user;
+    return append(h->o, h->o->journal, record, len);
 }
 
 static int cb_audit(void *user, const char *event, size_t len)
 {
-    return append(((hhost *)user)->o->audit, event, len);
+    hhost *h = user;
+    return append(h->o, h->o->audit, event, len);
 }
 
 static void cb_progress(void *user, const rotp_engine_event *ev)

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "creds.h"
 #include "output.h"
 #include "request.h"
 
@@ -42,6 +43,20 @@ static void host_log(void *user, int32_t level, const char *message, uint64_t me
     if (message == NULL)
         return;
     fprintf(stderr, "rotp-harness: provider [%s]: %.*s\n", lv, (int)message_len, message);
+}
+
+/* The provider's waits (ABI 1.2 set_wait) on a terminal, when --verbose does not already show
+ * them as log lines: one line as a wait of a second or more begins, so a rotation that waits
+ * for Cloudflare's rate limit does not look hung. */
+static int32_t host_wait(void *user, const rotp_wait_info *w)
+{
+    (void)user;
+    if (w->left_ms == w->wait_ms && w->wait_ms >= 1000 && w->reason != ROTP_WAIT_BACKOFF)
+        fprintf(stderr, "rotp-harness: waiting %llu s for the rate limit of %s (%s)\n",
+                (unsigned long long)((w->wait_ms + 999) / 1000),
+                w->credential != NULL ? w->credential : "the token",
+                w->request != NULL ? w->request : "");
+    return 0;
 }
 
 int exit_code_for(int32_t code)
@@ -508,41 +523,168 @@ out:
     return rc;
 }
 
+/* The provider's config key of role, or NULL (an ABI 1.0 provider describes none). */
+static const rotp_key_info *cfg_role(const rotp_provider *p, uint32_t role)
+{
+    if (!ROTP_HAS_FIELD(p, rotp_provider, config_keys) || p->config_keys == NULL)
+        return NULL;
+    for (uint32_t i = 0; i < p->nconfig_keys; i++) {
+        const rotp_key_info *k = (const rotp_key_info *)((const char *)p->config_keys +
+                                                         (size_t)p->config_keys[0].struct_size * i);
+        if (k->role == role)
+            return k;
+    }
+    return NULL;
+}
+
+static const rotp_key_info *cfg_named(const rotp_provider *p, const char *key)
+{
+    if (!ROTP_HAS_FIELD(p, rotp_provider, config_keys) || p->config_keys == NULL)
+        return NULL;
+    for (uint32_t i = 0; i < p->nconfig_keys; i++) {
+        const rotp_key_info *k = (const rotp_key_info *)((const char *)p->config_keys +
+                                                         (size_t)p->config_keys[0].struct_size * i);
+        if (strcmp(k->key, key) == 0)
+            return k;
+    }
+    return NULL;
+}
+
+static const char *cfg_key(const rotp_provider *p, uint32_t role, const char *dflt)
+{
+    const rotp_key_info *k = cfg_role(p, role);
+    return k != NULL ? k->key : dflt;
+}
+
+/* The first environment variable of k that is set and not empty (*name NULL if none). Two that
+ * are set and disagree are an error naming both: -1. */
+static int env_of(const rotp_key_info *k, const char **name)
+{
+    *name = NULL;
+    for (int i = 0; k != NULL && k->env != NULL && k->env[i] != NULL; i++) {
+        const char *v = getenv(k->env[i]);
+        if (v == NULL || v[0] == '\0')
+            continue;
+        if (*name != NULL && strcmp(getenv(*name), v) != 0) {
+            fprintf(stderr, "rotp-harness: $%s and $%s disagree (both give %s): unset one%s\n",
+                    *name, k->env[i], k->key,
+                    (k->flags & ROTP_KEY_SECRET) ? "" : ", or give the value as an option");
+            return -1;
+        }
+        if (*name == NULL)
+            *name = k->env[i];
+    }
+    return 0;
+}
+
+/* The management token: --token-file (mgmt), else the environment its descriptor names. */
+static int mgmt_token(const hprov *hp, const secret_buf *mgmt, secret_buf **envtok, hreq *cfg)
+{
+    const rotp_key_info *k = cfg_role(hp->p, ROTP_ROLE_MANAGEMENT);
+    const char *name = NULL;
+    if (mgmt == NULL && env_of(k, &name) != 0)
+        return HX_USAGE;
+    if (mgmt == NULL && name != NULL) {
+        int rc = creds_env_secret(name, "management token", envtok);
+        if (rc != HX_OK)
+            return rc;
+        mgmt = *envtok;
+    }
+    if (mgmt != NULL) {
+        hreq_add_secret(cfg, k != NULL ? k->key : "api_token", mgmt->data, mgmt->len);
+        return HX_OK;
+    }
+    if (k != NULL && (k->required_ops & ROTP_KEY_REQUIRED_CONFIG)) {
+        fprintf(stderr, "rotp-harness: no management token: give --token-file FILE");
+        for (int i = 0; k->env != NULL && k->env[i] != NULL; i++)
+            fprintf(stderr, "%s$%s", i == 0 ? " or set " : (k->env[i + 1] ? ", " : " or "),
+                    k->env[i]);
+        fprintf(stderr, "\n");
+        return HX_USAGE;
+    }
+    return HX_OK;
+}
+
+/* Config keys not given, from the environment variables the descriptor names. 0 or -1. */
+static int config_env(const rotp_provider *p, hreq *cfg)
+{
+    if (!ROTP_HAS_FIELD(p, rotp_provider, config_keys) || p->config_keys == NULL)
+        return 0;
+    for (uint32_t i = 0; i < p->nconfig_keys; i++) {
+        const rotp_key_info *k = (const rotp_key_info *)((const char *)p->config_keys +
+                                                         (size_t)p->config_keys[0].struct_size * i);
+        const char *name = NULL;
+        bool have = false;
+        for (uint32_t j = 0; j < cfg->count && !have; j++)
+            have = strcmp(cfg->items[j].key, k->key) == 0;
+        if (have || (k->flags & ROTP_KEY_SECRET))
+            continue;
+        if (env_of(k, &name) != 0)
+            return -1;
+        if (name != NULL)
+            hreq_add(cfg, k->key, getenv(name));
+    }
+    return 0;
+}
+
 int prov_open(hprov *hp, const hopts *o, const secret_buf *mgmt)
 {
     hreq cfg;
     rotp_error err;
-    const char *api_base = o->api_base != NULL ? o->api_base : getenv("CF_API_BASE");
+    secret_buf *envtok = NULL;
+    const rotp_provider *p = hp->p;
     int32_t code;
+    int rc;
 
     hreq_init(&cfg);
-    if (mgmt != NULL)
-        hreq_add_secret(&cfg, "api_token", mgmt->data, mgmt->len);
-    if (api_base != NULL && api_base[0] != '\0')
-        hreq_add(&cfg, "api_base", api_base);
+    rc = mgmt_token(hp, mgmt, &envtok, &cfg);
+    if (rc != HX_OK)
+        return rc;
+    if (o->api_base != NULL && o->api_base[0] != '\0')
+        hreq_add(&cfg, cfg_key(p, ROTP_ROLE_ENDPOINT, "api_base"), o->api_base);
     if (o->ca_file != NULL)
-        hreq_add(&cfg, "ca_file", o->ca_file);
+        hreq_add(&cfg, cfg_key(p, ROTP_ROLE_CA_FILE, "ca_file"), o->ca_file);
     if (o->allow_insecure_loopback)
-        hreq_add(&cfg, "allow_insecure_loopback", "1");
+        hreq_add(&cfg, cfg_key(p, ROTP_ROLE_INSECURE_LOOPBACK, "allow_insecure_loopback"), "1");
     if (o->proxy != NULL)
-        hreq_add(&cfg, "proxy", o->proxy);
+        hreq_add(&cfg, cfg_key(p, ROTP_ROLE_PROXY, "proxy"), o->proxy);
     for (int i = 0; i < o->nconfig; i++) {
-        if (hreq_add_kv(&cfg, o->config[i], "--config") != 0)
+        if (hreq_add_kv(&cfg, o->config[i], "--config") != 0) {
+            secret_free(envtok);
             return HX_USAGE;
+        }
+        const rotp_key_info *sk = cfg_named(p, cfg.keys[cfg.nkeys - 1]);
+        if (sk != NULL && (sk->flags & ROTP_KEY_SECRET)) {
+            fprintf(stderr,
+                    "rotp-harness: --config refuses the key '%s': secrets never come from "
+                    "argv\n",
+                    sk->key);
+            secret_free(envtok);
+            return HX_USAGE;
+        }
+    }
+    if (config_env(p, &cfg) != 0) {
+        secret_free(envtok);
+        return HX_USAGE;
     }
     if (cfg.overflow) {
         fprintf(stderr, "rotp-harness: too many config keys\n");
+        secret_free(envtok);
         return HX_USAGE;
     }
     memset(&err, 0, sizeof(err));
     err.struct_size = sizeof(err);
     rotp_params params = hreq_params(&cfg);
-    code = hp->p->open(&hp->host, &params, &hp->inst, &err);
+    code = p->open(&hp->host, &params, &hp->inst, &err);
+    secret_free(envtok);
     if (code != ROTP_E_OK || hp->inst == NULL) {
         hp->inst = NULL;
         out_error_line("open", code != ROTP_E_OK ? code : ROTP_E_INTERNAL, &err);
         return exit_code_for(code != ROTP_E_OK ? code : ROTP_E_INTERNAL);
     }
+    if (o->verbose <= 0 && isatty(STDERR_FILENO) &&
+        ROTP_HAS_FIELD(hp->p, rotp_provider, set_wait) && hp->p->set_wait != NULL)
+        (void)hp->p->set_wait(hp->inst, host_wait, NULL);
     return HX_OK;
 }
 

@@ -25,7 +25,9 @@ typedef struct hprov {
 int prov_load(hprov *hp, const hopts *o);
 
 /* Opens an instance with the management token `mgmt` (may be NULL: no api_token) and the config
- * from o (--api-base/CF_API_BASE, --ca-file, --allow-insecure-loopback, --config). Returns an
+ * from o (--api-base, --ca-file, --allow-insecure-loopback, --proxy, --config, each as the config
+ * key of its role in the descriptor) and the environment variables the descriptor names for keys
+ * not given (the management token when mgmt is NULL). Returns an
  * HX_* code; on failure a message is on stderr. */
 int prov_open(hprov *hp, const hopts *o, const secret_buf *mgmt);
 

@@ -32,9 +32,9 @@ typedef struct cmd_help {
 
 #define OPTS_LOAD "  --plugin PATH --sha256 HEX --allow-unsafe-plugin -v/--verbose --json\n"
 #define OPTS_API                                                                                   \
-    "  --token-file FILE (or $CF_ACCESS_MGMT, $CLOUDFLARE_ACCESS_MGMT_TOKEN,\n"                    \
-    "  $CLOUDFLARE_API_TOKEN)  --account ID (or $CF_ACCOUNT_ID, $CLOUDFLARE_ACCOUNT_ID)\n"         \
-    "  --zone ID  --api-base URL (or $CF_API_BASE)  --ca-file PATH  --allow-insecure-loopback\n"   \
+    "  --token-file FILE  --account ID  --zone ID  --api-base URL  --ca-file PATH\n"               \
+    "  (or the environment variables the provider names: `rotp-harness info`)\n"                   \
+    "  --allow-insecure-loopback\n"                                                                \
     "  --proxy URL|none  --allow-unsafe-secret-files  --config KEY=VALUE\n"
 #define OPTS_REQ                                                                                   \
     "  --kind KIND --id ID --name NAME --strategy S --grace SECONDS --probe-url URL\n"             \
@@ -55,25 +55,24 @@ static const cmd_help k_help[] = {
          OPTS_API OPTS_REQ OPTS_SINKS},
     {"verify", "verify --kind KIND (--secret-file F | --secret-env N | --secret-stdin) [options]",
      "One verify call on a given secret. Exit 0 if active (and the probe gave 200), 3 if not.\n"
-     "Service tokens: the client id comes from --client-id, the secret file, or describe "
+     "A non-secret part (a client id) comes from --client-id, the secret file, or describe "
      "--id.\n" OPTS_LOAD OPTS_API OPTS_REQ OPTS_SECRET},
     {"revoke", "revoke --kind KIND --id ID [--strategy S] [options]",
-     "One revoke call. Service tokens: strategy rotate ends the overlap, create-swap-delete\n"
-     "deletes the token. Already gone is success (state=absent).\n" OPTS_LOAD OPTS_API OPTS_REQ},
+     "One revoke call; the strategy decides what ends (see `info`). Already gone is "
+     "success.\n" OPTS_LOAD OPTS_API OPTS_REQ},
     {"list", "list --kind KIND [--name NAME] [--param search=TEXT] [options]",
      "One list call (never secrets).\n" OPTS_LOAD OPTS_API OPTS_REQ},
     {"provision",
      "provision --kind KIND --name NAME (--out FILE | --exec CMD | --print-secret) [options]",
-     "One provision call (API tokens: --param policies=JSON --param expires_on=TIME;\n"
-     "service tokens: --param duration=1h). The new secret goes to the sinks.\n" OPTS_LOAD OPTS_API
-         OPTS_REQ OPTS_SINKS},
+     "One provision call (the kind's provision keys with --param KEY=VALUE, see `info`).\n"
+     "The new secret goes to the sinks.\n" OPTS_LOAD OPTS_API OPTS_REQ OPTS_SINKS},
     {"rotate", "rotate --kind KIND --id ID (sinks) [--finish] [--dry-run] [options]",
      "The whole runbook: pre-check (describe; verify the current secret if given), roll,\n"
-     "deliver to the sinks, verify the new secret (retried), then: API token: confirm the old\n"
-     "value is rejected; service token: stop in the overlap (finish later with --finish) or,\n"
-     "with --grace 0, finish now. --finish: end the overlap (strategy rotate) or delete the old\n"
-     "token (create-swap-delete, --id = old id), then confirm the old secret is dead.\n" OPTS_LOAD
-         OPTS_API OPTS_REQ OPTS_SECRET OPTS_SINKS
+     "deliver to the sinks, verify the new secret (retried), then: a strategy without overlap:\n"
+     "confirm the old value is rejected; with overlap: stop in it (finish later with --finish)\n"
+     "or, with --grace 0, finish now. --finish: end the overlap or revoke the old credential\n"
+     "(strategies that make a new one, --id = old id), then confirm the old secret is "
+     "dead.\n" OPTS_LOAD OPTS_API OPTS_REQ OPTS_SECRET OPTS_SINKS
      "  --finish --dry-run --verify-tries N --verify-delay-ms MS --audit FILE --actor NAME\n"
      "  --journal FILE\n"},
     {"resume", "resume --journal FILE [credential and sink options]",
@@ -293,6 +292,41 @@ static bool env_name_ok(const char *s)
     return true;
 }
 
+/* An option no table knows: --KEY-NAME VALUE (or --KEY-NAME=VALUE) for a request key key_name
+ * of the kind, checked against its descriptor once the provider is loaded. 0, or -1. */
+static int key_flag(int argc, char **argv, hopts *o)
+{
+    char *arg = argv[optind - 1];
+    size_t n;
+    if (strncmp(arg, "--", 2) != 0 || o->nkeyflags >= HOPT_MAX_LIST)
+        return -1;
+    n = strspn(arg + 2, "abcdefghijklmnopqrstuvwxyz0123456789-");
+    if (n == 0 || (arg[2 + n] != '\0' && arg[2 + n] != '='))
+        return -1;
+    o->keyflag_arg[o->nkeyflags] = arg;
+    if (arg[2 + n] == '=') {
+        o->keyflag_val[o->nkeyflags] = arg + 3 + n;
+    } else if (optind < argc && strncmp(argv[optind], "--", 2) != 0) {
+        o->keyflag_val[o->nkeyflags] = argv[optind++];
+    } else {
+        return -1;
+    }
+    if (n >= sizeof(o->keyflag_buf[0]))
+        return -1;
+    char *key = o->keyflag_buf[o->nkeyflags];
+    for (size_t i = 0; i < n; i++) /* "--account-id" -> "account_id" */
+        key[i] = arg[2 + i] == '-' ? '_' : arg[2 + i];
+    key[n] = '\0';
+    if (hreq_key_looks_secret(key)) {
+        fprintf(stderr, "rotp-harness: %.*s: secrets never come from argv (use --secret-file, "
+                        "--secret-env or --secret-stdin)\n",
+                (int)(n + 2), arg);
+        return -2;
+    }
+    o->keyflag_key[o->nkeyflags++] = key;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, hopts *o)
 {
     int c;
@@ -463,6 +497,13 @@ static int parse_args(int argc, char **argv, hopts *o)
             break;
         case '?':
         default:
+            if (optopt == 0) {
+                int kf = key_flag(argc, argv, o);
+                if (kf == 0)
+                    break;
+                if (kf == -2)
+                    return -1;
+            }
             if (optopt != 0)
                 fprintf(stderr, "rotp-harness: option -%c needs a value or is unknown\n", optopt);
             else

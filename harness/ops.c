@@ -124,7 +124,8 @@ static int build_request(hreq *req, const hopts *o, const rotp_kind_info *k, uin
 }
 
 /* Delivers the secret a roll or provision returned. */
-static int deliver(const hopts *o, const rotp_kind_info *k, const hres *h, char *where, size_t cap)
+static int deliver(const hopts *o, const rotp_provider *p, const rotp_kind_info *k, const hres *h,
+                   char *where, size_t cap)
 {
     rotp_param comps[8];
     uint32_t nc = 0;
@@ -155,7 +156,7 @@ static int deliver(const hopts *o, const rotp_kind_info *k, const hres *h, char 
         fprintf(stderr, "rotp-harness: %s: the provider returned no secret\n", o->command);
         return HX_OTHER;
     }
-    return sinks_deliver(o, &s, where, cap);
+    return sinks_deliver(o, p, &s, where, cap);
 }
 
 /* verify's exit code: 0 only when the kind's state for the answer means ACCEPTED. */
@@ -233,7 +234,7 @@ int cmd_op(const hopts *o)
         goto out;
     int32_t code = hcall(&hp, op, &req, &h);
     if (code == ROTP_E_OK && makes_secret) {
-        rc = deliver(o, k, &h, where, sizeof(where));
+        rc = deliver(o, hp.p, k, &h, where, sizeof(where));
         if (rc != HX_OK) {
             fprintf(stderr,
                     "rotp-harness: %s: the new secret could not be delivered; the credential "

@@ -55,14 +55,28 @@ void hreq_add_long(hreq *r, const char *key, long v)
     hreq_add(r, key, buf);
 }
 
+/* Before any provider is loaded: a key whose name says it holds a secret. After loading, the
+ * descriptors' ROTP_KEY_SECRET flags are checked too (hreq_add_opts, prov_open). */
 static bool key_is_secret(const char *key, size_t len)
 {
-    static const char *const secret_keys[] = {"secret", "client_secret", "api_token"};
-    for (size_t i = 0; i < sizeof(secret_keys) / sizeof(secret_keys[0]); i++) {
-        if (strlen(secret_keys[i]) == len && strncmp(secret_keys[i], key, len) == 0)
+    static const char *const words[] = {"secret", "token", "password", "passphrase"};
+    char k[64];
+    if (len >= sizeof(k))
+        return false;
+    memcpy(k, key, len);
+    k[len] = '\0';
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        const char *w = strstr(k, words[i]);
+        /* "token_id"-like names are ids: only a word at the end, or the whole key, counts */
+        if (w != NULL && w[strlen(words[i])] == '\0')
             return true;
     }
     return false;
+}
+
+bool hreq_key_looks_secret(const char *key)
+{
+    return key_is_secret(key, strlen(key));
 }
 
 int hreq_add_kv(hreq *r, const char *kv, const char *flag)
@@ -175,21 +189,32 @@ static bool group_taken(const hreq *r, const rotp_kind_info *k, const rotp_key_i
     return false;
 }
 
-/* Keys of the kind not given, from the environment variables its descriptor names. */
-static void add_env_keys(hreq *r, const rotp_kind_info *k)
+/* Keys of the kind not given, from the environment variables its descriptor names. Two that
+ * are set and disagree are an error naming both. 0 or -1. */
+static int add_env_keys(hreq *r, const rotp_kind_info *k)
 {
     for (uint32_t i = 0; k != NULL && i < k->nrequest_keys; i++) {
         const rotp_key_info *q = req_key_at(k, i);
+        const char *first = NULL;
         if (q->env == NULL || has_key(r, q->key) || group_taken(r, k, q))
             continue;
         for (int e = 0; q->env[e] != NULL; e++) {
             const char *v = getenv(q->env[e]);
-            if (v != NULL && v[0] != '\0') {
+            if (v == NULL || v[0] == '\0')
+                continue;
+            if (first != NULL && strcmp(getenv(first), v) != 0) {
+                fprintf(stderr, "rotp-harness: $%s and $%s disagree (both give %s): unset one, or "
+                                "give the value as an option\n",
+                        first, q->env[e], q->key);
+                return -1;
+            }
+            if (first == NULL) {
+                first = q->env[e];
                 hreq_add(r, q->key, v);
-                break;
             }
         }
     }
+    return 0;
 }
 
 /* Drops a key given by flag when another key of its one_of group was given too and wins by
@@ -225,6 +250,16 @@ int hreq_add_opts(hreq *r, const hopts *o, const rotp_kind_info *k, bool with_pa
         bool known = k == NULL;
         for (uint32_t j = 0; k != NULL && j < k->nrequest_keys && !known; j++)
             known = strcmp(req_key_at(k, j)->key, key) == 0;
+        for (uint32_t j = 0; k != NULL && j < k->nrequest_keys; j++) {
+            const rotp_key_info *q = req_key_at(k, j);
+            if (strcmp(q->key, key) == 0 && (q->flags & ROTP_KEY_SECRET)) {
+                fprintf(stderr,
+                        "rotp-harness: --param refuses the key '%s': secrets never come "
+                        "from argv (use --secret-file, --secret-env or --secret-stdin)\n",
+                        key);
+                return -1;
+            }
+        }
         if (!known) {
             fprintf(stderr,
                     "rotp-harness: --param %s: kind %s has no request key %s (see "
@@ -233,9 +268,22 @@ int hreq_add_opts(hreq *r, const hopts *o, const rotp_kind_info *k, bool with_pa
             return -1;
         }
     }
+    for (int i = 0; i < o->nkeyflags; i++) {
+        const rotp_key_info *q = NULL;
+        for (uint32_t j = 0; k != NULL && j < k->nrequest_keys && q == NULL; j++) {
+            if (strcmp(req_key_at(k, j)->key, o->keyflag_key[i]) == 0)
+                q = req_key_at(k, j);
+        }
+        if (q == NULL || (q->flags & ROTP_KEY_SECRET)) {
+            fprintf(stderr, "rotp-harness: unknown option %s%s%s%s\n", o->keyflag_arg[i],
+                    k != NULL ? " (kind " : "", k != NULL ? k->kind : "",
+                    k != NULL ? " has no such request key; see `rotp-harness info`)" : "");
+            return -1;
+        }
+        hreq_add(r, q->key, o->keyflag_val[i]);
+    }
     settle_groups(r, k);
-    add_env_keys(r, k);
-    return 0;
+    return add_env_keys(r, k);
 }
 
 int32_t hcall(hprov *hp, const char *op, const hreq *req, hres *out)

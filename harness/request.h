@@ -34,9 +34,11 @@ void hreq_add_secret(hreq *r, const char *key, const char *value, size_t len);
 /* Adds key = decimal text of v. */
 void hreq_add_long(hreq *r, const char *key, long v);
 /* Splits "KEY=VALUE" (the key is copied into the request, the value borrowed from kv) and adds
- * it. Refuses secret keys (secret, client_secret, api_token)
+ * it. Refuses keys named like secrets (ending in secret, token, password, passphrase)
  * and malformed text: message on stderr naming `flag`, returns -1. */
 int hreq_add_kv(hreq *r, const char *kv, const char *flag);
+/* True when a key's name says it holds a secret (the check hreq_add_kv makes). */
+bool hreq_key_looks_secret(const char *key);
 /* The rotp_params view of the request (valid while r lives). */
 rotp_params hreq_params(const hreq *r);
 

@@ -258,6 +258,24 @@ static void read_back(rcmd *c)
     secret_free(text);
 }
 
+/* A journal another user could have changed may not choose where the secret goes (an --exec
+ * command is run): then the sinks must be given again, and they are. */
+static int check_journal_sinks(rcmd *c, const hopts *o)
+{
+    char msg[2 * PATH_MAX + 256];
+    uint32_t flags = o->allow_unsafe_secret_files ? ROTP_ENGINE_FILE_ALLOW_UNSAFE : 0;
+    int unsafe = rotp_engine_file_check(o->journal, flags, msg, sizeof(msg));
+    bool from_journal = o->out == NULL && o->exec == NULL && !o->print_secret &&
+                        (c->eff.out != NULL || c->eff.exec != NULL);
+    if (unsafe == 0 || !from_journal)
+        return HX_OK;
+    fprintf(stderr,
+            "rotp-harness: resume: %s: its sinks (--out/--exec) are not taken from it; give them "
+            "again on the command line (or --allow-unsafe-secret-files)\n",
+            msg);
+    return HX_USAGE;
+}
+
 static bool request_flags_given(const hopts *o)
 {
     return o->account || o->zone || o->probe_url || o->probe_path || o->nparams > 0;
@@ -272,10 +290,15 @@ static int nothing_to_resume(const hopts *o, const rcmd *c)
                "exist; a rotation creates it once its pre-checks pass, before any change)\n",
                o->journal);
     } else if (o->json) {
-        char extra[200];
-        snprintf(extra, sizeof(extra), "\"resumed\":false,\"last_run\":\"%s\",\"status\":\"%s\"",
-                 c->entry.run_id, c->entry.end_status);
-        out_json_report("resume", HX_OK, NULL, extra);
+        dynbuf b;
+        int e = 0;
+        dynbuf_init(&b, 4096);
+        e |= dynbuf_adds(&b, "\"resumed\":false,\"last_run\":");
+        e |= dynbuf_json_cstr(&b, c->entry.run_id); /* journal values are escaped */
+        e |= dynbuf_adds(&b, ",\"status\":");
+        e |= dynbuf_json_cstr(&b, c->entry.end_status);
+        out_json_report("resume", HX_OK, NULL, e == 0 ? b.data : "\"resumed\":false");
+        dynbuf_free(&b);
     } else {
         printf("resume: no unfinished run in %s (last run %s: %s)\n", o->journal, c->entry.run_id,
                c->entry.end_status);
@@ -313,7 +336,9 @@ int cmd_resume(const hopts *o)
         return rc;
     }
     resume_opts(c, o);
-    rc = check_rotate_opts(&c->eff, "resume");
+    rc = check_journal_sinks(c, o);
+    if (rc == HX_OK)
+        rc = check_rotate_opts(&c->eff, "resume");
     if (rc == HX_OK)
         rc = open_provider(&c->hp, &c->eff, &mgmt);
     if (rc == HX_OK)

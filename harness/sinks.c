@@ -125,40 +125,50 @@ out:
     return rc;
 }
 
-/* Variables the --exec command must not inherit: the credentials the harness may have taken
- * from its environment, and the metadata names it sets itself. */
-static bool exec_env_dropped(const char *entry, const hopts *o)
+static bool name_is(const char *entry, size_t n, const char *name)
 {
-    static const char *const names[] = {"CF_ACCESS_MGMT",
-                                        "CLOUDFLARE_ACCESS_MGMT_TOKEN",
-                                        "CLOUDFLARE_API_TOKEN",
-                                        "ROTP_SECRET_NAME",
-                                        "ROTP_ID",
-                                        "ROTP_EXPIRES_ON",
-                                        "ROTP_KIND",
-                                        "ROTP_CLIENT_ID"};
+    return name != NULL && strlen(name) == n && strncmp(entry, name, n) == 0;
+}
+
+/* Variables the --exec command must not inherit: the credentials the harness may have taken
+ * from its environment (those the provider names for its secret config keys, and --secret-env),
+ * and the metadata names it sets itself. */
+static bool exec_env_dropped(const char *entry, const hopts *o, const rotp_provider *p)
+{
+    static const char *const names[] = {"ROTP_SECRET_NAME", "ROTP_ID", "ROTP_EXPIRES_ON",
+                                        "ROTP_KIND", "ROTP_CLIENT_ID"};
     size_t n = strcspn(entry, "=");
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strlen(names[i]) == n && strncmp(entry, names[i], n) == 0)
+        if (name_is(entry, n, names[i]))
             return true;
     }
-    return o->secret_env != NULL && strlen(o->secret_env) == n &&
-           strncmp(entry, o->secret_env, n) == 0;
+    for (uint32_t i = 0; p != NULL && ROTP_HAS_FIELD(p, rotp_provider, config_keys) &&
+                         p->config_keys != NULL && i < p->nconfig_keys;
+         i++) {
+        const rotp_key_info *k = (const rotp_key_info *)((const char *)p->config_keys +
+                                                         (size_t)p->config_keys[0].struct_size * i);
+        for (int e = 0; (k->flags & ROTP_KEY_SECRET) && k->env != NULL && k->env[e] != NULL; e++) {
+            if (name_is(entry, n, k->env[e]))
+                return true;
+        }
+    }
+    return name_is(entry, n, o->secret_env);
 }
 
 /* The --exec command's environment, built before fork() (the child only calls async-signal-safe
  * functions): ours without the dropped variables, plus the metadata. The ROTP_* strings are
  * allocated (from index *first_own on); the rest are borrowed from environ. NULL on OOM. */
-static char **exec_env(const hopts *o, const rotp_engine_secret *s, size_t *first_own)
+static char **exec_env(const hopts *o, const rotp_provider *p, const rotp_engine_secret *s,
+                       size_t *first_own)
 {
     const rotp_param *cid = NULL;
     /* ROTP_CLIENT_ID: the secret's non-secret, non-primary part (a client id), if any. */
     for (uint32_t i = 0; i < s->parts.count; i++) {
-        const rotp_param *p = (const rotp_param *)((const char *)s->parts.items +
+        const rotp_param *q = (const rotp_param *)((const char *)s->parts.items +
                                                    (size_t)s->parts.items[0].struct_size * i);
-        if (!(p->flags & ROTP_PARAM_SECRET) && p != rotp_engine_secret_part(s, NULL))
-            cid = p;
+        if (!(q->flags & ROTP_PARAM_SECRET) && q != rotp_engine_secret_part(s, NULL))
+            cid = q;
     }
     const char *meta[][2] = {{"ROTP_SECRET_NAME", o->secret_name ? o->secret_name : ""},
                              {"ROTP_ID", s->id ? s->id : ""},
@@ -174,7 +184,7 @@ static char **exec_env(const hopts *o, const rotp_engine_secret *s, size_t *firs
     if (env == NULL)
         return NULL;
     for (size_t i = 0; i < n; i++) {
-        if (!exec_env_dropped(environ[i], o))
+        if (!exec_env_dropped(environ[i], o, p))
             env[k++] = environ[i];
     }
     *first_own = k;
@@ -215,13 +225,14 @@ static void close_from_3(int max_fd)
 
 /* Runs /bin/sh -c cmd with data on its stdin and the metadata in its environment; the child gets
  * descriptors 0, 1 and 2 only. 0 when the command exited 0; -1 otherwise (message on stderr). */
-static int run_exec_sink(const hopts *o, const rotp_engine_secret *s, const char *data, size_t len)
+static int run_exec_sink(const hopts *o, const rotp_provider *p, const rotp_engine_secret *s,
+                         const char *data, size_t len)
 {
     char *argv[] = {"sh", "-c", (char *)o->exec, NULL};
     long open_max = sysconf(_SC_OPEN_MAX);
     int max_fd = open_max > 0 && open_max < 65536 ? (int)open_max : 65536;
     size_t first_own = 0;
-    char **env = exec_env(o, s, &first_own);
+    char **env = exec_env(o, p, s, &first_own);
     int pfd[2];
     pid_t pid;
     int status = 0;
@@ -278,7 +289,8 @@ static int run_exec_sink(const hopts *o, const rotp_engine_secret *s, const char
     return 0;
 }
 
-int sinks_deliver(const hopts *o, const rotp_engine_secret *s, char *where, size_t where_cap)
+int sinks_deliver(const hopts *o, const rotp_provider *p, const rotp_engine_secret *s, char *where,
+                  size_t where_cap)
 {
     const char *names[HOPT_MAX_LIST + 1];
     uint32_t nnames = 0;
@@ -304,7 +316,7 @@ int sinks_deliver(const hopts *o, const rotp_engine_secret *s, char *where, size
                  o->out);
     }
     if (o->exec != NULL) {
-        if (run_exec_sink(o, s, text, len) != 0)
+        if (run_exec_sink(o, p, s, text, len) != 0)
             goto out;
         snprintf(where + strlen(where), where_cap - strlen(where), "%sexec", where[0] ? ", " : "");
     }

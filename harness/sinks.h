@@ -13,10 +13,12 @@
 bool sinks_any(const hopts *o);
 
 /* Writes the secret, formatted by rotp_engine_format_dotenv (names: --secret-name and its
- * aliases), to every sink o asks for, in the order out, exec, stdout.
+ * aliases), to every sink o asks for (--exec does not inherit the variables p names for its
+ * secret config keys), in the order out, exec, stdout.
  * `where` gets a short human list ("out /path, exec"). HX_OK, or HX_SINK with a message on
  * stderr (never the secret). */
-int sinks_deliver(const hopts *o, const rotp_engine_secret *s, char *where, size_t where_cap);
+int sinks_deliver(const hopts *o, const rotp_provider *p, const rotp_engine_secret *s, char *where,
+                  size_t where_cap);
 
 /* Checks, before anything changes, that the sinks can take a secret: --out's directory exists
  * and a file can be created in it (a probe file is created and removed), --out is not a

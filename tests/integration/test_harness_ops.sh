@@ -212,7 +212,15 @@ hl_expect_rc 0 "management token from \$CF_ACCESS_MGMT, account from \$CF_ACCOUN
 CLOUDFLARE_API_TOKEN=$(<"$F/mgmt.tok") hl_run env-mgmt-legacy describe --kind "$KU" --id "$CFEMU_TOKEN_PAGES_DEPLOY_ID"
 hl_expect_rc 0 "management token from \$CLOUDFLARE_API_TOKEN"
 CF_ACCESS_MGMT=$(<"$F/readonly.tok") CLOUDFLARE_API_TOKEN=$(<"$F/mgmt.tok") hl_run env-mgmt-order describe --kind "$KU" --id "$CFEMU_TOKEN_PAGES_DEPLOY_ID"
-hl_expect_rc 5 "\$CF_ACCESS_MGMT wins over \$CLOUDFLARE_API_TOKEN"
+hl_expect_rc 2 "\$CF_ACCESS_MGMT and \$CLOUDFLARE_API_TOKEN that disagree are refused (rotp.h: a host must refuse)"
+hl_check "the refusal names both variables" bash -c 'grep -q "CF_ACCESS_MGMT and \$CLOUDFLARE_API_TOKEN disagree" "$1"' _ "$HL_ERR"
+CF_ACCOUNT_ID=$ACC CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef hl_run env-acc-disagree describe "${MG[@]}" --kind "$KA" --id "$CFEMU_TOKEN_CI_READONLY_ID"
+hl_expect_rc 2 "\$CF_ACCOUNT_ID and \$CLOUDFLARE_ACCOUNT_ID that disagree are refused"
+hl_check "the refusal names both account variables" grep -q 'CF_ACCOUNT_ID and \$CLOUDFLARE_ACCOUNT_ID disagree' "$HL_ERR"
+hl_run keyflag describe "${MG[@]}" --kind "$KA" --account-id "$ACC" --id "$CFEMU_TOKEN_CI_READONLY_ID"
+hl_expect_rc 0 "--account-id: a flag derived from the descriptor's request key account_id"
+hl_run keyflag-unknown describe "${MG[@]}" --kind "$KU" --account-id "$ACC" --id "$CFEMU_TOKEN_PAGES_DEPLOY_ID"
+hl_expect_rc 2 "--account-id for a kind without account_id is an unknown option"
 
 # ---- exit codes ----------------------------------------------------------------------------------
 hl_run_raw usage-nocmd

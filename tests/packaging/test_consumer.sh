@@ -147,6 +147,7 @@ fi
 pcdir=$(dirname "$(find "$prefix" -name rotp.pc | head -n 1)")
 if PKG_CONFIG_PATH="$pcdir" build pc -DROTP_CONSUMER_MODE=pkgconfig "${san[@]}"; then
     runs pc consumer_dlopen "by dlopen"
+    engine_runs pc
     if [ -n "$static_installed" ]; then
         runs pc consumer_static statically
     fi

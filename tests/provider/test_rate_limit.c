@@ -7,7 +7,8 @@
  *    the host's wait callback (ABI 1.2) with the limit it read from the headers;
  *  - after a 429, the next request on that token waits Retry-After; an idempotent call retries
  *    after it, a state-changing one is not retried;
- *  - a wait over max_wait_seconds, or one the host stops, fails RATE_LIMITED and sends nothing. */
+ *  - a wait over max_wait_seconds, or one the host stops, fails RATE_LIMITED and sends nothing;
+ *  - the backoff before retrying a 5xx is told to the host too, and stopping it keeps the 5xx. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +257,36 @@ static void test_waits_over_the_cap_or_stopped_send_nothing(void **state)
     pt_provider()->close(inst);
 }
 
+static void test_backoff_waits_are_told_and_can_be_stopped(void **state)
+{
+    seen s = {0};
+    rotp_instance *inst = open_seen(&s, NULL, 3);
+    pt_out o;
+
+    (void)state;
+    pt_fault(&g_env, "GET", "*/user/tokens/*", "status", 503, 1, 0);
+    assert_int_equal(describe_mgmt(inst, &o), ROTP_E_OK);
+    pt_free(&o);
+    assert_int_equal(s.reasons, 1u << ROTP_WAIT_BACKOFF);
+    assert_int_equal(s.waits_begun, 1);
+    assert_int_equal(s.waits_ended, 1);
+    assert_int_equal(s.limit, -1);
+    assert_int_equal(s.window_ms, -1);
+    pt_provider()->close(inst);
+
+    /* the host stops the backoff: no retry, the 503 stands */
+    memset(&s, 0, sizeof(s));
+    s.stop = 1;
+    inst = open_seen(&s, NULL, 3);
+    pt_fault(&g_env, "GET", "*/user/tokens/*", "status", 503, 1, 0);
+    pt_log_clear(&g_env);
+    assert_int_equal(describe_mgmt(inst, &o), ROTP_E_TRANSIENT);
+    assert_int_equal(o.err.http_status, 503);
+    pt_free(&o);
+    assert_int_equal(pt_log_count(&g_env, "GET", NULL), 1);
+    pt_provider()->close(inst);
+}
+
 static int setup(void **state)
 {
     static const char *const args[] = {"--rate-limit", "20/2", "--rate-limit-block", "5", NULL};
@@ -281,6 +312,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idempotent_retries_after_retry_after_changes_do_not,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_waits_over_the_cap_or_stopped_send_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_backoff_waits_are_told_and_can_be_stopped, setup,
                                         teardown),
     };
 
