@@ -503,18 +503,17 @@ static int select_items(apply_ctx *a)
             add_item(a, i, i);
         return HX_OK;
     }
-    char(*audit)[64] = rotp__calloc((size_t)f->inv.n, sizeof(*audit));
-    if (audit == NULL)
+    fleet_last *hist = rotp__calloc((size_t)f->inv.n, sizeof(*hist));
+    if (hist == NULL)
         return HX_OTHER;
-    if (o->audit != NULL)
-        fleet_audit_last(f, o->audit, audit);
+    fleet_history(f, hist);
     for (int i = 0; i < f->inv.n; i++) {
         plan_row r;
-        fleet_plan_entry(f, i, audit[i], time(NULL), &r);
+        fleet_plan_entry(f, i, &hist[i], time(NULL), &r);
         if (r.due)
             add_item(a, i, i);
     }
-    rotp__free(audit);
+    rotp__free(hist);
     return HX_OK;
 }
 

@@ -83,6 +83,12 @@ hl_json_check "$HL_OUT" "plan after apply: FLEET_002 was rotated today (audit)" 
 
 inventory mgmt2 "$(ent FLEET_001 "$F/f1.env")" "$(ent SOON "$F/soon.env" '"token_file":"'"$F/bogus.tok"'"')"
 
+hl_run plan-journal plan --inventory "$F/due.json" "${MG[@]}" --json --journal "$F/due.journal"
+hl_json_check "$HL_OUT" "plan after apply: the last rotation of SOON comes from the fleet journal" \
+    "(lambda c: c['last_rotation']['source']=='journal' and c['last_rotation']['at'])(${C/N/\'SOON\'})"
+hl_json_check "$HL_OUT" "plan after apply: FLEET_003 (failed) has no completed run in the journal" \
+    "${C/N/\'FLEET_003\'}['last_rotation']['source']!='journal'"
+
 # ---- --only, --all ---------------------------------------------------------------------------------
 hl_log_reset
 hl_run apply-only apply --inventory "$F/due.json" "${MG[@]}" "${V[@]}" --json --only OLD_TWO
