@@ -9,7 +9,10 @@
  *  - an envelope that parses has a boolean success, and errors/result indices inside the doc;
  *  - preq_check() either refuses a request or every key it let through is described for the
  *    operation and has its format;
- *  - a time that parses formats back, and parses again to the same second.
+ *  - a time that parses formats back, and parses again to the same second;
+ *  - the RateLimit header parsers leave their output untouched when they refuse a value, keep
+ *    every number they accept within its cap, and the pacer never asks for a longer wait than
+ *    the longest a header can announce.
  *
  * Built two ways: with clang -fsanitize=fuzzer (tests/fuzz/run-fuzz.sh) to explore, and with
  * replay.c as a plain program that CTest runs over the committed corpus (tests/fuzz/corpus). */
@@ -23,6 +26,7 @@
 #include "ids.h"
 #include "json.h"
 #include "params.h"
+#include "ratelimit.h"
 #include "timefmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -129,6 +133,59 @@ static void fuzz_params(const char *s, size_t n)
     }
 }
 
+/* One RateLimit parser over s: untouched output when it refuses, numbers within caps. */
+static void fuzz_rl_one(int which, const char *s, size_t n, rl_info *acc)
+{
+    rl_info in, before;
+    bool ok;
+
+    memset(&in, 0xa5, sizeof(in)); /* the numbers hold a pattern, the flags are false */
+    in.have_remaining = in.have_reset = in.have_policy = false;
+    before = in;
+    ok = which == 0   ? rl_parse_ratelimit(s, n, &in)
+         : which == 1 ? rl_parse_policy(s, n, &in)
+                      : rl_parse_field("lrt"[which - 2], s, n, &in);
+    if (!ok) {
+        REQUIRE(memcmp(&in, &before, sizeof(in)) == 0);
+        return;
+    }
+    REQUIRE(in.have_remaining || in.have_reset || in.have_policy);
+    if (in.have_remaining) {
+        REQUIRE(in.remaining >= 0 && in.remaining <= 1000000000);
+        acc->have_remaining = true;
+        acc->remaining = in.remaining;
+    }
+    if (in.have_reset) {
+        REQUIRE(in.reset_s >= 0 && in.reset_s <= RL_MAX_SECONDS);
+        acc->have_reset = true;
+        acc->reset_s = in.reset_s;
+    }
+    if (in.have_policy) {
+        REQUIRE(in.quota >= 0 && in.quota <= 1000000000);
+        REQUIRE(in.window_s >= 0 && in.window_s <= RL_MAX_SECONDS);
+        acc->have_policy = true;
+        acc->quota = in.quota;
+        acc->window_s = in.window_s;
+    }
+}
+
+static void fuzz_ratelimit(const char *s, size_t n)
+{
+    rl_info acc;
+    rl_state st;
+    rl_bucket *b;
+    uint32_t reason;
+
+    memset(&acc, 0, sizeof(acc));
+    for (int which = 0; which < 5; which++)
+        fuzz_rl_one(which, s, n, &acc);
+    rl_init(&st, 1, 2);
+    b = rl_bucket_for(&st, s, n, 1000);
+    rl_note_sent(b, 1000);
+    rl_note_response(b, 1010, &acc, n > 0 && s[0] == '!' ? 429 : 200, 0);
+    REQUIRE(rl_wait_ms(b, 1010, &reason) <= (uint64_t)RL_MAX_SECONDS * 1000u + 1000u);
+}
+
 static void fuzz_formats(const char *s, size_t n)
 {
     int64_t t = 0, t2 = 0, ms = 0;
@@ -144,6 +201,7 @@ static void fuzz_formats(const char *s, size_t n)
     (void)id_is_run_id(s, n, 40);
     (void)header_value_ok(s, n, 1024);
     (void)secret_shape_ok(s, n);
+    fuzz_ratelimit(s, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

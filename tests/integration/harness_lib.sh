@@ -315,8 +315,10 @@ hl_cfemu_start() {
     HL_CFEMU_DIR=$HL_T/cfemu
     mkdir -p "$HL_CFEMU_DIR"
     # Under `timeout` so that cfemu cannot outlive a test that is itself killed (CTest's
-    # timeout); timeout passes our SIGTERM on and exits with cfemu's status.
-    timeout -k 5 "${HL_CFEMU_LIFETIME:-290}" "$CFEMU_BIN" --listen 127.0.0.1:0 \
+    # timeout); timeout passes our SIGTERM on and exits with cfemu's status. Its kill-after
+    # timer also starts on our SIGTERM: give cfemu longer than hl_cfemu_stop waits (15 s), since
+    # under ASan on a loaded machine its exit (leak check) can take more than a few seconds.
+    timeout -k 20 "${HL_CFEMU_LIFETIME:-290}" "$CFEMU_BIN" --listen 127.0.0.1:0 \
         --port-file "$HL_CFEMU_DIR/port" \
         --ca-out "$HL_CFEMU_DIR/ca.pem" --creds-out "$HL_CFEMU_DIR/creds.env" \
         --log "$HL_CFEMU_DIR/requests.log" "$@" \
