@@ -7,6 +7,7 @@
 #     the new values verify and the old ones are dead; no secret in any output;
 #   - apply --only NAME (by alias too), --only with an unknown name, --all; at most 5 requests
 #     per rotation and one TLS handshake per apply;
+#   - a second apply on the same journal while one runs does not start (the journal's lock);
 #   - kill -9 while the second entry's roll is held by cfemu, then apply --resume: the first entry
 #     is not rolled again, the second is rolled forward, the third is rotated; every value
 #     verifies; a second resume finds nothing to do; `resume --journal` hands a fleet journal over;
@@ -147,9 +148,14 @@ cp "$F/f4.env" "$F/f4.before"
 cp "$F/f5.env" "$F/f5.before"
 cp "$F/f6.env" "$F/f6.before"
 hl_log_reset
-hl_fault "{\"method\":\"PUT\",\"path\":\"/client/v4/accounts/$ACC/tokens/$CFEMU_TOKEN_FLEET_005_ID/value\",\"kind\":\"delay\",\"delay_ms\":2000,\"count\":1}"
+hl_fault "{\"method\":\"PUT\",\"path\":\"/client/v4/accounts/$ACC/tokens/$CFEMU_TOKEN_FLEET_005_ID/value\",\"kind\":\"delay\",\"delay_ms\":4000,\"count\":1}"
 hl_bg apply-kill apply --inventory "$F/all.json" "${MG[@]}" "${V[@]}" --all --journal "$F/kill.journal"
 if hl_wait_for 20 hl_no_fault_queued; then
+    KILLPID=$HL_BGPID
+    hl_run apply-concurrent apply --inventory "$F/all.json" "${MG[@]}" "${V[@]}" --all --journal "$F/kill.journal"
+    hl_expect_rc 1 "lock: a second apply on the same journal does not start while the first runs"
+    hl_check "lock: it says why" grep -q 'another apply or resume is running on the journal' "$HL_ERR"
+    HL_BGPID=$KILLPID
     hl_bg_kill
     hl_expect_rc 137 "kill: apply killed while cfemu held the second entry's roll"
 else
