@@ -124,8 +124,9 @@ static void normalize_path(char *p)
         }
         seg[n++] = t;
     }
+    /* The result is never longer than the input, which fitted: no truncation. */
     p[0] = '\0';
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n && len < PATH_MAX; i++)
         len += (size_t)snprintf(p + len, PATH_MAX - len, "/%s", seg[i]);
     if (n == 0)
         snprintf(p, PATH_MAX, "/");
@@ -183,8 +184,8 @@ static int default_plugin_path(char *out, size_t cap)
     fprintf(stderr, "rotp-harness: no provider found; looked for %s in:\n", PLUGIN_FILE);
     for (int i = 0; i < n; i++)
         fprintf(stderr, "  %s\n", places[i]);
-    fprintf(stderr, "Fix: pass --plugin PATH, or install the provider (cmake --install) so that it "
-                    "is in one of these places\n");
+    fprintf(stderr, "rotp-harness: fix: pass --plugin PATH, or install the provider (cmake "
+                    "--install) so that it is in one of these places\n");
     return HX_LOAD;
 }
 
