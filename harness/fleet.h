@@ -74,19 +74,27 @@ typedef struct plan_row {
     char expires[64]; /* "" when it does not expire or the provider did not say */
     long days_left;
     char last[64];        /* last rotation, RFC 3339, "" when unknown */
-    const char *last_src; /* "audit", "file" (mtime of out or secret_file), "unknown" */
+    const char *last_src; /* "journal", "audit", "file" (mtime of out or secret_file), "unknown" */
     bool due;
     char reason[160];
     char detail[600]; /* why it is broken or failed, never a secret */
 } plan_row;
 
-/* Reads the audit file's completed rotations: the latest `rotated_at` per entry (by
- * secret_name, aliases included) into last[] (f->inv.n strings of 64 bytes, "" when none). A
- * missing file gives nothing; other read errors are reported on stderr. */
-void fleet_audit_last(const fleet *f, const char *path, char (*last)[64]);
+/* An entry's last completed rotation and where that is known from ("journal", "audit"). */
+typedef struct fleet_last {
+    char at[64]; /* RFC 3339, "" when neither knows it */
+    const char *source;
+} fleet_last;
+
+/* Reads the completed rotations in --journal (a run record's name, its end record's time) and
+ * --audit (secret.rotate.completed's rotated_at), by name or alias: the latest per entry into
+ * last[] (f->inv.n of them, zeroed by the caller). Missing files give nothing; other read
+ * errors are reported on stderr. */
+void fleet_history(const fleet *f, fleet_last *last);
 /* Inspects entry i (describe, verify its current secret: two provider calls) and decides
- * whether it is due (f->o->due_within), into r. audit_last: from fleet_audit_last ("" none). */
-void fleet_plan_entry(fleet *f, int i, const char *audit_last, time_t now, plan_row *r);
+ * whether it is due (f->o->due_within), into r. hist: from fleet_history (the out or
+ * secret_file's modification time when it knows nothing). */
+void fleet_plan_entry(fleet *f, int i, const fleet_last *hist, time_t now, plan_row *r);
 
 /* The commands. `apply --resume` (o->resume) finishes the journal's last unfinished fleet run. */
 int cmd_plan(const hopts *o);

@@ -12,10 +12,12 @@
  * the last fleet run without a `fleet_end`: an entry whose run ended is not touched again, an
  * unfinished one is rolled forward by the engine, one that never started is rotated. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,7 +59,8 @@ typedef struct apply_ctx {
     int done, failed;
     long long t0;
     const apply_item *cur;
-    hopts eo; /* the current entry's sinks and names, for sinks_deliver */
+    hopts eo;    /* the current entry's sinks and names, for sinks_deliver */
+    int lock_fd; /* the journal, flock()ed for the whole run; -1: none */
 } apply_ctx;
 
 /* ---------------------------------------------------------------------------------------------
@@ -503,18 +506,17 @@ static int select_items(apply_ctx *a)
             add_item(a, i, i);
         return HX_OK;
     }
-    char(*audit)[64] = rotp__calloc((size_t)f->inv.n, sizeof(*audit));
-    if (audit == NULL)
+    fleet_last *hist = rotp__calloc((size_t)f->inv.n, sizeof(*hist));
+    if (hist == NULL)
         return HX_OTHER;
-    if (o->audit != NULL)
-        fleet_audit_last(f, o->audit, audit);
+    fleet_history(f, hist);
     for (int i = 0; i < f->inv.n; i++) {
         plan_row r;
-        fleet_plan_entry(f, i, audit[i], time(NULL), &r);
+        fleet_plan_entry(f, i, &hist[i], time(NULL), &r);
         if (r.due)
             add_item(a, i, i);
     }
-    rotp__free(audit);
+    rotp__free(hist);
     return HX_OK;
 }
 
@@ -535,6 +537,13 @@ static int overall_status(const apply_ctx *a)
     return first;
 }
 
+/* A NEW_ID strategy made a new credential: the inventory's id must follow it. */
+static bool id_changed(const rotp_engine_result *r)
+{
+    return r->status == ROTP_ENGINE_OK && r->new_id[0] != '\0' && r->old_id[0] != '\0' &&
+           strcmp(r->new_id, r->old_id) != 0;
+}
+
 static void print_human(const apply_ctx *a, int rc, long long ms)
 {
     for (int i = 0; i < a->nitems; i++) {
@@ -547,6 +556,9 @@ static void print_human(const apply_ctx *a, int rc, long long ms)
                                : (r->overlap ? "in overlap (finish later)" : "rotated"),
                    r->delivered[0] ? ", delivered to " : "", r->delivered,
                    it->resumed ? " (resumed)" : "");
+        if (id_changed(r))
+            printf("        %-28s the id changed: set \"id\": \"%s\" in the inventory\n", "",
+                   r->new_id);
         else
             printf("  FAIL  %-28s %s at %s: %s\n", name, rotp_engine_status_name(r->status),
                    r->failed_step[0] ? r->failed_step : "?", r->message);
@@ -596,6 +608,7 @@ static void print_json(const apply_ctx *a, int rc, long long ms)
         err |= dynbuf_json_cstr(&b, r->failed_step);
         err |= dynbuf_adds(&b, ",\"message\":");
         err |= dynbuf_json_cstr(&b, r->message);
+        err |= dynbuf_printf(&b, ",\"id_changed\":%s", id_changed(r) ? "true" : "false");
         err |= dynbuf_printf(&b,
                              ",\"overlap\":%s,\"resumed\":%s,\"already_finished\":%s,"
                              "\"provider_calls\":%u,\"ms\":%lld}",
@@ -612,6 +625,9 @@ static void print_json(const apply_ctx *a, int rc, long long ms)
 
 static void ctx_free(apply_ctx *a)
 {
+    if (a->lock_fd >= 0)
+        close(a->lock_fd); /* releases the lock */
+    a->lock_fd = -1;
     for (int k = 0; a->engines != NULL && k < a->f->ninst; k++)
         rotp_engine_free(a->engines[k]);
     rotp__free(a->engines);
@@ -650,22 +666,40 @@ static int run_all(apply_ctx *a)
     return rc;
 }
 
-static int journal_path(apply_ctx *a)
+/* The journal's absolute path into a->journal_abs, and an exclusive lock on it for the whole
+ * run, so that two fleet runs (a timer and a person, two timers) never rotate the same entries
+ * at once. create: make the journal (0600) when it does not exist. */
+static int journal_open(apply_ctx *a, bool create)
 {
     const char *j = a->o->journal;
     char dir[PATH_MAX];
 
+    a->lock_fd = -1;
     if (j == NULL)
         return HX_OK;
     if (j[0] == '/') {
         snprintf(a->journal_abs, sizeof(a->journal_abs), "%s", j);
-    } else if (getcwd(dir, sizeof(dir)) != NULL &&
-               (size_t)snprintf(a->journal_abs, sizeof(a->journal_abs), "%s/%s", dir, j) <
+    } else if (getcwd(dir, sizeof(dir)) == NULL ||
+               (size_t)snprintf(a->journal_abs, sizeof(a->journal_abs), "%s/%s", dir, j) >=
                    sizeof(a->journal_abs)) {
-        return HX_OK;
-    } else {
-        fprintf(stderr, "rotp-harness: apply: the journal path is too long\n");
+        fprintf(stderr, "rotp-harness: %s: the journal path is too long\n", a->o->command);
         return HX_USAGE;
+    }
+    a->lock_fd = open(a->journal_abs,
+                      O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
+    if (a->lock_fd < 0) {
+        if (!create && errno == ENOENT)
+            return HX_OK;
+        fprintf(stderr, "rotp-harness: %s: cannot open the journal %s: %s\n", a->o->command,
+                a->journal_abs, strerror(errno));
+        return HX_USAGE;
+    }
+    if (flock(a->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr,
+                "rotp-harness: %s: another apply or resume is running on the journal %s "
+                "(it holds its lock); not starting\n",
+                a->o->command, a->journal_abs);
+        return HX_OTHER;
     }
     return HX_OK;
 }
@@ -681,15 +715,20 @@ static int apply_resume(const hopts *o)
 
     memset(&a, 0, sizeof(a));
     memset(&f, 0, sizeof(f));
+    a.lock_fd = -1;
     if (o->journal == NULL) {
         fprintf(stderr, "rotp-harness: apply --resume needs --journal FILE\n");
         return HX_USAGE;
     }
-    rc = find_fleet_run(o->journal, &ff);
+    a.o = o;
+    rc = journal_open(&a, false);
+    if (rc == HX_OK)
+        rc = find_fleet_run(o->journal, &ff);
     if (rc != HX_OK || !ff.found) {
         if (rc == HX_OK)
             printf("apply --resume: no unfinished fleet run in %s\n", o->journal);
         found_clear(&ff);
+        ctx_free(&a);
         return rc;
     }
     if (ro.inventory == NULL)
@@ -699,8 +738,6 @@ static int apply_resume(const hopts *o)
     a.o = &ro;
     a.tty = isatty(STDERR_FILENO) == 1;
     snprintf(a.fleet_id, sizeof(a.fleet_id), "%s", ff.fleet_id);
-    if (rc == HX_OK)
-        rc = journal_path(&a);
     if (rc == HX_OK) {
         a.items = rotp__calloc((size_t)ff.n + 1, sizeof(*a.items));
         rc = a.items == NULL ? HX_OTHER : HX_OK;
@@ -743,12 +780,13 @@ int cmd_apply(const hopts *o)
         return HX_USAGE;
     }
     memset(&a, 0, sizeof(a));
+    a.lock_fd = -1;
     a.tty = isatty(STDERR_FILENO) == 1;
     rc = fleet_open(&f, o);
     a.f = &f;
     a.o = o;
     if (rc == HX_OK)
-        rc = journal_path(&a);
+        rc = journal_open(&a, true);
     if (rc == HX_OK)
         rc = select_items(&a);
     if (rc == HX_OK)

@@ -164,17 +164,21 @@ static void inspect(fleet *f, int i, plan_row *r)
  * Last rotation
  * ------------------------------------------------------------------------------------------- */
 
-void fleet_audit_last(const fleet *f, const char *path, char (*last)[64])
+/* Keeps at as entry e's last rotation when it is later than what last[] holds. */
+static void keep_later(fleet_last *last, const inv_entry *e, const char *at, const char *source)
 {
-    FILE *fp = fopen(path, "re");
+    if (e == NULL || at[0] == '\0' || strcmp(at, last[e->index].at) <= 0)
+        return;
+    snprintf(last[e->index].at, sizeof(last[0].at), "%s", at);
+    last[e->index].source = source;
+}
+
+/* The audit file's completed rotations (`rotated_at` of secret.rotate.completed by secret_name,
+ * aliases included). */
+static void audit_history(const fleet *f, FILE *fp, fleet_last *last)
+{
     char line[8192];
 
-    if (fp == NULL) {
-        if (errno != ENOENT)
-            fprintf(stderr, "rotp-harness: plan: cannot read the audit file %s: %s\n", path,
-                    strerror(errno));
-        return;
-    }
     while (fgets(line, sizeof(line), fp) != NULL) {
         json_doc d;
         char name[128] = "", at[64] = "";
@@ -187,21 +191,88 @@ void fleet_audit_last(const fleet *f, const char *path, char (*last)[64])
             json_strcpy(&d, json_get(&d, ctx, "rotated_at"), at, sizeof(at));
         }
         json_free(&d);
-        const inv_entry *e = name[0] ? inv_find(&f->inv, name) : NULL;
-        if (e != NULL && at[0] != '\0' && strcmp(at, last[e->index]) > 0)
-            snprintf(last[e->index], sizeof(last[0]), "%s", at);
+        keep_later(last, name[0] ? inv_find(&f->inv, name) : NULL, at, "audit");
     }
-    fclose(fp);
 }
 
-static void last_rotation(const inv_entry *e, const char *from_audit, plan_row *r)
+/* The journal's completed runs: a run record names the credential, its end record (status
+ * completed) says when. names[] maps the run ids seen so far to names. */
+typedef struct jrun {
+    char run_id[40];
+    char name[128];
+} jrun;
+
+static void journal_history(const fleet *f, FILE *fp, fleet_last *last)
+{
+    char line[8192];
+    jrun *runs = NULL;
+    size_t n = 0, cap = 0;
+
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        json_doc d;
+        char type[16] = "", id[40] = "", at[64] = "", status[16] = "";
+        if (json_parse(&d, line, strlen(line)) != JSON_OK)
+            continue;
+        json_strcpy(&d, json_get(&d, 0, "type"), type, sizeof(type));
+        json_strcpy(&d, json_get(&d, 0, "run_id"), id, sizeof(id));
+        json_strcpy(&d, json_get(&d, 0, "at"), at, sizeof(at));
+        json_strcpy(&d, json_get(&d, 0, "status"), status, sizeof(status));
+        if (strcmp(type, "run") == 0) {
+            if (n == cap) {
+                jrun *nr = rotp__realloc(runs, (cap ? cap * 2 : 64) * sizeof(*runs));
+                if (nr != NULL) {
+                    runs = nr;
+                    cap = cap ? cap * 2 : 64;
+                }
+            }
+            if (n < cap) {
+                snprintf(runs[n].run_id, sizeof(runs[n].run_id), "%s", id);
+                runs[n].name[0] = '\0';
+                json_strcpy(&d, json_get(&d, 0, "name"), runs[n].name, sizeof(runs[n].name));
+                n++;
+            }
+        } else if (strcmp(type, "end") == 0 && strcmp(status, "completed") == 0) {
+            for (size_t k = n; k-- > 0;) {
+                if (strcmp(runs[k].run_id, id) == 0) {
+                    keep_later(last, runs[k].name[0] ? inv_find(&f->inv, runs[k].name) : NULL, at,
+                               "journal");
+                    break;
+                }
+            }
+        }
+        json_free(&d);
+    }
+    rotp__free(runs);
+}
+
+void fleet_history(const fleet *f, fleet_last *last)
+{
+    const char *paths[2] = {f->o->journal, f->o->audit};
+
+    for (int k = 0; k < 2; k++) {
+        FILE *fp = paths[k] != NULL ? fopen(paths[k], "re") : NULL;
+        if (fp == NULL) {
+            if (paths[k] != NULL && errno != ENOENT)
+                fprintf(stderr, "rotp-harness: %s: cannot read %s: %s\n", f->o->command, paths[k],
+                        strerror(errno));
+            continue;
+        }
+        if (k == 0)
+            journal_history(f, fp, last);
+        else
+            audit_history(f, fp, last);
+        fclose(fp);
+    }
+}
+
+static void last_rotation(const inv_entry *e, const fleet_last *hist, plan_row *r)
 {
     struct stat st;
     const char *file = NULL;
 
-    if (from_audit[0] != '\0') {
-        snprintf(r->last, sizeof(r->last), "%s", from_audit);
-        r->last_src = "audit";
+    if (hist != NULL && hist->at[0] != '\0') {
+        snprintf(r->last, sizeof(r->last), "%s", hist->at);
+        r->last_src = hist->source;
         return;
     }
     if (e->out != NULL && stat(e->out, &st) == 0)
@@ -255,11 +326,11 @@ static void decide(const inv_entry *e, long due_within, time_t now, plan_row *r)
                  e->cadence_days - age);
 }
 
-void fleet_plan_entry(fleet *f, int i, const char *audit_last, time_t now, plan_row *r)
+void fleet_plan_entry(fleet *f, int i, const fleet_last *hist, time_t now, plan_row *r)
 {
     memset(r, 0, sizeof(*r));
     inspect(f, i, r);
-    last_rotation(&f->inv.entries[i], audit_last, r);
+    last_rotation(&f->inv.entries[i], hist, r);
     decide(&f->inv.entries[i], f->o->due_within, now, r);
 }
 
@@ -340,7 +411,7 @@ int cmd_plan(const hopts *o)
 {
     fleet f;
     plan_row *rows = NULL;
-    char(*audit)[64] = NULL;
+    fleet_last *hist = NULL;
     int rc = fleet_open(&f, o);
     int due = 0, broken = 0;
     time_t now = time(NULL);
@@ -348,16 +419,15 @@ int cmd_plan(const hopts *o)
     if (rc != HX_OK)
         goto out;
     rows = rotp__calloc((size_t)f.inv.n, sizeof(*rows));
-    audit = rotp__calloc((size_t)f.inv.n, sizeof(*audit));
-    if (rows == NULL || audit == NULL) {
+    hist = rotp__calloc((size_t)f.inv.n, sizeof(*hist));
+    if (rows == NULL || hist == NULL) {
         fprintf(stderr, "rotp-harness: out of memory\n");
         rc = HX_OTHER;
         goto out;
     }
-    if (o->audit != NULL)
-        fleet_audit_last(&f, o->audit, audit);
+    fleet_history(&f, hist);
     for (int i = 0; i < f.inv.n; i++) {
-        fleet_plan_entry(&f, i, audit[i], now, &rows[i]);
+        fleet_plan_entry(&f, i, &hist[i], now, &rows[i]);
         due += rows[i].due;
         broken += rows[i].broken;
     }
@@ -368,7 +438,7 @@ int cmd_plan(const hopts *o)
         print_table(&f, rows, due, broken);
 out:
     rotp__free(rows);
-    rotp__free(audit);
+    rotp__free(hist);
     fleet_close(&f);
     return rc;
 }

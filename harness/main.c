@@ -89,7 +89,9 @@ static const cmd_help k_help[] = {
      "Starts cfemu on loopback (built-in seed, TLS), rotates every seeded kind with both\n"
      "service-token strategies, runs sandbox for each kind, prints a report. No network, no\n"
      "credentials. Exit 0 only if every step passed.\n"},
-    {"plan", "plan --inventory FILE [--due-within DAYS] [--audit FILE] [--json] [options]",
+    {"plan",
+     "plan --inventory FILE [--due-within DAYS] [--journal FILE] [--audit FILE] [--json] "
+     "[options]",
      "A due report over an inventory (docs/rotp-harness.md, \"Inventory file\"): for every\n"
      "credential its state (the current secret verified), expiry and days left, last rotation\n"
      "and where that comes from, and whether it is due (broken, expiring within --due-within\n"

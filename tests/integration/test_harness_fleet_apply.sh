@@ -7,6 +7,7 @@
 #     the new values verify and the old ones are dead; no secret in any output;
 #   - apply --only NAME (by alias too), --only with an unknown name, --all; at most 5 requests
 #     per rotation and one TLS handshake per apply;
+#   - a second apply on the same journal while one runs does not start (the journal's lock);
 #   - kill -9 while the second entry's roll is held by cfemu, then apply --resume: the first entry
 #     is not rolled again, the second is rolled forward, the third is rotated; every value
 #     verifies; a second resume finds nothing to do; `resume --journal` hands a fleet journal over;
@@ -18,6 +19,8 @@ hl_init
 hl_cfemu_start --seed "$HL_T/seed.json"
 
 V=(--verify-delay-ms 100)
+CON=$CFEMU_ST_CONSOLE_PROBE_ID
+VAU=$CFEMU_ST_VAULT_PROBE_ID
 for i in 1 2 3 4 5 6; do
     hl_write_secret "CFEMU_TOKEN_FLEET_00${i}_VALUE" "$F/f$i.env"
 done
@@ -79,12 +82,28 @@ hl_run plan-after plan --inventory "$F/due.json" "${MG[@]}" --json --audit "$F/d
 hl_json_check "$HL_OUT" "plan after apply: FLEET_002 was rotated today (audit)" \
     "(lambda c: c['state']=='active' and not c['due'] and c['last_rotation']['source']=='audit')(${C/N/\'FLEET_002\'})"
 
+inventory mgmt2 "$(ent FLEET_001 "$F/f1.env")" "$(ent SOON "$F/soon.env" '"token_file":"'"$F/bogus.tok"'"')"
+
+hl_run plan-journal plan --inventory "$F/due.json" "${MG[@]}" --json --journal "$F/due.journal"
+hl_json_check "$HL_OUT" "plan after apply: the last rotation of SOON comes from the fleet journal" \
+    "(lambda c: c['last_rotation']['source']=='journal' and c['last_rotation']['at'])(${C/N/\'SOON\'})"
+hl_json_check "$HL_OUT" "plan after apply: FLEET_003 (failed) has no completed run in the journal" \
+    "${C/N/\'FLEET_003\'}['last_rotation']['source']!='journal'"
+
 # ---- --only, --all ---------------------------------------------------------------------------------
 hl_log_reset
 hl_run apply-only apply --inventory "$F/due.json" "${MG[@]}" "${V[@]}" --json --only OLD_TWO
 hl_expect_rc 0 "apply --only ALIAS"
 hl_json_check "$HL_OUT" "apply --only: exactly that entry" "[c['name'] for c in d['credentials']]==['FLEET_002']"
 hl_out_secrets "$F/f2.env" dotenv
+# a second management credential (its own instance) that is invalid: its entry fails, the
+# entries of the good credential go on
+hl_run apply-mgmt apply --inventory "$F/mgmt2.json" "${MG[@]}" "${V[@]}" --json --all
+hl_expect_rc 4 "apply: an entry whose token_file holds an invalid token fails (CREDENTIAL_INVALID)"
+hl_out_secrets "$F/f1.env" dotenv
+hl_json_check "$HL_OUT" "apply: the other entry (the command line's token) was rotated" \
+    "[(c['name'],c['status']) for c in d['credentials']]==[('FLEET_001',0),('SOON',4)] and d['rotated']==1"
+
 hl_run apply-only-bad apply --inventory "$F/due.json" "${MG[@]}" --only NOPE
 hl_expect_rc 2 "apply --only with an unknown name is a usage error"
 hl_check "apply --only: the unknown name is named" grep -q 'only NOPE: no such name' "$HL_ERR"
@@ -99,6 +118,23 @@ hl_ctl GET /__cfemu/stats >"$HL_T/stats.json"
 hl_json_check "$HL_T/stats.json" "apply --all: at most 5 requests per rotation, one full TLS handshake (sessions reused)" \
     "d['result']['requests']<=15 and d['result']['tls_handshakes']['full']==1 and d['result']['rate_limited']==0"
 
+# ---- service tokens: rotate with no overlap, and create-swap-delete (a new id) ----------------------
+cp "$F/console.0" "$F/console.before"
+cp "$F/vault.0" "$F/vault.env"
+inventory st \
+    '{"name":"CONSOLE","kind":"'$KS'","id":"'$CON'","strategy":"rotate","grace_seconds":0,"probe_url":"'$PROBE_CONSOLE'","secret_file":"'$F/console.0'","out":"'$F/console.0'"}' \
+    '{"name":"VAULT","kind":"'$KS'","id":"'$VAU'","strategy":"create-swap-delete","grace_seconds":0,"probe_url":"'$PROBE_VAULT'","secret_file":"'$F/vault.env'","out":"'$F/vault.env'"}'
+hl_run apply-st apply --inventory "$F/st.json" "${MG[@]}" "${V[@]}" --json --all
+hl_expect_rc 0 "apply: service tokens (rotate without overlap; create-swap-delete)"
+hl_out_secrets "$F/console.0" dotenv
+hl_out_secrets "$F/vault.env" dotenv
+hl_json_check "$HL_OUT" "apply: CONSOLE kept its id; VAULT has a new one, flagged for the inventory" \
+    "(lambda c, v: c['status']==0 and not c['id_changed'] and v['status']==0 and v['id_changed'] and v['new_id']!=v['old_id'])(${C/N/\'CONSOLE\'},${C/N/\'VAULT\'})"
+hl_run v-st verify --kind "$KS" --account "$ACC" "${MG[@]}" --secret-file "$F/console.0" --secret-name CONSOLE --id "$CON" --probe-url "$PROBE_CONSOLE"
+hl_expect_rc 0 "apply: the service token's new secret passes the Access probe"
+hl_run v-st-old verify --kind "$KS" --account "$ACC" "${MG[@]}" --secret-file "$F/console.before" --id "$CON" --probe-url "$PROBE_CONSOLE"
+hl_expect_rc 3 "apply: the service token's old secret is dead (no overlap)"
+
 # ---- kill -9 in the middle, then resume ------------------------------------------------------------
 delay_answered() {
     hl_ctl GET /__cfemu/log >"$HL_T/dl.json" 2>/dev/null &&
@@ -112,9 +148,14 @@ cp "$F/f4.env" "$F/f4.before"
 cp "$F/f5.env" "$F/f5.before"
 cp "$F/f6.env" "$F/f6.before"
 hl_log_reset
-hl_fault "{\"method\":\"PUT\",\"path\":\"/client/v4/accounts/$ACC/tokens/$CFEMU_TOKEN_FLEET_005_ID/value\",\"kind\":\"delay\",\"delay_ms\":2000,\"count\":1}"
+hl_fault "{\"method\":\"PUT\",\"path\":\"/client/v4/accounts/$ACC/tokens/$CFEMU_TOKEN_FLEET_005_ID/value\",\"kind\":\"delay\",\"delay_ms\":4000,\"count\":1}"
 hl_bg apply-kill apply --inventory "$F/all.json" "${MG[@]}" "${V[@]}" --all --journal "$F/kill.journal"
 if hl_wait_for 20 hl_no_fault_queued; then
+    KILLPID=$HL_BGPID
+    hl_run apply-concurrent apply --inventory "$F/all.json" "${MG[@]}" "${V[@]}" --all --journal "$F/kill.journal"
+    hl_expect_rc 1 "lock: a second apply on the same journal does not start while the first runs"
+    hl_check "lock: it says why" grep -q 'another apply or resume is running on the journal' "$HL_ERR"
+    HL_BGPID=$KILLPID
     hl_bg_kill
     hl_expect_rc 137 "kill: apply killed while cfemu held the second entry's roll"
 else
