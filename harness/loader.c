@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loader.c - finding, pinning, loading and checking the provider.
  *
  * The pin (--sha256) covers the bytes that run: the file is read once into a sealed memfd, that
