@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rotp.h - the rotation-provider ABI, version 1.1.
  *

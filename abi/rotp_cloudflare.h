@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rotp_cloudflare.h - the Cloudflare provider's own entry point, for hosts that link the
  * provider statically (librotp_cloudflare.a, CMake target rotp::cloudflare_static) instead of
  * loading cloudflare.so with dlopen.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* access_service_token.c - the adapter for Cloudflare Access service tokens
  * (cloudflare.access_service_token), at account level (account_id: /accounts/{a}/access/...) or
  * zone level (zone_id: /zones/{z}/access/...), exactly one of the two.

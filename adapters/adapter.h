@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* adapter.h - one adapter per credential kind, and the one list of kinds.
  *
  * The provider core (plugin/provider.c) finds the adapter of the request's `kind`, checks the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* api_token.c - the adapter for Cloudflare API tokens: cloudflare.user_token (/user/tokens...)
  * and cloudflare.account_token (/accounts/{account_id}/tokens...), API-NOTES sections 2 and 3.
  *

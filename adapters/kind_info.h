@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kind_info.h - shorthand for the static self-description tables (ABI 1.1, rotp_kind_info) that
  * each adapter publishes for its kinds. Only initializer macros: no code, no state. */
 #ifndef ROTP_KIND_INFO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* registry.c - the kinds the provider serves, made from ADAPTER_LIST (adapter.h) so that the
  * adapters, the `kinds` list and the self-descriptions cannot drift apart. Static, immutable. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* toolkit.c - the adapters' shared way to call Cloudflare (contract in toolkit.h). */
 #include "toolkit.h"
 

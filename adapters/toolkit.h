@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* toolkit.h - what every adapter uses to talk to Cloudflare, so the kinds share one copy of it:
  * one call and its reply (the reply is always wiped when freed), the sent rule's bookkeeping
  * (ABI.md section 8), the explanation of failures, list paging, the lost-answer look of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # CPack pre-build script: in the .deb, manual pages are compressed with `gzip -9n` as Debian's
 # policy asks (12.1); other packages and `cmake --install` keep them as they are.
 if(NOT CPACK_GENERATOR STREQUAL "DEB")

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Install rules (ROTP_INSTALL): the ABI header, the provider, the programs and their manuals, the
 # licence, the CMake package (find_package(rotp CONFIG): rotp::abi, rotp::cloudflare, and
 # rotp::cloudflare_static / rotp::engine when built) and rotp.pc. Everything is relative to the

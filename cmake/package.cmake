@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # CPack: a .deb and a .tar.gz of the install tree (cpack -G DEB, cpack -G TGZ, or plain `cpack`).
 # The .deb's dependencies are computed by dpkg-shlibdeps (dpkg-dev) from the binaries it holds,
 # as Debian packages do: libc6, libcurl4, libssl3, libmicrohttpd12, libgnutls30.

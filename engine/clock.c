@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock.c - time and run ids (a leaf: no other engine module). */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dotenv.c - the text a host's sinks write for a new secret (docs/rotp-harness.md, --out), built
  * from the kind's parts and companions only. */
 #include <stdio.h>

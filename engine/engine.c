@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* engine.c - the engine object, requests and provider calls, descriptor lookups, secret parts
  * and the per-run context. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* engine_int.h - what the engine's modules share (not installed): the engine object, requests
  * built from borrowed strings, provider calls, descriptor lookups, the per-run context, events
  * and journal records.

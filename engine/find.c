@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* find.c - finding credentials a run created by the run id in their names (a NEW_ID roll or a
  * provision whose answer was lost), through the kind's list operation. */
 #include <stdio.h>

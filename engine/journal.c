@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* journal.c - the crash journal's records (JSON lines, one run id each, never a secret), reading
  * a journal back (every run in it with its state), audit events, and a file appender for hosts.
  *

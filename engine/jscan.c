@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jscan.c - reading a journal back: every run in it, in order of first appearance, with what
  * its records say happened (rotp_engine_journal_scan). */
 #include <errno.h>

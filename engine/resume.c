@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* resume.c - finishing an unfinished run from what its journal records say happened: nothing
  * changed yet (start over), the roll's new value lost (roll forward, removing orphans of a
  * NEW_ID roll), delivered but not verified (verify the value the host reads back), verified

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rotate.c - the rotation runbook: pre-check, roll, deliver, verify new, confirm old dead or hold
  * the overlap; and finishing an overlap. Every step is reported through the run's events and
  * recorded in its result; every state-changing call has a journal intent before it and an

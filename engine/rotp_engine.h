@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rotp_engine.h - the rotation runbook as a host-side C library.
  *

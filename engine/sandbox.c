@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sandbox.c - the runbook validated on throwaway credentials: provision (from the kind's sandbox
  * descriptor), verify, rotate through the runbook (and finish an overlap), verify the delivered
  * secret, revoke, confirm gone; whatever failed, what was created is revoked on the way out. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* status.c - the engine's status table (also rotp-harness's exit codes) and operation names. */
 #include <string.h>
 

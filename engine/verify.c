@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* verify.c - verifying a secret and classifying the answer through the kind's states. */
 #include <stdio.h>
 #include <string.h>

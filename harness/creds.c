@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* creds.c - reading credentials from files, the environment and stdin.
  *
  * A file that holds a secret must be the caller's (or root's) and neither readable nor writable

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* creds.h - where credentials come from: the management token (file or environment), the
  * account id, and a secret to verify (file, environment variable or stdin). Never argv. */
 #ifndef HARNESS_CREDS_H

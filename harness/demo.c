@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* demo.c - the offline demo: a private cfemu, every kind rotated, every sandbox run, one report.
  * cfemu gets no secret in its argv: it writes the seed's values to a 0600 creds file in our
  * private directory, and we read them from there. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* demo.h - the offline demo: starts cfemu on loopback, rotates every seeded kind with both
  * service-token strategies, runs sandbox for each kind and prints a report. */
 #ifndef HARNESS_DEMO_H

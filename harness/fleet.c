@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fleet.c - what the fleet commands share (fleet.h): provider, inventory, instances, secrets. */
 #include "fleet.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fleet.h - the fleet commands (issue 12): `plan` (a due report over an inventory), `apply` (the
  * due rotations in one process, resumable) and what they
  * share: the provider loaded once, the inventory read and checked before anything runs, one

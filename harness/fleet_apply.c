@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fleet_apply.c - `rotp-harness apply --inventory FILE` (what is due, --all, --only NAME) and
  * `apply --resume` / `resume --journal F` of a fleet run.
  *

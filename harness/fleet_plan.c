@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fleet_plan.c - `rotp-harness plan --inventory FILE`: for every credential, its state (its
  * current secret verified through the provider), expiry, last rotation and whether it is due.
  * Read-only: plan changes nothing and writes no file. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harden.c - wiping allocators for libcurl and OpenSSL, no core dumps (contract in harden.h).
  *
  * The block size comes from malloc_usable_size(), so nothing is added in front of a block and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harden.h - the process hardening a host that handles secrets does before it loads a provider
  * (abi/ABI.md, "Process hardening for hosts").
  *

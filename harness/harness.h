@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harness.h - what every rotp-harness module shares: the parsed command line, the exit codes and
  * the step report that rotate, sandbox and demo fill.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* host.c - the harness's engine host: callbacks and the run from the command line. */
 #include "host.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* host.h - rotp-harness as the engine's host: the run built from the command line and the
  * provider's descriptors, and the callbacks that reach the sinks (--out, --exec,
  * --print-secret), the journal and audit files, and the step report. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hparts.c - the secret's parts: from dotenv text or a whole value, by the kind's descriptor. */
 #include "hparts.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hparts.h - a credential's secret as the harness holds it: one value per part the kind
  * describes (rotp_part_info), picked out of the text of --secret-file/--secret-env/--secret-stdin
  * or a sink's dotenv file, and handed to the engine as rotp_params. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* inventory.c - reading and checking the fleet inventory (inventory.h). */
 #include "inventory.h"
 

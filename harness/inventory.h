@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* inventory.h - the fleet inventory file (docs/rotp-harness.md, "Inventory file", version 1):
  * reading it, and checking every entry against the kinds a provider describes (ABI 1.1).
  *

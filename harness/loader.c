@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loader.c - finding, pinning, loading and checking the provider.
  *
  * The pin (--sha256) covers the bytes that run: the file is read once into a sealed memfd, that
@@ -392,6 +393,58 @@ out_close:
     return mfd;
 }
 
+/* The ABI 1 entry of the loaded object dl, or NULL with a message on stderr (naming the ABI
+ * the object speaks when it exports another major's entry). */
+static rotp_entry_fn find_entry(void *dl, const char *path)
+{
+    rotp_entry_fn entry = NULL;
+    char sym[40];
+
+    *(void **)(&entry) = dlsym(dl, ROTP_ENTRY_SYMBOL);
+    if (entry != NULL)
+        return entry;
+    for (int major = 2; major <= 9; major++) {
+        snprintf(sym, sizeof(sym), "rotp_provider_entry_v%d", major);
+        if (dlsym(dl, sym) != NULL) {
+            fprintf(stderr,
+                    "rotp-harness: %s is not a rotp ABI v1 provider: it speaks ABI %d "
+                    "(exports %s); this harness drives ABI 1 only\n",
+                    path, major, sym);
+            return NULL;
+        }
+    }
+    fprintf(stderr, "rotp-harness: %s is not a rotp ABI v1 provider (no %s symbol)\n", path,
+            ROTP_ENTRY_SYMBOL);
+    return NULL;
+}
+
+/* Checks the provider table p returned by path's entry: ABI major, size, required operations.
+ * 0, or -1 with a message on stderr. */
+static int check_table(const rotp_provider *p, const char *path)
+{
+    if (p->abi_major != ROTP_ABI_MAJOR) {
+        fprintf(stderr,
+                "rotp-harness: refusing provider %s: not a rotp ABI v1 provider: its table speaks "
+                "ABI %u, this harness drives ABI %d only\n",
+                path, (unsigned)p->abi_major, ROTP_ABI_MAJOR);
+        return -1;
+    }
+    if (p->struct_size < sizeof(rotp_provider)) {
+        fprintf(stderr,
+                "rotp-harness: refusing provider %s: its table is %u bytes, ABI 1.0 needs %zu\n",
+                path, (unsigned)p->struct_size, sizeof(rotp_provider));
+        return -1;
+    }
+    if (p->open == NULL || p->close == NULL || p->describe == NULL || p->roll == NULL ||
+        p->verify == NULL || p->revoke == NULL || p->result_free == NULL ||
+        p->strerror == NULL || p->kinds == NULL) {
+        fprintf(stderr, "rotp-harness: refusing provider %s: a required operation is missing\n",
+                path);
+        return -1;
+    }
+    return 0;
+}
+
 int prov_load(hprov *hp, const hopts *o)
 {
     char fdpath[64];
@@ -433,23 +486,9 @@ int prov_load(hprov *hp, const hopts *o)
     }
     fd = -1;
     /* Never dlclose: the provider's libcurl and OpenSSL must not be unloaded. */
-    *(void **)(&entry) = dlsym(dl, ROTP_ENTRY_SYMBOL);
-    if (entry == NULL) {
-        char sym[40];
-        for (int major = 2; major <= 9; major++) {
-            snprintf(sym, sizeof(sym), "rotp_provider_entry_v%d", major);
-            if (dlsym(dl, sym) != NULL) {
-                fprintf(stderr,
-                        "rotp-harness: %s is not a rotp ABI v1 provider: it speaks ABI %d "
-                        "(exports %s); this harness drives ABI 1 only\n",
-                        hp->path, major, sym);
-                goto out;
-            }
-        }
-        fprintf(stderr, "rotp-harness: %s is not a rotp ABI v1 provider (no %s symbol)\n", hp->path,
-                ROTP_ENTRY_SYMBOL);
+    entry = find_entry(dl, hp->path);
+    if (entry == NULL)
         goto out;
-    }
 
     hp->host.struct_size = sizeof(hp->host);
     hp->host.log_level = o->verbose <= 0 ? 0 : (o->verbose == 1 ? ROTP_LOG_INFO : ROTP_LOG_DEBUG);
@@ -464,26 +503,7 @@ int prov_load(hprov *hp, const hopts *o)
                 rotp_code_name(err.code), err.message);
         goto out;
     }
-    if (hp->p->abi_major != ROTP_ABI_MAJOR) {
-        fprintf(stderr,
-                "rotp-harness: refusing provider %s: not a rotp ABI v1 provider: its table speaks "
-                "ABI %u, this harness drives ABI %d only\n",
-                hp->path, (unsigned)hp->p->abi_major, ROTP_ABI_MAJOR);
-        hp->p = NULL;
-        goto out;
-    }
-    if (hp->p->struct_size < sizeof(rotp_provider)) {
-        fprintf(stderr,
-                "rotp-harness: refusing provider %s: its table is %u bytes, ABI 1.0 needs %zu\n",
-                hp->path, (unsigned)hp->p->struct_size, sizeof(rotp_provider));
-        hp->p = NULL;
-        goto out;
-    }
-    if (hp->p->open == NULL || hp->p->close == NULL || hp->p->describe == NULL ||
-        hp->p->roll == NULL || hp->p->verify == NULL || hp->p->revoke == NULL ||
-        hp->p->result_free == NULL || hp->p->strerror == NULL || hp->p->kinds == NULL) {
-        fprintf(stderr, "rotp-harness: refusing provider %s: a required operation is missing\n",
-                hp->path);
+    if (check_table(hp->p, hp->path) != 0) {
         hp->p = NULL;
         goto out;
     }

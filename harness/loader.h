@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loader.h - finds, pins (SHA-256), loads and checks a rotp ABI v1 provider, and opens an
  * instance of it with the harness's host services (a log callback to stderr under --verbose). */
 #ifndef HARNESS_LOADER_H

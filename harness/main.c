@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c - rotp-harness: command-line parsing, help, and dispatch to the command modules. */
 #include <getopt.h>
 #include <signal.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ops.c - one provider operation per command (describe, roll, verify, revoke, provision, list),
  * its request keys and secret parts taken from the kind's descriptor. */
 #include "ops.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ops.h - the single-operation commands: describe, roll, verify, revoke, list, provision. */
 #ifndef HARNESS_OPS_H
 #define HARNESS_OPS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* output.c - printing results, errors and step reports. */
 #include "output.h"
 

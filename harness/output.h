@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* output.h - everything the harness prints: results as "key: value" lines or one JSON object,
  * error lines on stderr, step reports. Secret result values are never printed: they show as
  * "(secret, N bytes, delivered to: ...)". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* request.c - rotp_params building and provider calls. */
 #include "request.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* request.h - building rotp_params requests and configs from borrowed strings, calling a
  * provider operation, and reading its result.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rotate.c - the commands rotate, rotate --finish and resume: a thin command line over the
  * engine (engine/rotp_engine.h), which runs the runbook. */
 #include "rotate.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rotate.h - the commands rotate (and --finish) and resume, over the engine; rotate_run is
  * shared with demo. */
 #ifndef HARNESS_ROTATE_H

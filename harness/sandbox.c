@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sandbox.c - the sandbox command: the engine provisions, rotates, checks and revokes throwaway
  * credentials; this prints the steps. */
 #include "sandbox.h"

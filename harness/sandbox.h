@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sandbox.h - the command sandbox over the engine (rotp_engine_sandbox): throwaway credentials
  * from the kind's sandbox descriptor, rotated, checked and revoked. */
 #ifndef HARNESS_SANDBOX_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* secfile.c - the ownership and mode rule for files that hold secrets. */
 #include "secfile.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* secfile.h - the one rule for a file that holds a secret: it must be the user's (or root's),
  * neither readable nor writable by its group or others, and a regular file or a pipe (as ssh
  * demands of a private key). creds.c applies it when it reads a secret; the inventory applies it

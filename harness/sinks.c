@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sinks.c - delivering a new secret. */
 #include "sinks.h"
 

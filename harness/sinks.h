@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sinks.h - where a new secret goes: an --out file (0600, temp + fsync + rename), an --exec
  * command (the secret on its stdin, metadata in its environment) and --print-secret (stdout). */
 #ifndef HARNESS_SINKS_H

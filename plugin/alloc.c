@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* alloc.c - the one allocation wrapper, with the test hook that fails the N-th allocation. */
 #include "alloc.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* alloc.h - the one allocation wrapper of the provider, with a test hook that fails the N-th call.
  *
  * Every heap allocation in plugin/ and adapters/ goes through these functions. In builds with

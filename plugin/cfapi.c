@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cfapi.c - Cloudflare's v4 envelope, the one error-classification table, and cf_call(). */
 #include "cfapi.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cfapi.h - Cloudflare's v4 response envelope and error classification.
  *
  * cf_envelope_parse() reads {success, errors[], messages[], result, result_info} with the strict

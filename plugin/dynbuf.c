@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dynbuf.c - a growable byte buffer with a hard maximum size. */
 #include "dynbuf.h"
 

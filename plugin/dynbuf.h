@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dynbuf.h - a growable byte buffer with a hard maximum size (after libcurl's dynbuf).
  *
  * Used for HTTP request and response bodies (capped at 1 MiB), JSON being written and log lines.

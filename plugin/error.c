@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* error.c - filling the caller-owned rotp_error, with messages bounded and redacted. */
 #include "error.h"
 

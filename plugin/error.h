@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* error.h - filling the caller-owned rotp_error: one place that formats, bounds and redacts
  * messages, so no secret can reach an error message by accident. */
 #ifndef ROTP_ERROR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* http.c - the provider's HTTP client over libcurl (contract in http.h).
  *
  * One easy handle per client: curl_easy_reset() between requests clears the options but keeps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* http.h - the provider's HTTP client over libcurl: one easy handle per instance, HTTPS only,
  * TLS verified, no redirects, timeouts, bodies capped at HTTP_MAX_BODY, retries for idempotent
  * requests only.

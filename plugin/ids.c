@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ids.c - identifier and header-value checks. */
 #include "ids.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ids.h - identifier and header-value checks, made before anything goes into a URL or header. */
 #ifndef ROTP_IDS_H
 #define ROTP_IDS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* instance.h - what an adapter sees of a provider instance: the HTTP client, the management
  * credential, the logger and small per-instance caches. The instance itself is defined in
  * provider.c; adapters go through these accessors. One instance is used by one thread at a time. */

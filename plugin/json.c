@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* json.c - the strict JSON reader: a grammar check, then jsmn for tokens, then duplicate keys.
  *
  * jsmn is a tokenizer, not a validator: even with JSMN_STRICT it accepts "nul", "[1,]", a missing

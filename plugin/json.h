@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* json.h - a strict JSON reader over jsmn (the system header, built with JSMN_STRICT and
  * JSMN_PARENT_LINKS), with string unescaping in one place.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.c - the provider's logger and the redactor every log line and error message goes through.
  *
  * Known secrets are matched in any encoding without decoding the text first: at each position

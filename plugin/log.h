@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.h - the provider's logger and the redactor of log lines and error messages.
  *
  * The provider never writes to stdout or stderr. Every log line, and every error message an

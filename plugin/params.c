@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* params.c - reading borrowed ABI key/value arrays and building provider-owned results.
  *
  * Host arrays are walked with the stride the host gave (items[0].struct_size), so a newer host

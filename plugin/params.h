@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* params.h - reading ABI requests and configs (rotp_params) and building results (rotp_result).
  *
  * Requests are borrowed key/value arrays, checked against the self-description the provider

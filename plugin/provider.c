@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* provider.c - the ABI surface of cloudflare.so: the entry point, the operations table, provider
  * instances (open/close) and the dispatch of each operation to the adapter of the request's kind.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ratelimit.c - the RateLimit header parsers and the pacing arithmetic (contract in
  * ratelimit.h). The header syntax is the subset of RFC 8941 structured fields the IETF drafts
  * use: lists of items with parameters, and the older dictionary. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ratelimit.h - pacing to the rate limit the API announces, per bearer token, inside one instance:
  * the parsers of the RateLimit headers and the arithmetic of when the next request may go out.
  *

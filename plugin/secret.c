@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* secret.c - the wiping buffer for secret bytes.
  *
  * Growth never uses realloc(), which may move the bytes and leave the old copy in freed memory:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* secret.h - the one buffer type for secret bytes: wiped with explicit_bzero before it is freed.
  *
  * Token values, client secrets and Authorization headers live only in a secret_buf. The data is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* timefmt.c - RFC 3339 timestamps and Go durations, with no libc time state (no timegm, no TZ). */
 #include "timefmt.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* timefmt.h - RFC 3339 timestamps as Cloudflare writes them ("2027-01-01T00:00:00Z", with or
  * without fractional seconds) and Go-style durations ("8760h", "2h45m", "300ms"). */
 #ifndef ROTP_TIMEFMT_H

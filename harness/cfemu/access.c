@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* access.c - cfemu's Cloudflare Access service tokens (account and zone level) and the
  * Access-protected probe origin.
  *

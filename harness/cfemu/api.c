@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* api.c - the request and response helpers every route handler uses (api.h): query and body
  * access, and Cloudflare's envelope for successes and failures. */
 #include "api.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* api.h - what every cfemu route handler works with: the parsed request, the response being
  * built, the envelope helpers that fill it, and the context accessors (state, clock).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* auth.c - Cloudflare-like authorization: the calling token's policies (permission groups and
  * resources) against the resource a route touches. See README.md "Authorization". */
 #include "auth.h"

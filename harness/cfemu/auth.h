@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* auth.h - Cloudflare-like authentication and authorization of the calling token for a route:
  * the failure answers of README.md "Authorization and error codes". */
 #ifndef CFEMU_AUTH_H

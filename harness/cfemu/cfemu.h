@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cfemu.h - the inside of cfemu_ctx (options, clock, request log, faults, rate-limit buckets)
  * shared by main.c, server.c, runtime.c, control.c and seed.c, and the functions over it.
  * Route handlers outside these files use the accessors in api.h instead. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* control.c - the control API under /__cfemu/: faults, request log, stats, state, clock.
  * No authentication (cfemu listens on loopback only); never under /client/v4; not logged, not
  * rate limited, never hit by faults. Answers use the Cloudflare envelope for uniformity. */

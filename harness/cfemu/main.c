@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c - cfemu's command line: options, state set-up, run, clean shutdown. */
 #include <errno.h>
 #include <signal.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meter.c - the rate limit and the counters of meter.h. */
 #include "meter.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meter.h - cfemu's per-token rate limit (README.md "Rate limits") and the counters the control
  * API reports (README.md "Counters"): requests in total, by calling token and by route, 429s,
  * connections and TLS handshakes, full or resumed. Every function runs with the context lock

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* perm.c - lookups over the permission-group catalogue (perm.h). */
 #include "perm.h"
 

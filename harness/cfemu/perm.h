@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* perm.h - cfemu's permission-group catalogue: Cloudflare's real API-token permission groups
  * (id, name, scope), generated from data/permission-groups.json into perm_table.c, and the
  * lookups token policies and the permission_groups endpoints use. Ids are 32 lowercase hex

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # perm_table.cmake - generates perm_table.c (cfemu's permission-group catalogue) from
 # data/permission-groups.json, Cloudflare's 339 real groups. Run by the build (CMakeLists.txt):
 #   cmake -DIN=<json> -DOUT=<c file> -P perm_table.cmake

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* routes.h - the route families the server dispatches to. Each returns ROUTE_DONE (resp filled)
  * or ROUTE_NOT_MINE (api.h), and is called with the context lock held. */
 #ifndef CFEMU_ROUTES_H

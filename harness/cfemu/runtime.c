@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runtime.c - the bookkeeping around cfemu's state (cfemu.h): the context accessors, the clock,
  * the fault queue and the request log. Everything here runs with the context lock held. */
 #include <fnmatch.h>

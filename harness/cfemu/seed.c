@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* seed.c - cfemu's starting state: the built-in demo seed (fixed ids, random secrets) or a JSON
  * seed file (format: README.md "Seed files"), and the creds lines that describe it. */
 #include <ctype.h>

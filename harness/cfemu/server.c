@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server.c - cfemu's HTTP(S) front: libmicrohttpd in thread-per-connection mode. It builds the
  * request from the connection, runs it through the pipeline (bookkeeping, faults, rate limit,
  * dispatch to a route family, the log) and sends the answer. */

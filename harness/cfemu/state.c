@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* state.c - cfemu's object model: vectors, lookups, fresh ids and secrets, JSON views. */
 #include "state.h"
 

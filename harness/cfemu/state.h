@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* state.h - cfemu's in-memory model of a Cloudflare account: users, accounts, zones, API tokens
  * with their policies, Access service tokens and Access applications with their policies.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tls.c - the throwaway CA and server certificate cfemu makes at start (GnuTLS, ECDSA P-256),
  * and session resumption (session tickets) for the server's connections.
  *

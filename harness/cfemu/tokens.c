@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tokens.c - user API tokens (/user/tokens...) and account-owned API tokens
  * (/accounts/{account_id}/tokens...): list, create, get, update, delete, roll, verify,
  * permission_groups. Semantics: API-NOTES sections 2, 3, 5; codes: README.md. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* compat_util.h - what the two compatibility tests share without including any rotp header
  * (one of them is compiled against the frozen 1.0 header): loading a module's entry point,
  * starting cfemu and reading its creds file. Header-only, file-local. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rotp_v1_0.h - a frozen copy of abi/rotp.h as it was at ABI 1.0 (commit d4777e1), for
  * tests/abi/test_compat_host_v1_0.c: a host compiled against it must keep working with every later
  * provider. Never edit it; it is the 1.0 contract as hosts built against it saw it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_alloc_failure.c - every allocation of open(), of describe() + result_free() and of a
  * whole open/describe/close sequence is made to fail in turn (the ROTP_ALLOC_HOOK of
  * rotp_core_test). Each failure must give a clean error (NO_MEMORY, or another code with the

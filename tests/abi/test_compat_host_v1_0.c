@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_compat_host_v1_0.c - a host compiled against the frozen ABI 1.0 header (rotp_v1_0.h,
  * never rotp.h) loads today's cloudflare.so and drives it normally against cfemu: it asks for
  * minor 0, reads only the 1.0 table, and describes, lists, rolls, verifies and revokes as a 1.0

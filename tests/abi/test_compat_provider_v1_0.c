@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_compat_provider_v1_0.c - a 1.1 host (abi/rotp.h) meets a 1.0 provider: the fixture
  * rotp_fixture_provider_v1_0.so, the Cloudflare provider built with a table that ends at strerror
  * and says minor 0. The host detects with ROTP_HAS_FIELD that the self-description is absent

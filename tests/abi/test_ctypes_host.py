@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """A Python ctypes host for cloudflare.so: loads the module the way any host does and drives it
 through abi/rotp.h alone.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # test_exports.sh - cloudflare.so exports exactly one symbol, rotp_provider_entry_v1, and is
 # linked with immediate binding (BIND_NOW / FLAGS NOW) and a read-only relocation segment
 # (GNU_RELRO). Env: ROTP_PLUGIN = path of the built module.

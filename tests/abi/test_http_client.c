@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_http_client.c - the provider's HTTP client (plugin/http.c, linked from rotp_core_test)
  * against a scripted plain-HTTP server on 127.0.0.1 in a thread of this process, through
  * allow_insecure_loopback: retries for idempotent requests only (503, 429, a dropped

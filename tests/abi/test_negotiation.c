@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_negotiation.c - loads cloudflare.so the way a host does (dlopen RTLD_NOW|RTLD_LOCAL, dlsym
  * the one entry symbol) and checks the ABI contract: version negotiation both ways, struct_size
  * checks, error structs written only within their size, parameter arrays read with the host's

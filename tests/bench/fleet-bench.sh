@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # fleet-bench.sh - the fleet benchmark (issue 12.4, 12.6; tests/bench/README.md). Run by hand,
 # not by ctest: it measures, it does not judge.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* consumer.c - a host of the Cloudflare provider as another project writes one: it gets the
  * provider's table (dlopen of the installed or built cloudflare.so, or, with CONSUMER_STATIC,
  * the statically linked rotp_cloudflare_provider_entry_v1), reads its self-description, opens an

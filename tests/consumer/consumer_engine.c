@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* consumer_engine.c - a host that links the rotation engine (rotp::engine, rotp_engine.h): it
  * resolves the engine's status names, the smallest call that needs the library itself. Exit 0
  * when the names are the documented ones. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* example_host.c - the shortest host: load a provider, discover its kinds, rotate one credential
  * through the engine with our own delivery callback. (README.md and abi/ABI.md show this file.)
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fileprov.c - a second rotation provider, not Cloudflare: keys kept in a small local file store.
  * It proves that the engine and rotp-harness drive any provider that describes its kinds (ABI
  * 1.1) and know nothing of Cloudflare.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # test_crash_sweep.sh - issue 14.4: rotp-harness-killpoints kills itself (SIGKILL) at the Nth
 # checkpoint -- every provider send, journal write, and the sink's write, fsync and rename -- of
 # `rotate`, for every N and every strategy of the file provider (in-place, overlap, replace),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_engine_threads.c - two engines in two threads, each bound to its own instance of the file
  * provider (fileprov.c, linked in), rotate many times at once: every run's delivered value works,
  * the previous one is dead, each run's result and journal hold only its own run ids, and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # test_fileprov.sh - the unchanged rotp-harness (and the example host) drive a provider that is
 # not Cloudflare (tests/engine/fileprov.c: keys in a local file store): rotate in place, rotate
 # into an overlap and finish, resume after a kill at the roll, sandbox, an unknown kind refused,

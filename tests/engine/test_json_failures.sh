@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # test_json_failures.sh - issue 13.4: with --json, rotp-harness prints exactly one JSON object on
 # stdout for every command and every failure (usage, unknown command, loader, sink, provider,
 # verification), "ok" true only when the exit status is 0, and "error" {code, name, message}

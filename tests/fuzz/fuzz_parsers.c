@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_parsers.c - a libFuzzer target over the provider's parsers: the strict JSON reader, the
  * Cloudflare envelope, request checking against the published descriptions (ABI 1.1), and the
  * time and id formats. The first byte of an input picks the parser; the rest is its input.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* replay.c - runs the fuzz target (fuzz_parsers.c) over files and directories of inputs, as a
  * plain program: CTest replays the committed corpus with it (under ASan and UBSan in the
  * sanitizer build), so every input that once found something, and the coverage the corpus

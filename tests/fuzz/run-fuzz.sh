@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run-fuzz.sh - fuzzes the provider's parsers with libFuzzer for a bounded time, then merges what
 # it found into the committed corpus (tests/fuzz/corpus), keeping it minimal. Needs clang
 # (Debian: apt-get install clang) and libcurl's headers; not part of CI, which replays the corpus

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cfemu_test_http.h - header-only helpers (file-local) for the C integration tests that talk to
  * cfemu over TLS with libcurl: one call, its status, body and the headers tests look at, and
  * small JSON path lookups over plugin/json.h. Include after cmocka.h. Secrets in headers and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fake_provider_v2.c - providers a host must refuse, for rotp-harness's loader tests
  * (tests/integration/test_harness_loader.sh; built by tests/integration/fixtures.cmake).
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # fixtures.cmake - test-only providers that rotp-harness must refuse (test_harness_loader.sh).
 # Included from tests/integration/CMakeLists.txt. One source, fake_provider_v2.c, built once per
 # mode into ${CMAKE_CURRENT_BINARY_DIR}/fixtures/ (not bin/, so nothing mistakes them for the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """fleet_seed.py - a cfemu seed for fleet tests and the fleet benchmark.
 
 It holds the built-in seed's objects (same ids and creds names, so harness_lib.sh's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # harness_lib.sh - shared helpers for tests/integration/test_harness_*.sh (sourced, bash).
 #
 # Each test script: `. "$(dirname "$0")/harness_lib.sh"; hl_init; hl_cfemu_start; ...; hl_done`.

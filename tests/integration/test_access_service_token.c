@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_access_service_token.c - the cloudflare.access_service_token adapter, driven like a host:
  * dlopen(ROTP_PLUGIN), rotp_provider_entry_v1, open an instance with the seed's MGMT token and
  * call the operations against a private cfemu over TLS (built-in seed). Verification probes go to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_api_token.c - the API-token adapter (cloudflare.user_token, cloudflare.account_token)
  * driven like a host drives it: cloudflare.so loaded with dlopen(), every operation called
  * through rotp_provider_entry_v1's table, against a private cfemu over TLS.

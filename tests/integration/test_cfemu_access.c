@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_cfemu_access.c - cfemu's Access service-token API and probe origin, over TLS.
  *
  * One private cfemu (built-in seed) serves the whole group; every test makes its own tokens so the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Conformance of cfemu to Cloudflare's API contract (../shared/cloudflare/openapi-excerpt.json).
 
 Starts cfemu itself (HTTPS with the CA it generates, the built-in seed), drives every endpoint

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_cfemu_infra.c - cfemu's machinery: TLS with the generated CA, the command line, seed
  * files and the creds file, rate limiting, every fault kind of the control API, the request
  * log (never a secret), the unknown-route counter, the clock, clean exit on SIGTERM.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_cfemu_tokens.c - cfemu's user and account-owned API-token endpoints and its
  * Cloudflare-like authorization, over TLS with libcurl verifying cfemu's generated CA.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_harness_demo.sh - `rotp-harness demo`, the README's main job (issue 6 "demo"): run exactly
 # as the README's first command does (build/bin/rotp-harness demo: cloudflare.so and cfemu taken
 # from beside the executable, no network, no credentials), it exits 0 with a PASS report; the

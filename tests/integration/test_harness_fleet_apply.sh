@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_harness_fleet_apply.sh - `rotp-harness apply` and its resume (issue 12.3;
 # docs/rotp-harness.md "apply") through the real cloudflare.so against cfemu over TLS:
 #   - apply (what is due): the entries due by cadence and by expiry are rotated, the fresh one is

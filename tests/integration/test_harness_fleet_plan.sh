@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_harness_fleet_plan.sh - the inventory file and `rotp-harness plan` (issue 12.1, 12.2;
 # docs/rotp-harness.md "Inventory file", "plan") through the real cloudflare.so against cfemu
 # over TLS, with a seed (fleet_seed.py) that holds disabled, expired and soon-expiring tokens:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_harness_hygiene.sh - secret hygiene of rotp-harness (issue 6 "Secret hygiene"), through
 # the real cloudflare.so against cfemu over TLS. Every secret used or created in the run (the
 # seed values from cfemu's creds file, and every new value taken from the --out files, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_harness_loader.sh - rotp-harness loading and pinning a provider (issue 6 "Loading",
 # docs/rotp-harness.md): --sha256 with the right hash accepted and a wrong one refused (exit 10,
 # before any request is sent); a provider for an unknown ABI major refused (a .so exporting only

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_harness_ops.sh - rotp-harness's single-operation commands through the real cloudflare.so
 # against cfemu over TLS (issue 6, docs/rotp-harness.md):
 #   info; describe, roll, verify, revoke, list, provision for cloudflare.user_token,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_harness_resume.sh - a rotation killed (kill -9) or cut off at each step, then
 # `rotp-harness resume --journal FILE` (issue 6 "Audit and journal", docs/rotp-harness.md
 # "Journal file"), through the real cloudflare.so against cfemu over TLS. cfemu delay faults hold

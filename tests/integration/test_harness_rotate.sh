@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_harness_rotate.sh - `rotp-harness rotate` for every kind and strategy, through the real
 # cloudflare.so against cfemu over TLS (issue 6, docs/rotp-harness.md "rotate, step by step"):
 #   - user token (in place), with --secret-name/--alias dotenv output, audit and journal lines,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_harness_sandbox.sh - `rotp-harness sandbox` (issue 6, docs/rotp-harness.md "sandbox")
 # through the real cloudflare.so against cfemu over TLS:
 #   - sandbox passes for cloudflare.user_token, cloudflare.account_token and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_http_security.c - the provider's network rules, proven from the outside: cloudflare.so
  * loaded with dlopen() as a host loads it, driven through rotp_provider_entry_v1's table (the
  * API-token and service-token adapters are the vehicles), against private cfemus.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # test_consumer.sh - tests/consumer, a project that uses rotp, built and run three ways:
 #  1. FetchContent of this source tree as a subproject, with the static provider on: rotp adds
 #     no test and no program to the consumer, every target it adds is prefixed rotp, nothing lands

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # test_deb.sh - the .deb as a user gets it: cpack builds it from this build tree, its control data
 # names the package, the project version and the shared-library dependencies dpkg-shlibdeps found,
 # then `dpkg-deb -x` unpacks it into a temporary root (no dpkg -i, nothing outside the root) and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # test_install_libdir.sh - an install with a libdir other than lib (Debian's multiarch style,
 # lib/x86_64-linux-gnu), put under DESTDIR and then moved elsewhere: the harness finds
 # ${libdir}/rotp/cloudflare.so relative to itself through the configured relative libdir, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pt.c - provider-level test support (contract in pt.h). */
 #include "pt.h"
 

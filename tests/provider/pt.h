@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pt.h - provider-level test support: the provider linked in (rotp_core_test, with the
  * allocation hook), a private cfemu with the built-in seed, calls by kind and operation, the
  * descriptor conformance of results, and the catalogue of every operation variant of every kind

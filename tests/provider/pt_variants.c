@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pt_variants.c - every operation variant of every kind, with its targets, its requests and the
  * check of its outcome against cfemu's state (contract in pt.h). */
 #include "pt.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_alloc_sweep.c - every operation variant of every kind against cfemu, with each of the
  * provider's allocations made to fail in turn (the ROTP_ALLOC_HOOK of rotp_core_test), until the
  * operation runs through without reaching the failing one (issue 14; SQLite's and libcurl's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_descriptors.c - the self-description (ABI 1.1) is the provider's rules, not prose:
  *
  * 1. the tables are well-formed: every key has a known format, a valid default, sane one_of

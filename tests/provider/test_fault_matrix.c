@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_fault_matrix.c - every operation variant of every kind x every request it makes x every
  * fault cfemu can inject (harness/cfemu/README.md), once and, for requests the provider may
  * repeat, persistently: the code the provider reports must match what cfemu did (issue 14,

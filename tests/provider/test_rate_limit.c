@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_rate_limit.c - the provider respects the rate limit cfemu announces instead of discovering
  * it (issue 12, item 4, provider side), against a private cfemu with a small window
  * (--rate-limit 20/2) over TLS:

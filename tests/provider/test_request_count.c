@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_request_count.c - no request that is expected to fail, and no lookup repeated within an
  * instance (issue 12, item 5), counted in cfemu's request log:
  *

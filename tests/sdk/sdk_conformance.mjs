@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // sdk_conformance.mjs - drives cfemu with Cloudflare's official TypeScript SDK (npm `cloudflare`,
 // the version pinned in package.json), through the SDK's own methods only: a client we did not
 // write. Run by test_sdk_conformance.py, which installs the SDK, starts cfemu and sets:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """cfemu driven by a client we did not write: Cloudflare's official TypeScript SDK.
 
 1. Installs the SDK pinned in tests/sdk/package.json + package-lock.json with `npm ci` into

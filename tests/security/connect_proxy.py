@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """connect_proxy.py - a small HTTP CONNECT proxy that records what it sees, for test_proxy.sh.
 
 usage: connect_proxy.py PORT_FILE LOG_DIR [--refuse] [--map SUFFIX=ADDRESS]

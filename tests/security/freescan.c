@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* freescan.c - an LD_PRELOAD module that records what freed heap blocks held, for the
  * freed-memory test (tests/security/test_freed_secrets.sh).
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """freescan_check.py - looks for secrets in what freescan.so recorded of freed heap blocks.
 
 usage: freescan_check.py SECRETS_FILE RUNS_FILE...

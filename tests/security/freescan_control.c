@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* freescan_control.c - the freed-memory scanner's positive control (test_freed_secrets.sh).
  *
  * Reads a made-up secret (one line on stdin) and frees it unwiped in the forms the checker must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sec_util.h - what the C security tests share (header-only, file-local): loading cloudflare.so
  * the way a host does, opening instances from key/value pairs, reading cfemu's creds file, and
  * capturing the provider's log lines. */

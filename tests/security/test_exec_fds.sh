@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_exec_fds.sh - an --exec command inherits stdin, stdout and stderr only (issue 9,
 # docs/rotp-harness.md "Sinks"): the harness holds libcurl's connections to the API (with the
 # management token's TLS session), libcurl's internal socket pair and the sealed provider copy

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_freed_secrets.sh - no secret in freed memory (issue 9, README "Security properties").
 #
 # rotp-harness runs each kind of rotation through the real cloudflare.so against cfemu over TLS

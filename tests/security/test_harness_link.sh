@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_harness_link.sh - rotp-harness hashes the provider with the crypto library already in the
 # process (issue 13 item 5): it needs libcrypto (OpenSSL, which libcurl loads anyway) and libcurl
 # (for the wiping allocators, harness/harden.c) and is not linked with GnuTLS; its SHA-256 of the

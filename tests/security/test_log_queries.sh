@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_log_queries.sh - no query string in any log line (issue 9, abi/ABI.md section 11): every
 # adapter's list paths (with --name and --param search=..., paged) and the verification probes
 # (a probe URL and a probe path carrying a query) at -v -v. The provider's lines must show the

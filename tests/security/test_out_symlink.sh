@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_out_symlink.sh - what --out does to an existing symlink (issue 9, docs/rotp-harness.md
 # "Sinks"): the new secret goes to a temporary file beside the link that is renamed over it, so
 # the link itself is replaced by a regular 0600 file and the file it pointed to is left untouched

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_plugin_pin.sh - the --sha256 pin means what it says, and a provider that someone else could
 # have written is refused (issue 9, docs/rotp-harness.md "Loading and pinning").
 #

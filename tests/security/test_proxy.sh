@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_proxy.sh - proxies are a documented choice, and TLS to the API runs end to end through one
 # (issue 9, docs/rotp-harness.md "Proxies", config key `proxy` in abi/ABI.md).
 #

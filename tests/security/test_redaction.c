@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_redaction.c - redaction knows the secrets (issue 9): a server that quotes a token back in
  * an error message, raw or encoded, never gets it into an error message or a log line.
  *

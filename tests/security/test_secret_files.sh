@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_secret_files.sh - files that hold secrets (--token-file, --secret-file) are refused when
 # someone else could read or change them (issue 9, docs/rotp-harness.md "Credentials"):
 #  - readable or writable by the group or by others (0644, 0640, 0604, 0660, 0666, 0620): exit 2,

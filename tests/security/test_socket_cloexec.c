@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_socket_cloexec.c - the provider's connections are close-on-exec (issue 9): a child a host
  * starts must not inherit a TLS connection that carries the management token.
  *

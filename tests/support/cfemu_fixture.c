@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cfemu_fixture.c - starts a private cfemu per test process (see cfemu_fixture.h).
  *
  * Layout of fx->dir: ca.pem (the CA cfemu generated), port (written once it listens),

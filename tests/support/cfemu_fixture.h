@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cfemu_fixture.h - starts a private cfemu for one test process and talks to its control API.
  *
  * Each integration test starts its own cfemu (free port, HTTPS with the CA it generates, a seed

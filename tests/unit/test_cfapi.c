@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_cfapi.c - the Cloudflare envelope reader on real response shapes, and cf_classify() for
  * every code in API-NOTES section 5. */
 #include "unit_util.h"

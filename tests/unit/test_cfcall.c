@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_cfcall.c - cf_call() end to end against a canned loopback HTTP server: classification,
  * error fields, flags, messages with hints, and no secret in any message.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_dynbuf.c - growable buffer: maximum enforced, printf, take, JSON string escaping, and
  * wiping as a property of the buffer (growth, reset, free). */
 #include "unit_util.h"

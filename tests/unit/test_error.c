@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_error.c - rerr_*: generated tables, bounded and redacted messages, struct_size respect. */
 #include "unit_util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_ids.c - identifier, header-value and secret-shape checks made before anything is sent. */
 #include "unit_util.h"
 

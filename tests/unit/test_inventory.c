@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_inventory.c - the fleet inventory parser (harness/inventory.c): a good file, every error
  * it reports (with index and key, all of them at once), the checks against kind descriptors that
  * a test-made provider publishes (no Cloudflare kind), the secret_file permission rule, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_json.c - the strict JSON reader: grammar, escapes, NUL, duplicates, typed access, OOM. */
 #include "unit_util.h"
 

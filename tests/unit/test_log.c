@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_log.c - the redactor and the logger: known secrets in every encoding, Cloudflare shapes,
  * readable ids, no query strings in log lines, and the call-scoped redaction of error messages
  * (plog_call_begin / plog_redact_error / plog_call_end). */

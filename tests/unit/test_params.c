@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_params.c - reading host key/value arrays (stride, sizes, unknown and duplicate keys) and
  * building, handing over and wiping results. */
 #include "unit_util.h"

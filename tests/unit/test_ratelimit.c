@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_ratelimit.c - the RateLimit header parsers (every form of the IETF draft, and garbage) and
  * the pacing arithmetic, driven by a made-up clock. */
 #include "unit_util.h"

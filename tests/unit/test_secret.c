@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_secret.c - the wiping buffer: content, growth without leftover copies, clear, compare. */
 #include "unit_util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_timefmt.c - RFC 3339 formatting/parsing and Go durations. */
 #include "unit_util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* unit_util.h - small helpers shared by the cmocka unit tests (header-only, file-local). */
 #ifndef ROTP_UNIT_UTIL_H
 #define ROTP_UNIT_UTIL_H
