@@ -841,8 +841,8 @@ static int32_t ast_verify(cf_inst *inst, const preq *req, result_builder *rb, ro
  * ---------------------------------------------------------------------------------------- */
 
 /* After the overlap-ending PUT lost its answer: GET the token. Gone: absent; its previous secret
- * ends at or before `sent`: revoked; else the PUT did not happen (rc as it was). A failed look
- * is that failure (the sent rule makes it OUTCOME_UNKNOWN). */
+ * ends at or before `sent`: revoked; else rc as it was, and a failed look is that failure: the
+ * sent rule makes both OUTCOME_UNKNOWN (the PUT may yet arrive and be applied after the look). */
 static int32_t ast_overlap_settle(cf_inst *inst, const ast_scope *sc, const char *id, int64_t sent,
                                   int32_t rc, const char **state, rotp_error *err)
 {
@@ -864,7 +864,6 @@ static int32_t ast_overlap_settle(cf_inst *inst, const ast_scope *sc, const char
                 end <= sent)) {
         *state = "revoked";
     } else {
-        cf_inst_change_undone(inst);
         return rc;
     }
     rerr_clear(err);

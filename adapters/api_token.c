@@ -673,7 +673,7 @@ static int32_t tok_verify(cf_inst *inst, const preq *req, result_builder *rb, ro
 
 /* revoke: DELETE <base>/<id> (idempotent: retried). state=revoked, or state=absent when the
  * token was already gone. An answer that never came is settled by looking: gone is revoked,
- * still there is the failure as it was, a failed look is OUTCOME_UNKNOWN (the sent rule). */
+ * still there (the DELETE may yet arrive) and a failed look are OUTCOME_UNKNOWN (the sent rule). */
 static int32_t tok_revoke(cf_inst *inst, const preq *req, result_builder *rb, rotp_error *err,
                           bool account)
 {

@@ -194,8 +194,10 @@ int32_t tk_settle_lost(cf_inst *inst, int32_t rc, const char *path, const char *
         return ROTP_E_OK;
     }
     if (lrc == ROTP_E_OK) {
-        cf_inst_change_undone(inst);
-        cf_log(inst, ROTP_LOG_INFO, "%s: the answer was lost, and it is still there", what);
+        /* not proof that the change did not happen: the request may still be on its way (a
+         * server that is slow to apply it), so the sent rule makes this OUTCOME_UNKNOWN */
+        cf_log(inst, ROTP_LOG_INFO, "%s: the answer was lost, and it is still there for now",
+               what);
         return rc;
     }
     rerr_http(err, e.http_status, e.api_code, 0, 0);

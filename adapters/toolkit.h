@@ -77,9 +77,9 @@ int32_t tk_call(cf_inst *inst, const tk_req *q, tk_reply *r, rotp_error *err);
 /* Settles a TK_CHANGE_IDEM call to `path` (the object it removes) that failed with rc. A
  * definite failure (cf_answer_lost() false) is returned as it is. When the answer was lost, GETs
  * the object: not found sets *gone (the change, or someone's, removed it) and returns ROTP_E_OK
- * with err cleared; still there tells the sent rule the change did not happen and returns rc
- * with err as it was; a failed look returns the look's failure (the sent rule then makes the
- * operation OUTCOME_UNKNOWN). */
+ * with err cleared; still there returns rc with err as it was, and a failed look the look's
+ * failure: in both the sent rule makes the operation OUTCOME_UNKNOWN (an object still there
+ * proves nothing: the request may yet arrive and be applied after the look). */
 int32_t tk_settle_lost(cf_inst *inst, int32_t rc, const char *path, const char *what,
                        const tk_where *where, bool *gone, rotp_error *err);
 

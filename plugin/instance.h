@@ -44,8 +44,6 @@ void cf_inst_change_reset(cf_inst *inst);
  * ("roll token <id>") and `recovery` (what the host should do if the outcome stays unknown),
  * copied and cut to fit; never a secret. */
 void cf_inst_change_note(cf_inst *inst, int change, const char *what, const char *recovery);
-/* A look (e.g. a GET after a DELETE whose answer was lost) proved the change did not happen. */
-void cf_inst_change_undone(cf_inst *inst);
 /* CF_CHANGE_*, with the noted texts ("" when none). */
 int cf_inst_change(const cf_inst *inst, const char **what, const char **recovery);
 

@@ -223,10 +223,6 @@ void cf_inst_change_note(cf_inst *inst, int change, const char *what, const char
              recovery != NULL ? recovery : "");
 }
 
-void cf_inst_change_undone(cf_inst *inst)
-{
-    cf_inst_change_reset(inst);
-}
 
 int cf_inst_change(const cf_inst *inst, const char **what, const char **recovery)
 {

@@ -102,6 +102,7 @@ struct cfemu_ctx {
     cf_vec log; /* cfemu_log_entry * */
     long log_seq;
     cfemu_counters counters;
+    long in_flight;      /* requests outside /__cfemu/ begun and not yet answered (stats) */
     cf_vec buckets;      /* cfemu_rl_bucket * */
     FILE *log_fp;        /* --log, or NULL */
     atomic_int stopping; /* set at shutdown: delay faults stop waiting */

@@ -203,9 +203,10 @@ int meter_json(cfemu_ctx *ctx, dynbuf *b)
                       "{\"requests\":%ld,\"unknown_routes\":%ld,\"rate_limited\":%ld,"
                       "\"rate_limit_blocks\":%ld,\"log_entries\":%zu,\"faults_queued\":%zu,"
                       "\"connections\":%ld,\"tls_handshakes\":{\"full\":%ld,\"resumed\":%ld},"
-                      "\"by_token\":",
+                      "\"in_flight\":%ld,\"by_token\":",
                       c->requests, c->unknown_routes, c->rate_limited, c->rate_limit_blocks,
-                      ctx->log.len, ctx->faults.len, c->connections, c->tls_full, c->tls_resumed);
+                      ctx->log.len, ctx->faults.len, c->connections, c->tls_full, c->tls_resumed,
+                      ctx->in_flight);
 
     if (rc == 0)
         rc = rows_json(b, &c->by_token);

@@ -328,6 +328,7 @@ static void ex_begin(cfemu_ctx *ctx, exchange *ex)
 {
     pthread_mutex_lock(&ctx->lock);
     ctx->counters.requests++;
+    ctx->in_flight++;
     ex->has_fault = cfemu_fault_take(ctx, ex->req.method, ex->req.path, &ex->fault);
     pthread_mutex_unlock(&ctx->lock);
     if (ex->has_fault && ex->fault.kind == FAULT_DELAY)
@@ -424,6 +425,7 @@ static step ex_run(cfemu_ctx *ctx, exchange *ex)
                       ex->has_fault ? cfemu_fault_kind_name(ex->fault.kind) : NULL);
     meter_count(ctx, ex->req.method, ex->req.path,
                 ex->api ? (ex->token_id[0] != 0 ? ex->token_id : "anonymous") : NULL, status);
+    ctx->in_flight--; /* its effect on the state is complete */
     pthread_mutex_unlock(&ctx->lock);
     return st;
 }

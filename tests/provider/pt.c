@@ -322,6 +322,27 @@ static char *ctl_json(pt_env *e, const char *path, json_doc *d, int *result)
     return body;
 }
 
+void pt_quiesce(pt_env *e)
+{
+    const struct timespec step = {0, 5 * 1000000L};
+
+    for (int i = 0; i < 12000; i++) {
+        json_doc d;
+        int res;
+        int64_t n = -1;
+        char *body = ctl_json(e, "/__cfemu/stats", &d, &res);
+
+        assert_int_equal(json_get_int64(&d, json_get(&d, res, "in_flight"), &n), JSON_OK);
+        json_free(&d);
+        free(body);
+        assert_true(n >= 0);
+        if (n == 0)
+            return;
+        nanosleep(&step, NULL);
+    }
+    fail_msg("cfemu still has a request in flight after 60 s");
+}
+
 int pt_log_count(pt_env *e, const char *method, const char *part)
 {
     json_doc d;

@@ -80,6 +80,9 @@ void pt_check_result(const char *kind, const char *op, const pt_out *o);
 void pt_fault(pt_env *e, const char *method, const char *glob, const char *kind, int status,
               int count, int delay_ms);
 void pt_faults_clear(pt_env *e);
+/* Waits until cfemu has no request in flight (a delay fault's request changes the state after
+ * the client gave up), so the state read next is final. Fails after 60 s. */
+void pt_quiesce(pt_env *e);
 void pt_log_clear(pt_env *e);
 /* Requests in cfemu's log whose method matches (NULL: any) and whose path contains `part`
  * (NULL: any). */

@@ -70,6 +70,9 @@ static bool run_cell(const pt_variant *v, const char *request, const fm_fault *f
     o = pt_run(&pt_genv, fi, v, t, tag);
     pt_faults_clear(&pt_genv);
     pt_provider()->close(fi);
+    /* a delayed request may change the state after the provider gave up on it: judge the state
+     * (and start the next cell) only once cfemu has finished every request */
+    pt_quiesce(&pt_genv);
     applied = pt_applied(&pt_genv, ci, v, t, tag);
     pt_check_truthful(&pt_genv, ci, v, t, &o, applied, where);
     ty->cells++;
