@@ -369,12 +369,22 @@ hl_cfemu_start() {
 }
 
 hl_cfemu_stop() {
-    local pid=$HL_CFEMU_PID st
+    local pid=$HL_CFEMU_PID real=${HL_CFEMU_REALPID:-} st
     HL_CFEMU_PID=""
+    # SIGTERM to cfemu itself as well as to the `timeout` around it: on a loaded CI machine a
+    # run was seen where cfemu never printed "signal 15, stopping" within 15 s of the signal
+    # sent only to `timeout`.
     kill -TERM "$pid" 2>/dev/null
+    [ -n "$real" ] && kill -TERM "$real" 2>/dev/null
     if ! hl_wait_for 15 hl_not_alive "$pid"; then
+        if [ -n "$real" ] && [ -r "/proc/$real/status" ]; then
+            hl_say "cfemu (pid $real) still running 15 s after SIGTERM:"
+            grep -E '^(State|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt|Threads):' "/proc/$real/status" |
+                sed 's/^/    | /'
+        fi
         hl_fail "cfemu did not exit within 15 s of SIGTERM"
         kill -9 "$pid" 2>/dev/null
+        [ -n "$real" ] && kill -9 "$real" 2>/dev/null
     fi
     wait "$pid" 2>/dev/null
     st=$?
